@@ -1,0 +1,211 @@
+"""The one place where dlmath resolves array namespaces, dtypes and axes.
+
+Every public function starts by calling :func:`float_input` (and :func:`normalize_axis` for
+reductions), so the dtype rules and the wording of errors are written once:
+
+- float16/32/64 stay as they are (float16 is computed in float32 by the callers that care);
+- integers and bools promote to the namespace's default real floating dtype;
+- complex, string and object input raises ``TypeError``;
+- a bad ``axis`` raises ``ValueError`` naming the function, what was expected and what was given.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+__all__ = [
+    "float_input",
+    "get_namespace",
+    "is_numpy",
+    "normalize_axis",
+    "stop_gradient",
+    "is_concrete",
+    "check_real_scalar",
+]
+
+
+def _compat():
+    # array_api_compat costs ~20 ms to import; only the non-NumPy paths need it.
+    import array_api_compat
+
+    return array_api_compat
+
+
+def _is_foreign_array(x) -> bool:
+    """True for a non-NumPy array object that speaks the array API (torch, jax, strict, ...)."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return False
+    mod = type(x).__module__.split(".", 1)[0]
+    if mod in ("builtins", "numpy"):
+        return False
+    return _compat().is_array_api_obj(x)
+
+
+def get_namespace(*arrays):
+    """Return ``(xp, arrays)``: the arrays' common namespace and the inputs as arrays of it.
+
+    Python scalars, lists and NumPy scalars become NumPy arrays. Mixing kinds of array
+    (say a torch tensor with a JAX array) raises ``TypeError``.
+    """
+    if not any(_is_foreign_array(a) for a in arrays):
+        return np, tuple(np.asarray(a) for a in arrays)
+    compat = _compat()
+    foreign = [a for a in arrays if _is_foreign_array(a)]
+    xp = compat.array_namespace(*foreign)
+    out = []
+    for a in arrays:
+        if _is_foreign_array(a):
+            out.append(a)
+        else:
+            ref = foreign[0]
+            out.append(xp.asarray(np.asarray(a), device=compat.device(ref)))
+    return xp, tuple(out)
+
+
+def is_numpy(xp) -> bool:
+    """True when ``xp`` is NumPy itself (the fast, hand-tuned paths)."""
+    return xp is np
+
+
+def default_float(xp):
+    """The namespace's default real floating dtype (float64 for NumPy, float32 for torch)."""
+    if is_numpy(xp):
+        return np.float64
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        try:
+            return info().default_dtypes()["real floating"]
+        except Exception:  # pragma: no cover - very old namespaces
+            pass
+    return xp.float64
+
+
+def _kind(xp, dtype) -> str:
+    """One of 'bool', 'int', 'float', 'complex', 'other'."""
+    if is_numpy(xp):
+        k = np.dtype(dtype).kind
+        return {"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex"}.get(k, "other")
+    for name, kind in (
+        ("bool", "bool"),
+        ("integral", "int"),
+        ("real floating", "float"),
+        ("complex floating", "complex"),
+    ):
+        try:
+            if xp.isdtype(dtype, name):
+                return kind
+        except (TypeError, ValueError):  # pragma: no cover - namespaces without isdtype kinds
+            continue
+    return "other"
+
+
+def float_input(fname: str, x, argname: str = "x"):
+    """Validate ``x`` as real numeric input of ``fname`` and return ``(xp, x_float)``.
+
+    Raises:
+        TypeError: for complex, string, object or otherwise non-numeric input.
+    """
+    try:
+        xp, (arr,) = get_namespace(x)
+    except TypeError as exc:
+        raise TypeError(
+            f"{fname}: argument '{argname}' must be a real numeric array; could not read "
+            f"{type(x).__name__} ({exc})"
+        ) from None
+    return xp, as_float(fname, xp, arr, argname)
+
+
+def as_float(fname: str, xp, arr, argname: str = "x"):
+    """Cast an array of namespace ``xp`` to floating point under dlmath's dtype rules."""
+    kind = _kind(xp, arr.dtype)
+    if kind == "float":
+        return arr
+    if kind in ("bool", "int"):
+        return xp.astype(arr, default_float(xp)) if not is_numpy(xp) else arr.astype(np.float64)
+    if kind == "complex":
+        raise TypeError(
+            f"{fname}: argument '{argname}' must be real; got complex dtype {arr.dtype}. "
+            "Pass the real part or the magnitude explicitly."
+        )
+    raise TypeError(
+        f"{fname}: argument '{argname}' must be a real numeric array; got dtype {arr.dtype}"
+    )
+
+
+def normalize_axis(fname: str, axis, ndim: int, *, argname: str = "axis") -> tuple[int, ...]:
+    """Turn ``axis`` (None, int or tuple of ints) into a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in items:
+        if isinstance(a, (bool, np.bool_)):
+            raise TypeError(f"{fname}: '{argname}' must be None, an int or a tuple of ints; got {axis!r}")
+        try:
+            a = operator.index(a)
+        except TypeError:
+            raise TypeError(
+                f"{fname}: '{argname}' must be None, an int or a tuple of ints; got {axis!r}"
+            ) from None
+        if not -ndim <= a < ndim:
+            raise ValueError(
+                f"{fname}: '{argname}' {a} is out of range for an array with {ndim} "
+                f"dimension{'s' if ndim != 1 else ''} (expected {-ndim} <= {argname} < {ndim})"
+                if ndim
+                else f"{fname}: '{argname}' {a} is out of range for a 0-dimensional array "
+                "(only axis=None or axis=() is valid)"
+            )
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fname}: '{argname}' contains a repeated axis: {axis!r}")
+    return tuple(sorted(out))
+
+
+def single_axis(fname: str, axis, ndim: int, *, argname: str = "axis") -> int:
+    """Validate an axis that must be exactly one int (class axes)."""
+    if axis is None or isinstance(axis, (tuple, list)):
+        raise TypeError(f"{fname}: '{argname}' must be a single int; got {axis!r}")
+    if ndim == 0:
+        raise ValueError(f"{fname}: input must have at least one dimension (the class axis); got a scalar")
+    return normalize_axis(fname, axis, ndim, argname=argname)[0]
+
+
+def check_real_scalar(fname: str, name: str, value, *, positive: bool = True) -> float:
+    """Validate a hyper-parameter such as a temperature: a finite real number (> 0 if asked)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fname}: '{name}' must be a real number; got {type(value).__name__} {value!r}")
+    v = float(value)
+    if not np.isfinite(v) or (positive and v <= 0):
+        raise ValueError(f"{fname}: '{name}' must be finite and > 0; got {value!r}")
+    return v
+
+
+def stop_gradient(xp, a):
+    """Treat ``a`` as a constant under PyTorch or JAX autodiff; identity elsewhere."""
+    if is_numpy(xp):
+        return a
+    compat = _compat()
+    if compat.is_torch_array(a):
+        return a.detach()
+    if compat.is_jax_array(a):
+        import jax
+
+        return jax.lax.stop_gradient(a)
+    return a
+
+
+def is_concrete(a) -> bool:
+    """False for a JAX tracer (values unknown at trace time): data checks must be skipped there."""
+    mod = type(a).__module__
+    return not (mod.startswith("jax") and "Tracer" in type(a).__name__)
+
+
+def move_axes_last(xp, x, axes: tuple[int, ...]):
+    """Move ``axes`` to the end, keeping the order of the rest."""
+    rest = [i for i in range(x.ndim) if i not in axes]
+    order = rest + list(axes)
+    if order == list(range(x.ndim)):
+        return x
+    return xp.permute_dims(x, tuple(order))
