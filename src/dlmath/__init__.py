@@ -5,6 +5,8 @@ until a function that needs it runs.
 """
 
 from .lse import log_softmax, logsumexp, smooth_max, softmax
+from .norm import norm_grad, safe_norm
+from .xent import cross_entropy, cross_entropy_grad, softmax_hessian, softmax_hvp
 
 __version__ = "0.1.0"
 
@@ -13,4 +15,10 @@ __all__ = [
     "smooth_max",
     "softmax",
     "log_softmax",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "softmax_hessian",
+    "softmax_hvp",
+    "safe_norm",
+    "norm_grad",
 ]

@@ -23,6 +23,10 @@ __all__ = [
     "stop_gradient",
     "is_concrete",
     "check_real_scalar",
+    "dtype_kind",
+    "single_axis",
+    "move_axes_last",
+    "to_numpy",
 ]
 
 
@@ -82,7 +86,7 @@ def default_float(xp):
     return xp.float64
 
 
-def _kind(xp, dtype) -> str:
+def dtype_kind(xp, dtype) -> str:
     """One of 'bool', 'int', 'float', 'complex', 'other'."""
     if is_numpy(xp):
         k = np.dtype(dtype).kind
@@ -119,7 +123,7 @@ def float_input(fname: str, x, argname: str = "x"):
 
 def as_float(fname: str, xp, arr, argname: str = "x"):
     """Cast an array of namespace ``xp`` to floating point under dlmath's dtype rules."""
-    kind = _kind(xp, arr.dtype)
+    kind = dtype_kind(xp, arr.dtype)
     if kind == "float":
         return arr
     if kind in ("bool", "int"):
@@ -209,3 +213,22 @@ def move_axes_last(xp, x, axes: tuple[int, ...]):
     if order == list(range(x.ndim)):
         return x
     return xp.permute_dims(x, tuple(order))
+
+
+def to_numpy(a):
+    """A NumPy copy of a concrete array of any namespace, for error messages and checks."""
+    if isinstance(a, np.ndarray):
+        return a
+    if hasattr(a, "detach"):  # torch
+        return a.detach().cpu().numpy()
+    try:
+        return np.asarray(a)
+    except (TypeError, ValueError, RuntimeError):
+        return np.from_dlpack(a)
+
+
+def device_of(a):
+    """The device of an array (``"cpu"`` for NumPy)."""
+    if isinstance(a, np.ndarray):
+        return "cpu"
+    return _compat().device(a)

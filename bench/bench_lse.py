@@ -1,0 +1,156 @@
+"""Benchmark: dlmath.logsumexp against SciPy, PyTorch (2 threads), JAX (jit) and the one-read floor.
+
+Run ``python bench/bench_lse.py`` (``--quick`` for small sizes, ``--repeat N`` for more samples).
+Every figure is the median wall time of ``--repeat`` calls after one warm-up call; the ratios are
+peer time / dlmath time (above 1: dlmath is faster) and dlmath time / floor time, where the floor is
+one read of the array (``np.max``). ``softmax_hvp`` is compared with its own floor (read logits and
+``v``, write the result: ``np.add(a, b, out=c)``) and with a PyTorch autodiff HVP (double backward
+through cross-entropy, never forming the Hessian).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def median_time(fn, repeat):
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def import_time(repeat=5):
+    """Median wall time of ``import dlmath`` in a fresh interpreter (the interpreter's start excluded)."""
+    code = "import time; t = time.perf_counter(); import dlmath; print(time.perf_counter() - t)"
+    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+            for _ in range(repeat)]
+    return statistics.median(runs)
+
+
+def lse_cases(quick):
+    rng = np.random.default_rng(0)
+    if quick:
+        shapes = [("(a) 1e5 float64", (10**5,), np.float64, None),
+                  ("(b) (256, 32000) float32, axis -1", (256, 32000), np.float32, -1),
+                  ("(c) (1e4, 8) float64, axis -1", (10**4, 8), np.float64, -1)]
+    else:
+        shapes = [("(a) 1e7 float64", (10**7,), np.float64, None),
+                  ("(b) (4096, 32000) float32, axis -1", (4096, 32000), np.float32, -1),
+                  ("(c) (1e6, 8) float64, axis -1", (10**6, 8), np.float64, -1)]
+    for name, shape, dtype, axis in shapes:
+        yield name, (rng.standard_normal(shape) * 4).astype(dtype), axis
+
+
+def peers(x, axis):
+    """name -> zero-argument callable, for every peer that is installed."""
+    import scipy.special
+
+    import dlmath
+
+    fns = {
+        "dlmath": lambda: dlmath.logsumexp(x, axis=axis),
+        "scipy": lambda: scipy.special.logsumexp(x, axis=axis),
+    }
+    try:
+        import torch
+
+        torch.set_num_threads(2)
+        xt = torch.from_numpy(x)
+        dim = tuple(range(x.ndim)) if axis is None else axis
+        fns["torch"] = lambda: torch.logsumexp(xt, dim=dim)
+    except ImportError:
+        pass
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+
+        xj = jnp.asarray(x)
+        f = jax.jit(lambda a: jax.nn.logsumexp(a, axis=axis))
+        fns["jax"] = lambda: f(xj).block_until_ready()
+    except ImportError:
+        pass
+    fns["floor"] = lambda: np.max(x, axis=axis)
+    return fns
+
+
+def hvp_row(quick, repeat):
+    try:
+        from dlmath import softmax_hvp
+    except ImportError:
+        return None
+    rng = np.random.default_rng(1)
+    B, K = (32, 32000) if quick else (256, 32000)
+    z = (rng.standard_normal((B, K)) * 4).astype(np.float32)
+    v = rng.standard_normal((B, K)).astype(np.float32)
+    out = np.empty_like(z)
+    t = {"dlmath": median_time(lambda: softmax_hvp(z, v), repeat),
+         "floor": median_time(lambda: np.add(z, v, out=out), repeat)}
+    try:
+        import torch
+
+        torch.set_num_threads(2)
+        zt, vt = torch.from_numpy(z), torch.from_numpy(v)
+
+        def torch_hvp():
+            # Hessian of sum_b LSE(z_b) (= cross-entropy up to a term linear in z) times v, by
+            # double backward: two passes over the graph, O(K) memory, no dense Hessian.
+            zz = zt.clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(torch.logsumexp(zz, dim=-1).sum(), zz, create_graph=True)
+            (h,) = torch.autograd.grad(g, zz, grad_outputs=vt)
+            return h
+
+        t["torch"] = median_time(torch_hvp, repeat)
+    except ImportError:
+        pass
+    return f"softmax_hvp ({B}, {K}) float32", t
+
+
+def fmt(s):
+    return "—" if s is None else (f"{s * 1e3:8.2f} ms" if s < 1 else f"{s:8.3f} s ")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke test, seconds)")
+    ap.add_argument("--repeat", type=int, default=None, help="timed calls per cell (default 7, quick 3)")
+    args = ap.parse_args(argv)
+    repeat = args.repeat or (3 if args.quick else 7)
+
+    cols = ["dlmath", "scipy", "torch", "jax", "floor"]
+    rows = []
+    for name, x, axis in lse_cases(args.quick):
+        fns = peers(x, axis)
+        rows.append((f"logsumexp {name}", {k: median_time(f, repeat) for k, f in fns.items()}))
+    hvp = hvp_row(args.quick, repeat)
+    if hvp is not None:
+        rows.append(hvp)
+
+    width = max(len(r[0]) for r in rows)
+    head = f"{'case':<{width}} " + " ".join(f"{c:>11}" for c in cols)
+    head += "   scipy/dl  torch/dl  jax/dl  dl/floor"
+    print(f"median of {repeat} calls; numpy {np.__version__}, python {sys.version.split()[0]}")
+    print(head)
+    print("-" * len(head))
+    for name, t in rows:
+        cells = " ".join(f"{fmt(t.get(c)):>11}" for c in cols)
+        d = t["dlmath"]
+        ratios = [t[c] / d if c in t else None for c in ("scipy", "torch", "jax")]
+        ratios.append(d / t["floor"])
+        print(f"{name:<{width}} {cells}   " + "  ".join("    —   " if r is None else f"{r:8.2f}" for r in ratios))
+    print(f"import dlmath (fresh interpreter, median of 5): {import_time() * 1e3:.1f} ms (target < 150 ms)")
+
+
+if __name__ == "__main__":
+    main()
