@@ -232,3 +232,9 @@ def device_of(a):
     if isinstance(a, np.ndarray):
         return "cpu"
     return _compat().device(a)
+
+
+def compute_dtype(xp, x):
+    """float16 is computed in float32 (callers cast the result back); other floats as they are."""
+    half = getattr(xp, "float16", None)
+    return xp.astype(x, xp.float32) if half is not None and x.dtype == half else x

@@ -82,7 +82,7 @@ def _rest_sum(xp, e, axes):
 
 def _compute_dtype(xp, x):
     """float16 is computed in float32 (and cast back by the caller)."""
-    return xp.astype(x, xp.float32) if x.dtype == xp.float16 else x
+    return _array.compute_dtype(xp, x)
 
 
 def _generic_lse(xp, x, axes, keepdims):

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ._array import device_of, float_input, is_numpy, normalize_axis, stop_gradient
+from ._array import compute_dtype, device_of, float_input, is_numpy, normalize_axis, stop_gradient
 
 __all__ = ["safe_norm", "norm_grad"]
 
@@ -115,7 +115,7 @@ def safe_norm(x, axis=None, *, keepdims=False):
         return xp.zeros(tuple(shape), dtype=x.dtype, device=device_of(x))
     if is_numpy(xp):
         return _norm_numpy(x, axes, keepdims)
-    xc = xp.astype(x, xp.float32) if x.dtype == xp.float16 else x
+    xc = compute_dtype(xp, x)
     n = _norm_generic(xp, xc, axes, keepdims)
     return xp.astype(n, x.dtype) if n.dtype != x.dtype else n
 
@@ -155,7 +155,7 @@ def norm_grad(x, axis=None):
     axes = normalize_axis("norm_grad", axis, x.ndim)
     if any(x.shape[i] == 0 for i in axes):
         return x
-    xc = xp.astype(x, xp.float32) if x.dtype == xp.float16 else x
+    xc = compute_dtype(xp, x)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         t, _, a = _scaled(xp, xc, axes)
         inf_slice = a == math.inf

@@ -1,0 +1,278 @@
+"""The reference page: one offline HTML page generated from the topics and their check reports.
+
+``build(out_dir, topics, reports)`` writes::
+
+    out_dir/index.html                  the page (sections in topic order, a table of contents)
+    out_dir/figures/<key>.svg           one matplotlib figure per topic that names one
+    out_dir/assets/page.css, mathjax-config.js, mathjax/tex-svg.js
+
+The output is deterministic (no timestamps, no check timings, stable SVG ids), so two builds of
+the same tree are byte-identical, and atomic: it is written beside ``out_dir`` and swapped in.
+A formula that does not typeset, a snippet that fails, or an unknown figure key fails the build
+with :class:`BuildError`; a failing *check* does not: it is shown as failing on the page, and the
+caller (``dlmath build``) exits non-zero.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from ..derive.model import CheckResult, ItemReport, Topic, TopicReport
+from . import _atomic
+from .mathtex import math_html, mathjax_bundle, paragraphs_html, text_html
+from .snippets import SnippetError, run_snippet
+
+__all__ = ["BuildError", "build", "build_reference", "step_latex"]
+
+TITLE = "dlmath — the reference"
+
+
+class BuildError(RuntimeError):
+    """The page could not be built (a formula, a snippet, a figure); the old page is left as it was."""
+
+
+def _template(name: str) -> str:
+    return resources.files("dlmath.render").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def step_latex(step) -> str:
+    """The TeX of a step or claim; a step without one is printed from its checked SymPy pair."""
+    if step.latex:
+        return step.latex
+    build = getattr(step, "build", None)
+    if build is None:
+        return ""
+    import sympy
+
+    lhs, rhs = build()
+    return f"{sympy.latex(lhs)} = {sympy.latex(rhs)}"
+
+
+# --- check badges -------------------------------------------------------------------------------
+
+_SYMBOL = {"pass": "✓", "fail": "✗", "undecided": "?", "skipped": "–"}
+
+
+def _badge(way: str, result: CheckResult) -> str:
+    status = result.status
+    return (
+        f'<span class="badge badge-{status}" title="{way} check: {status}">'
+        f"{way} {_SYMBOL.get(status, '')} {status}</span>"
+    )
+
+
+def _result_html(way: str, result: CheckResult) -> str:
+    rows = [f"<dt>{way}</dt><dd><strong class='st-{result.status}'>{result.status}</strong>"]
+    if result.detail:
+        rows.append(f" — {html.escape(result.detail)}")
+    extras = []
+    if result.instances:
+        extras.append(f"{result.instances} random instances")
+    if result.tolerance is not None:
+        extras.append(f"tolerance {result.tolerance:g}")
+    if extras:
+        rows.append(f" <span class='meta'>({', '.join(extras)})</span>")
+    if result.residual:
+        rows.append(f"<br>residual: <code>{html.escape(result.residual)}</code>")
+    if result.counterexample:
+        rows.append(f"<br>counterexample: <code>{html.escape(result.counterexample)}</code>")
+    rows.append("</dd>")
+    return "".join(rows)
+
+
+def _check_html(item: ItemReport | None) -> tuple[str, str]:
+    """(css state, HTML of the expandable check record) for one step or claim."""
+    if item is None:
+        return "fail", (
+            '<details class="check"><summary><span class="badge badge-fail">not checked ✗</span>'
+            "</summary><p>No check report exists for this item, so it is shown as failing.</p></details>"
+        )
+    state = "pass" if item.passed else "fail"
+    verdict = "checked" if item.passed else "FAILING"
+    return state, (
+        f'<details class="check"><summary><span class="verdict verdict-{state}">{verdict}</span>'
+        f"{_badge('symbolic', item.symbolic)}{_badge('numeric', item.numeric)}</summary>"
+        f"<dl>{_result_html('Symbolic (SymPy)', item.symbolic)}"
+        f"{_result_html('Numeric (random instances)', item.numeric)}</dl></details>"
+    )
+
+
+# --- sections -----------------------------------------------------------------------------------
+
+
+def _item_html(topic: Topic, entry, item: ItemReport | None, tag: str = "li") -> str:
+    where = f"{topic.id}/{entry.id}"
+    state, check = _check_html(item)
+    latex = step_latex(entry)
+    formula = math_html(latex, display=True, where=where) if latex else ""
+    why = f'<p class="why">{text_html(entry.why, where=where)}</p>' if entry.why else ""
+    label = text_html(entry.label, where=where)
+    return (
+        f'<{tag} class="item item-{state}" id="{topic.id}--{entry.id}">'
+        f'<p class="item-label">{label}</p>{formula}{why}{check}</{tag}>'
+    )
+
+
+def _section_html(index: int, topic: Topic, report: TopicReport | None, figure: str) -> str:
+    items = {item.id: item for item in (report.items if report else [])}
+    passed = report is not None and report.passed
+    n_items = len(report.items) if report else 0
+    n_fail = sum(not item.passed for item in report.items) if report else 0
+    status = (
+        f'<span class="badge badge-pass">all {n_items} checks pass</span>'
+        if passed
+        else f'<span class="badge badge-fail">{n_fail if report else "no"} failing check'
+        f"{'' if n_fail == 1 else 's'}</span>"
+    )
+    out = [
+        f'<section class="topic" id="{topic.id}" aria-labelledby="{topic.id}-title">',
+        f'<h2 id="{topic.id}-title"><a class="anchor" href="#{topic.id}">{index}. '
+        f"{text_html(topic.title, where=topic.id)}</a> {status}</h2>",
+        f'<p class="claim">{text_html(topic.claim, where=topic.id)}</p>',
+    ]
+    if topic.assumptions:
+        out.append('<h3>Assumptions</h3><ul class="assumptions">')
+        for k, assumption in enumerate(topic.assumptions):
+            out.append(f"<li>{math_html(assumption.latex, display=False, where=f'{topic.id}/assumption {k}')}")
+            if assumption.text and assumption.text != assumption.latex:
+                out.append(f' <span class="meta">({html.escape(assumption.text)})</span>')
+            out.append("</li>")
+        out.append("</ul>")
+    out.append('<h3>Derivation</h3><ol class="steps">')
+    out.extend(_item_html(topic, step, items.pop(step.id, None)) for step in topic.steps)
+    out.append("</ol>")
+    if topic.claims:
+        out.append('<h3>Further claims</h3><ul class="claims">')
+        out.extend(_item_html(topic, claim, items.pop(claim.id, None)) for claim in topic.claims)
+        out.append("</ul>")
+    if topic.implemented_by or items:
+        out.append('<h3>Implemented by</h3><ul class="implementation">')
+        out.extend(f"<li><code>dlmath.{html.escape(name)}</code></li>" for name in topic.implemented_by)
+        out.extend(_extra_item_html(topic, item) for item in items.values())
+        out.append("</ul>")
+    if topic.prose:
+        out.append(f'<h3>Why it matters</h3><div class="prose">{paragraphs_html(topic.prose, where=topic.id)}</div>')
+    if topic.snippet:
+        output = run_snippet(topic.snippet, where=topic.id)
+        out.append(
+            '<h3>Try it</h3><div class="snippet">'
+            f'<pre class="code"><code class="language-python">{html.escape(topic.snippet.strip())}</code></pre>'
+            '<p class="output-label">Output, from running this code during the build:</p>'
+            f'<pre class="output"><samp>{html.escape(output.rstrip()) or "(no output)"}</samp></pre></div>'
+        )
+    out.append(figure)
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _extra_item_html(topic: Topic, item: ItemReport) -> str:
+    state, check = _check_html(item)
+    return (
+        f'<li class="item item-{state}" id="{topic.id}--{item.id}">'
+        f'<p class="item-label">{html.escape(item.label)}</p>{check}</li>'
+    )
+
+
+def _figure_html(key: str, alt: str, caption: str) -> str:
+    return (
+        f'<figure class="figure" id="figure-{key}">'
+        f'<img src="figures/{key}.svg" alt="{html.escape(alt)}" loading="lazy">'
+        f"<figcaption>{text_html(caption, where=f'figure {key}')}</figcaption></figure>"
+    )
+
+
+def _summary_html(topics: Sequence[Topic], reports: Mapping[str, TopicReport]) -> str:
+    n_items = sum(len(r.items) for r in reports.values())
+    failing = [t.id for t in topics if t.id not in reports or not reports[t.id].passed]
+    if failing:
+        names = ", ".join(f'<a href="#{tid}">{tid}</a>' for tid in failing)
+        return f'<p class="summary summary-fail" role="alert">Checks failing in: {names}.</p>'
+    return (
+        f'<p class="summary summary-pass">{len(topics)} topics, {n_items} steps and claims: '
+        "every one passed its symbolic and numeric checks in this build.</p>"
+    )
+
+
+def _toc_html(topics: Sequence[Topic], reports: Mapping[str, TopicReport]) -> str:
+    rows = []
+    for k, topic in enumerate(topics, 1):
+        ok = topic.id in reports and reports[topic.id].passed
+        mark = '<span class="dot dot-pass" title="all checks pass">✓</span>' if ok else (
+            '<span class="dot dot-fail" title="failing checks">✗</span>'
+        )
+        rows.append(f'<li><a href="#{topic.id}">{k}. {text_html(topic.title, where=topic.id)}</a> {mark}</li>')
+    return "\n".join(rows)
+
+
+def _as_mapping(reports: Mapping[str, TopicReport] | Iterable[TopicReport]) -> dict[str, TopicReport]:
+    if isinstance(reports, Mapping):
+        return dict(reports)
+    return {report.topic_id: report for report in reports}
+
+
+def build(
+    out_dir: str | Path,
+    topics: Sequence[Topic],
+    reports: Mapping[str, TopicReport] | Iterable[TopicReport],
+) -> Path:
+    """Write the reference page for ``topics`` into ``out_dir`` and return the path of ``index.html``.
+
+    Raises:
+        BuildError: a formula does not typeset, a snippet fails, a figure key is unknown, or
+            ``out_dir`` exists and was not written by a previous build.
+    """
+    from . import figures
+
+    reports = _as_mapping(reports)
+    ids = [topic.id for topic in topics]
+    if len(set(ids)) != len(ids):
+        raise BuildError(f"topic ids must be unique, got {ids}")
+    try:
+        sections, svgs = [], {}
+        for k, topic in enumerate(topics, 1):
+            figure = ""
+            if topic.figure:
+                spec = figures.get_figure(topic.figure)
+                svgs[topic.figure] = spec.render()
+                figure = _figure_html(topic.figure, spec.alt, spec.caption)
+            sections.append(_section_html(k, topic, reports.get(topic.id), figure))
+        from .. import __version__
+
+        page = Template(_template("page.html")).substitute(
+            title=TITLE,
+            version=__version__,
+            summary=_summary_html(topics, reports),
+            toc=_toc_html(topics, reports),
+            sections="\n".join(sections),
+        )
+        mathjax = mathjax_bundle()
+    except (ValueError, SnippetError, ImportError, FileNotFoundError) as exc:
+        raise BuildError(str(exc)) from exc
+    try:
+        with _atomic.staged_directory(Path(out_dir)) as tmp:
+            (tmp / "assets" / "mathjax").mkdir(parents=True)
+            (tmp / "figures").mkdir()
+            for name in ("page.css", "mathjax-config.js"):
+                (tmp / "assets" / name).write_text(_template(name), encoding="utf-8")
+            shutil.copyfile(mathjax, tmp / "assets" / "mathjax" / "tex-svg.js")
+            for key, svg in svgs.items():
+                (tmp / "figures" / f"{key}.svg").write_text(svg, encoding="utf-8")
+            (tmp / "index.html").write_text(page, encoding="utf-8")
+    except FileExistsError as exc:
+        raise BuildError(str(exc)) from None
+    return Path(out_dir).absolute() / "index.html"
+
+
+def build_reference(out_dir: str | Path, ids: Sequence[str] | None = None) -> tuple[Path, list[TopicReport]]:
+    """Check every topic (or those in ``ids``), then build the page; returns (index.html, reports)."""
+    from ..derive import check_topic
+    from ..topics import TOPICS, get_topic
+
+    topics = list(TOPICS) if ids is None else [get_topic(i) for i in ids]
+    reports = [check_topic(topic) for topic in topics]
+    return build(out_dir, topics, reports), reports

@@ -1,0 +1,321 @@
+"""Cross-entropy, its gradient, the softmax Hessian and the HVP, checked against independent references:
+PyTorch's ``F.cross_entropy`` and autograd, mpmath, finite differences, and the Hessian's own identities."""
+
+from __future__ import annotations
+
+import math
+
+import hypothesis.extra.numpy as hnp
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import dlmath
+
+torch = pytest.importorskip("torch", reason="PyTorch is the reference for cross-entropy")
+F = torch.nn.functional
+
+finite = st.floats(-30, 30, allow_nan=False, width=64)
+
+
+def logits_arrays(min_k=1, max_k=12):
+    return hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 6), st.integers(min_k, max_k)),
+        elements=finite,
+    )
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+# --------------------------------------------------------------------------- cross-entropy values
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_cross_entropy_equals_torch_integer_targets(reduction):
+    z = rng(1).standard_normal((9, 5)) * 4
+    t = rng(2).integers(0, 5, size=9)
+    ours = dlmath.cross_entropy(z, t, reduction=reduction)
+    ref = F.cross_entropy(torch.tensor(z), torch.tensor(t), reduction=reduction).numpy()
+    np.testing.assert_allclose(ours, ref, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_cross_entropy_equals_torch_soft_targets(reduction):
+    z = rng(3).standard_normal((7, 4)) * 3
+    y = rng(4).random((7, 4))
+    y /= y.sum(-1, keepdims=True)
+    ours = dlmath.cross_entropy(z, y, reduction=reduction)
+    ref = F.cross_entropy(torch.tensor(z), torch.tensor(y), reduction=reduction).numpy()
+    np.testing.assert_allclose(ours, ref, rtol=1e-13, atol=1e-15)
+
+
+@given(logits_arrays(), st.data())
+def test_cross_entropy_and_grad_equal_torch_autograd(z, data):
+    n, k = z.shape
+    t = np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    zt = torch.tensor(z, requires_grad=True)
+    loss = F.cross_entropy(zt, torch.tensor(t))
+    loss.backward()
+    np.testing.assert_allclose(dlmath.cross_entropy(z, t), loss.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dlmath.cross_entropy_grad(z, t), zt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@given(logits_arrays(), st.data())
+def test_cross_entropy_grad_soft_targets_equals_torch_autograd(z, data):
+    y = data.draw(hnp.arrays(np.float64, z.shape, elements=st.floats(0, 3)))
+    zt = torch.tensor(z, requires_grad=True)
+    F.cross_entropy(zt, torch.tensor(y), reduction="sum").backward()
+    np.testing.assert_allclose(
+        dlmath.cross_entropy_grad(z, y, reduction="sum"), zt.grad.numpy(), rtol=1e-9, atol=1e-12
+    )
+
+
+def test_cross_entropy_grad_unnormalised_target_is_mass_times_p_minus_y():
+    z = np.array([0.3, -1.2, 2.0])
+    y = np.array([0.5, 1.5, 1.0])  # mass 3
+    p = np.exp(z) / np.exp(z).sum()
+    np.testing.assert_allclose(dlmath.cross_entropy_grad(z, y), 3 * p - y, rtol=1e-14)
+
+
+def test_cross_entropy_confident_prediction_keeps_tiny_loss():
+    # -log softmax(z)_0 = log1p(e^-50): naive log(sum(exp)) - z_0 rounds it to 0
+    z = np.array([[50.0, 0.0]])
+    with mpmath.workdps(50):
+        ref = float(mpmath.log1p(mpmath.exp(-50)))
+    got = float(dlmath.cross_entropy(z, [0]))
+    assert got == pytest.approx(ref, rel=1e-14)
+    assert got > 0
+
+
+def test_cross_entropy_huge_logits_do_not_overflow():
+    z = np.array([[1e4, 1e4 - 1.0, -1e4]])
+    got = float(dlmath.cross_entropy(z, [1]))
+    with mpmath.workdps(50):
+        zs = [mpmath.mpf(v) for v in z[0]]
+        ref = float(mpmath.log(sum(mpmath.exp(v - zs[0]) for v in zs)) + zs[0] - zs[1])
+    assert got == pytest.approx(ref, rel=1e-14)
+
+
+def test_cross_entropy_class_axis_equals_moving_axis_last():
+    z = rng(5).standard_normal((3, 6, 4))
+    t = rng(6).integers(0, 6, size=(3, 4))
+    a = dlmath.cross_entropy(z, t, axis=1, reduction="none")
+    b = dlmath.cross_entropy(np.moveaxis(z, 1, -1), t, reduction="none")
+    np.testing.assert_allclose(a, b, rtol=1e-15)
+    ga = dlmath.cross_entropy_grad(z, t, axis=1)
+    gb = dlmath.cross_entropy_grad(np.moveaxis(z, 1, -1), t)
+    np.testing.assert_allclose(ga, np.moveaxis(gb, -1, 1), rtol=1e-15)
+    ref = F.cross_entropy(torch.tensor(z), torch.tensor(t), reduction="none").numpy()  # torch: class axis 1
+    np.testing.assert_allclose(a, ref, rtol=1e-13)
+
+
+def test_cross_entropy_grad_matches_central_differences_in_a_random_direction():
+    z = rng(7).standard_normal((4, 6))
+    y = rng(8).random((4, 6))
+    d = rng(9).standard_normal((4, 6))
+    eps = 1e-6
+    fd = (dlmath.cross_entropy(z + eps * d, y) - dlmath.cross_entropy(z - eps * d, y)) / (2 * eps)
+    assert float(np.sum(dlmath.cross_entropy_grad(z, y) * d)) == pytest.approx(float(fd), rel=1e-7)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_out_of_range_index_names_the_index_and_its_position():
+    with pytest.raises(ValueError, match=r"cross_entropy: target index 7 at position \(1, 2\).*5 classes"):
+        dlmath.cross_entropy(np.zeros((2, 3, 5)), np.array([[0, 1, 2], [3, 4, 7]]))
+    with pytest.raises(ValueError, match=r"target index -1 at position \(0,\)"):
+        dlmath.cross_entropy_grad(np.zeros((2, 5)), np.array([-1, 0]))
+
+
+@pytest.mark.parametrize(
+    "target, pattern",
+    [
+        (np.array([0, 1, 2]), r"integer class-index 'target' must have .*\(2,\); got \(3,\)"),
+        (np.ones((2, 4)), r"probability 'target' must have the logits' shape \(2, 3\); got \(2, 4\)"),
+        (np.array([[1.0, -0.5, 0.5], [1, 0, 0]]), r"finite and non-negative; got -0.5 at position \(0, 1\)"),
+        (np.array([[np.nan, 0, 1], [1, 0, 0]]), r"finite and non-negative; got nan at position \(0, 0\)"),
+    ],
+)
+def test_bad_target_is_a_named_value_error(target, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        dlmath.cross_entropy(np.zeros((2, 3)), target)
+
+
+def test_bad_reduction_lists_the_choices():
+    with pytest.raises(ValueError, match=r"cross_entropy: 'reduction' must be one of 'none', 'sum', 'mean'; got 'avg'"):
+        dlmath.cross_entropy(np.zeros((2, 3)), [0, 1], reduction="avg")
+
+
+def test_complex_logits_and_tuple_axis_are_type_errors():
+    with pytest.raises(TypeError, match="cross_entropy: argument 'logits' must be real"):
+        dlmath.cross_entropy(np.zeros((2, 3), complex), [0, 1])
+    with pytest.raises(TypeError, match="softmax_hvp: 'axis' must be a single int"):
+        dlmath.softmax_hvp(np.zeros((2, 3)), np.zeros((2, 3)), axis=(0, 1))
+    with pytest.raises(ValueError, match="softmax_hessian: 'axis' 2 is out of range"):
+        dlmath.softmax_hessian(np.zeros((2, 3)), axis=2)
+
+
+def test_hvp_shape_mismatch_is_named():
+    with pytest.raises(ValueError, match=r"softmax_hvp: 'v' must have the logits' shape \(2, 3\); got \(3,\)"):
+        dlmath.softmax_hvp(np.zeros((2, 3)), np.zeros(3))
+
+
+# --------------------------------------------------------------------------- Hessian and HVP
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 10), elements=finite))
+def test_softmax_hessian_symmetric_psd_rows_sum_to_zero(z):
+    H = dlmath.softmax_hessian(z)
+    np.testing.assert_allclose(H, H.T, atol=0)
+    np.testing.assert_allclose(H.sum(axis=1), 0, atol=1e-15)
+    assert np.linalg.eigvalsh(H).min() >= -1e-15
+
+
+def test_softmax_hessian_is_the_covariance_of_a_one_hot_draw():
+    # E[e e^T] - E[e] E[e]^T computed by enumerating the K outcomes, weighted by p (mpmath, 40 digits)
+    z = [0.7, -1.1, 2.3, 0.0]
+    with mpmath.workdps(40):
+        zz = [mpmath.mpf(v) for v in z]
+        s = sum(mpmath.exp(v) for v in zz)
+        p = [mpmath.exp(v) / s for v in zz]
+        cov = [[(p[i] if i == j else 0) - p[i] * p[j] for j in range(4)] for i in range(4)]
+        ref = np.array([[float(c) for c in row] for row in cov])
+    np.testing.assert_allclose(dlmath.softmax_hessian(np.array(z)), ref, rtol=1e-14, atol=1e-16)
+
+
+def test_softmax_hessian_equals_torch_autograd_hessian():
+    z = rng(10).standard_normal(6)
+    y = np.eye(6)[2]
+
+    def f(zz):
+        return F.cross_entropy(zz[None], torch.tensor(y)[None])
+
+    H_ref = torch.autograd.functional.hessian(f, torch.tensor(z)).numpy()
+    np.testing.assert_allclose(dlmath.softmax_hessian(z), H_ref, rtol=1e-12, atol=1e-15)
+
+
+def test_softmax_hessian_batches_with_class_axis_last():
+    z = rng(11).standard_normal((3, 5, 2))
+    H = dlmath.softmax_hessian(z, axis=1)
+    assert H.shape == (3, 2, 5, 5)
+    np.testing.assert_allclose(H[1, 0], dlmath.softmax_hessian(z[1, :, 0]), rtol=1e-15)
+
+
+@given(logits_arrays(max_k=16), st.data())
+def test_hvp_equals_dense_hessian_times_v(z, data):
+    v = data.draw(hnp.arrays(np.float64, z.shape, elements=st.floats(-5, 5)))
+    H = dlmath.softmax_hessian(z)
+    np.testing.assert_allclose(
+        dlmath.softmax_hvp(z, v), np.einsum("bij,bj->bi", H, v), rtol=1e-10, atol=1e-14
+    )
+
+
+def test_hvp_matches_difference_of_gradients():
+    z = rng(12).standard_normal((3, 8))
+    v = rng(13).standard_normal((3, 8))
+    y = rng(14).integers(0, 8, 3)
+    eps = 1e-6
+    g = lambda zz: dlmath.cross_entropy_grad(zz, y, reduction="none")  # noqa: E731
+    fd = (g(z + eps * v) - g(z - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(dlmath.softmax_hvp(z, v), fd, rtol=1e-6, atol=1e-9)
+
+
+def test_hvp_equals_torch_double_backward_on_a_large_batch():
+    # big enough to take the blocked, threaded NumPy path
+    z = rng(15).standard_normal((64, 20000)).astype(np.float32) * 3
+    v = rng(16).standard_normal((64, 20000)).astype(np.float32)
+    zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+    lse = torch.logsumexp(zt, dim=-1).sum()
+    (g,) = torch.autograd.grad(lse, zt, create_graph=True)
+    (hv,) = torch.autograd.grad((g * torch.tensor(v, dtype=torch.float64)).sum(), zt)
+    ours = dlmath.softmax_hvp(z, v)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, hv.numpy(), rtol=2e-4, atol=1e-8)
+
+
+def test_hvp_class_axis_and_non_finite_rows():
+    z = rng(17).standard_normal((5, 4))
+    v = rng(18).standard_normal((5, 4))
+    np.testing.assert_allclose(dlmath.softmax_hvp(z.T, v.T, axis=0), dlmath.softmax_hvp(z, v).T, rtol=1e-15)
+    # a +inf logit: p is one-hot in the limit, so Hv = 0
+    out = dlmath.softmax_hvp(np.array([[np.inf, 0.0, 1.0]]), np.array([[1.0, 2.0, 3.0]]))
+    np.testing.assert_array_equal(out, 0.0)
+
+
+# --------------------------------------------------------------------------- dtypes and backends
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_dtype_is_preserved(dtype):
+    z = rng(19).standard_normal((3, 4)).astype(dtype)
+    t = np.array([0, 1, 3])
+    assert dlmath.cross_entropy(z, t).dtype == dtype
+    assert dlmath.cross_entropy_grad(z, t).dtype == dtype
+    assert dlmath.softmax_hessian(z).dtype == dtype
+    assert dlmath.softmax_hvp(z, z).dtype == dtype
+
+
+def test_integer_logits_promote_to_float64():
+    assert dlmath.cross_entropy(np.array([[1, 2, 3]]), [2]).dtype == np.float64
+
+
+def test_inputs_are_not_mutated():
+    z = rng(20).standard_normal((4, 3))
+    y = rng(21).random((4, 3))
+    z0, y0 = z.copy(), y.copy()
+    for f in (dlmath.cross_entropy, dlmath.cross_entropy_grad):
+        f(z, y)
+    dlmath.softmax_hvp(z, y)
+    np.testing.assert_array_equal(z, z0)
+    np.testing.assert_array_equal(y, y0)
+
+
+def test_backends_agree_with_numpy(backend):
+    z = rng(22).standard_normal((4, 5))
+    t = np.array([0, 4, 2, 1])
+    y = rng(23).random((4, 5))
+    v = rng(24).standard_normal((4, 5))
+    cases = [
+        (dlmath.cross_entropy, (z, t)),
+        (dlmath.cross_entropy, (z, y)),
+        (dlmath.cross_entropy_grad, (z, t)),
+        (dlmath.cross_entropy_grad, (z, y)),
+        (dlmath.softmax_hessian, (z,)),
+        (dlmath.softmax_hvp, (z, v)),
+    ]
+    for f, args in cases:
+        out = f(*[backend.asarray(a) for a in args])
+        assert backend.is_native(out), (f.__name__, type(out))
+        np.testing.assert_allclose(backend.to_numpy(out), f(*args), rtol=1e-12, atol=1e-15)
+
+
+def test_torch_autograd_through_cross_entropy_equals_its_grad():
+    z = torch.tensor(rng(25).standard_normal((3, 4)), requires_grad=True)
+    t = torch.tensor([1, 0, 3])
+    dlmath.cross_entropy(z, t).backward()
+    np.testing.assert_allclose(z.grad.numpy(), dlmath.cross_entropy_grad(z.detach().numpy(), t.numpy()), rtol=1e-12)
+
+
+def test_jax_grad_and_jit_through_cross_entropy():
+    jax = pytest.importorskip("jax", reason="JAX autodiff check")
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    z = rng(26).standard_normal((3, 4))
+    y = rng(27).random((3, 4))
+    g = jax.jit(jax.grad(lambda zz: dlmath.cross_entropy(zz, jnp.asarray(y))))(jnp.asarray(z))
+    np.testing.assert_allclose(np.asarray(g), dlmath.cross_entropy_grad(z, y), rtol=1e-12)
+    hv = jax.jit(dlmath.softmax_hvp)(jnp.asarray(z), jnp.asarray(y))
+    np.testing.assert_allclose(np.asarray(hv), dlmath.softmax_hvp(z, y), rtol=1e-12)
+
+
+def test_mean_of_an_empty_batch_is_nan_like_torch():
+    out = dlmath.cross_entropy(np.zeros((0, 3)), np.zeros(0, dtype=int))
+    assert math.isnan(float(out))
+    assert math.isnan(float(F.cross_entropy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))))
