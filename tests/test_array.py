@@ -1,0 +1,90 @@
+"""The shared input rules of the numerical API (src/dlmath/_array.py), exercised through public functions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import dlmath
+from dlmath import _array
+
+REDUCTIONS = [dlmath.logsumexp, dlmath.smooth_max, dlmath.safe_norm]
+ELEMENTWISE = [dlmath.softmax, dlmath.log_softmax, dlmath.norm_grad]
+
+
+@pytest.mark.parametrize("f", REDUCTIONS + ELEMENTWISE)
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_float_dtype_in_same_dtype_out(f, dtype):
+    assert f(np.array([[1.0, 2.0], [3.0, 4.0]], dtype=dtype)).dtype == dtype
+
+
+@pytest.mark.parametrize("f", REDUCTIONS + ELEMENTWISE)
+@pytest.mark.parametrize("x", [[1, 2, 3], [True, False, True], np.array([1, 2], np.int8)])
+def test_integers_and_bools_promote_to_float64(f, x):
+    assert f(x).dtype == np.float64
+
+
+@pytest.mark.parametrize("f", REDUCTIONS + ELEMENTWISE)
+def test_complex_is_a_type_error_naming_the_function(f):
+    with pytest.raises(TypeError, match=rf"^{f.__name__}: argument 'x' must be real; got complex"):
+        f(np.array([1 + 2j]))
+
+
+@pytest.mark.parametrize("f", REDUCTIONS + ELEMENTWISE)
+def test_strings_are_a_type_error(f):
+    with pytest.raises(TypeError, match=rf"^{f.__name__}: argument 'x' must be a real numeric array"):
+        f(np.array(["a", "b"]))
+
+
+@pytest.mark.parametrize("f", REDUCTIONS)
+@pytest.mark.parametrize(
+    "axis, exc, pattern",
+    [
+        (2, ValueError, r"'axis' 2 is out of range for an array with 2 dimensions \(expected -2 <= axis < 2\)"),
+        (-3, ValueError, r"'axis' -3 is out of range"),
+        ((0, 0), ValueError, r"'axis' contains a repeated axis: \(0, 0\)"),
+        (1.5, TypeError, r"'axis' must be None, an int or a tuple of ints; got 1.5"),
+        (True, TypeError, r"'axis' must be None, an int or a tuple of ints; got True"),
+    ],
+)
+def test_bad_axis_names_function_expected_and_received(f, axis, exc, pattern):
+    with pytest.raises(exc, match=rf"^{f.__name__}: {pattern}"):
+        f(np.ones((2, 3)), axis=axis)
+
+
+@pytest.mark.parametrize("f", [dlmath.smooth_max, dlmath.softmax, dlmath.log_softmax])
+@pytest.mark.parametrize(
+    "tau, exc", [(0.0, ValueError), (-1.0, ValueError), (np.inf, ValueError), (np.nan, ValueError), ("1", TypeError)]
+)
+def test_bad_temperature_is_named(f, tau, exc):
+    with pytest.raises(exc, match=rf"^{f.__name__}: 'temperature' must be"):
+        f(np.ones(3), temperature=tau)
+
+
+def test_mixing_kinds_of_array_is_a_type_error():
+    torch = pytest.importorskip("torch", reason="needs two array libraries")
+    jnp = pytest.importorskip("jax.numpy", reason="needs two array libraries")
+    with pytest.raises(TypeError):
+        dlmath.softmax_hvp(torch.zeros(3), jnp.zeros(3))
+
+
+def test_namespace_of_plain_python_input_is_numpy():
+    xp, (a,) = _array.get_namespace([1.0, 2.0])
+    assert xp is np and isinstance(a, np.ndarray)
+
+
+def test_import_is_light():
+    code = (
+        "import sys, dlmath; heavy = [m for m in ('sympy', 'scipy', 'matplotlib', 'torch', 'jax') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_public_api_is_listed_by_hand():
+    for name in dlmath.__all__:
+        assert callable(getattr(dlmath, name)) or hasattr(getattr(dlmath, name), "__name__"), name
