@@ -146,7 +146,9 @@ def _smooth_max_temperature(fig) -> None:
     pairs = np.stack([x, np.zeros_like(x)], axis=-1)
     ax1.plot(x, np.maximum(x, 0.0), color="black", lw=2, label="$\\max(x, 0)$")
     for tau, color in ((1.0, _RED), (0.5, _ORANGE), (0.2, _GREEN), (0.05, _BLUE)):
-        ax1.plot(x, smooth_max(pairs, axis=-1, temperature=tau), color=color, lw=1.2, label=f"$\\tau = {tau:g}$")
+        ax1.plot(
+            x, smooth_max(pairs, axis=-1, temperature=tau), color=color, lw=1.2, label=f"$\\tau = {tau:g}$"
+        )
     ax1.set_title("$\\tau \\log(e^{x/\\tau} + e^{0})$ lies above the max")
     ax1.set_xlabel("$x$")
     ax1.legend(loc="upper left")
@@ -175,8 +177,12 @@ def _lse_overflow(fig) -> None:
         ax.plot(t, shown, color=_RED, lw=1.4, label="naive: $\\log\\sum e^{x_i}$")
         ax.axvline(edge, color=_GREY, ls="--", lw=1)
         ax.annotate(
-            f"naive gives inf\npast {edge}", xy=(edge, float(stable[0])), xytext=(6, 0),
-            textcoords="offset points", color=_RED, fontsize=8,
+            f"naive gives inf\npast {edge}",
+            xy=(edge, float(stable[0])),
+            xytext=(6, 0),
+            textcoords="offset points",
+            color=_RED,
+            fontsize=8,
         )
         ax.set_title(f"LSE$([t, 0])$ in {np.dtype(dtype).name}")
         ax.set_xlabel("$t$")
@@ -218,7 +224,9 @@ def _norm_cone(fig) -> None:
     t = np.linspace(-1, 1, 401)
     ax2.plot(t, np.abs(t), color="black", lw=2, label="$\\|t\\,u\\|_2 = |t|$ (cusp)")
     for eps, color in ((1e-2, _ORANGE), (1e-1, _GREEN)):
-        ax2.plot(t, np.sqrt(t**2 + eps), color=color, label=f"$\\sqrt{{t^2 + \\epsilon}}$, $\\epsilon={eps:g}$")
+        ax2.plot(
+            t, np.sqrt(t**2 + eps), color=color, label=f"$\\sqrt{{t^2 + \\epsilon}}$, $\\epsilon={eps:g}$"
+        )
     ax2.set_title("slice through 0 along a unit direction $u$")
     ax2.set_xlabel("$t$")
     ax2.legend(loc="upper center")
@@ -237,10 +245,15 @@ def _inverse_slopes(fig) -> None:
     ax.plot(x0 + s, y0 + y0 * s, color=_BLUE, lw=1, ls="--")
     ax.plot(y0 + s * y0, x0 + s, color=_RED, lw=1, ls="--")
     ax.plot([x0, y0], [y0, x0], "o", color="black", ms=4)
-    ax.annotate(f"slope $f'(x_0) = e^{{{x0:g}}} \\approx {y0:.2f}$", xy=(x0, y0), xytext=(-150, 8),
-                textcoords="offset points")
-    ax.annotate(f"slope $1/f'(x_0) \\approx {1 / y0:.2f}$", xy=(y0, x0), xytext=(8, -16),
-                textcoords="offset points")
+    ax.annotate(
+        f"slope $f'(x_0) = e^{{{x0:g}}} \\approx {y0:.2f}$",
+        xy=(x0, y0),
+        xytext=(-150, 8),
+        textcoords="offset points",
+    )
+    ax.annotate(
+        f"slope $1/f'(x_0) \\approx {1 / y0:.2f}$", xy=(y0, x0), xytext=(8, -16), textcoords="offset points"
+    )
     ax.set_aspect("equal")
     ax.set_xlim(-2.5, 5)
     ax.set_ylim(-2.5, 5)

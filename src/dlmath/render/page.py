@@ -40,17 +40,13 @@ def _template(name: str) -> str:
     return resources.files("dlmath.render").joinpath("templates", name).read_text(encoding="utf-8")
 
 
-def step_latex(step) -> str:
-    """The TeX of a step or claim; a step without one is printed from its checked SymPy pair."""
-    if step.latex:
-        return step.latex
-    build = getattr(step, "build", None)
-    if build is None:
-        return ""
-    import sympy
+def step_latex(item) -> str:
+    """The TeX of a step or claim, as the engine prints it from the statement it checks."""
+    return item.latex
 
-    lhs, rhs = build()
-    return f"{sympy.latex(lhs)} = {sympy.latex(rhs)}"
+
+def _where_latex(item) -> tuple[str, ...]:
+    return tuple(getattr(item, "where_latex", ()))
 
 
 # --- check badges -------------------------------------------------------------------------------
@@ -110,6 +106,13 @@ def _item_html(topic: Topic, entry, item: ItemReport | None, tag: str = "li") ->
     state, check = _check_html(item)
     latex = step_latex(entry)
     formula = math_html(latex, display=True, where=where) if latex else ""
+    conditions = _where_latex(entry)
+    if conditions:
+        formula += (
+            '<p class="where">where '
+            + ", ".join(math_html(c, display=False, where=f"{where} (where)") for c in conditions)
+            + "</p>"
+        )
     why = f'<p class="why">{text_html(entry.why, where=where)}</p>' if entry.why else ""
     label = text_html(entry.label, where=where)
     return (
@@ -138,10 +141,8 @@ def _section_html(index: int, topic: Topic, report: TopicReport | None, figure: 
     if topic.assumptions:
         out.append('<h3>Assumptions</h3><ul class="assumptions">')
         for k, assumption in enumerate(topic.assumptions):
-            out.append(f"<li>{math_html(assumption.latex, display=False, where=f'{topic.id}/assumption {k}')}")
-            if assumption.text and assumption.text != assumption.latex:
-                out.append(f' <span class="meta">({html.escape(assumption.text)})</span>')
-            out.append("</li>")
+            where = f"{topic.id}/assumption {k + 1}"
+            out.append(f"<li>{math_html(assumption.latex, display=False, where=where)}</li>")
         out.append("</ul>")
     out.append('<h3>Derivation</h3><ol class="steps">')
     out.extend(_item_html(topic, step, items.pop(step.id, None)) for step in topic.steps)
@@ -156,7 +157,9 @@ def _section_html(index: int, topic: Topic, report: TopicReport | None, figure: 
         out.extend(_extra_item_html(topic, item) for item in items.values())
         out.append("</ul>")
     if topic.prose:
-        out.append(f'<h3>Why it matters</h3><div class="prose">{paragraphs_html(topic.prose, where=topic.id)}</div>')
+        out.append(
+            f'<h3>Why it matters</h3><div class="prose">{paragraphs_html(topic.prose, where=topic.id)}</div>'
+        )
     if topic.snippet:
         output = run_snippet(topic.snippet, where=topic.id)
         out.append(
@@ -181,7 +184,7 @@ def _extra_item_html(topic: Topic, item: ItemReport) -> str:
 def _figure_html(key: str, alt: str, caption: str) -> str:
     return (
         f'<figure class="figure" id="figure-{key}">'
-        f'<img src="figures/{key}.svg" alt="{html.escape(alt)}" loading="lazy">'
+        f'<img src="figures/{key}.svg" alt="{html.escape(alt)}">'
         f"<figcaption>{text_html(caption, where=f'figure {key}')}</figcaption></figure>"
     )
 
@@ -202,10 +205,14 @@ def _toc_html(topics: Sequence[Topic], reports: Mapping[str, TopicReport]) -> st
     rows = []
     for k, topic in enumerate(topics, 1):
         ok = topic.id in reports and reports[topic.id].passed
-        mark = '<span class="dot dot-pass" title="all checks pass">✓</span>' if ok else (
-            '<span class="dot dot-fail" title="failing checks">✗</span>'
+        mark = (
+            '<span class="dot dot-pass" title="all checks pass">✓</span>'
+            if ok
+            else ('<span class="dot dot-fail" title="failing checks">✗</span>')
         )
-        rows.append(f'<li><a href="#{topic.id}">{k}. {text_html(topic.title, where=topic.id)}</a> {mark}</li>')
+        rows.append(
+            f'<li><a href="#{topic.id}">{k}. {text_html(topic.title, where=topic.id)}</a> {mark}</li>'
+        )
     return "\n".join(rows)
 
 

@@ -29,6 +29,6 @@ def run_snippet(source: str, *, where: str) -> str:
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))
         raise SnippetError(f"the snippet of {where} failed:\n{tb}") from None
     return buffer.getvalue()

@@ -1,0 +1,76 @@
+"""Serve a built page on the loopback interface, and nothing outside its directory.
+
+``http.server`` already drops ``..`` segments from request paths; on top of that every request
+is resolved (symbolic links included) and refused unless it lands inside the served directory,
+and directory listings are off. The server binds 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from functools import partial
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+__all__ = ["HOST", "ServeError", "make_server", "serve"]
+
+HOST = "127.0.0.1"
+
+
+class ServeError(OSError):
+    """The page cannot be served: a taken port, or a directory that does not exist."""
+
+
+class _PageHandler(SimpleHTTPRequestHandler):
+    root: Path
+
+    def __init__(self, *args, directory: str, **kwargs) -> None:
+        self.root = Path(directory).resolve()
+        super().__init__(*args, directory=str(self.root), **kwargs)
+
+    def _inside(self, path: str) -> bool:
+        resolved = Path(os.path.realpath(path))
+        return resolved == self.root or self.root in resolved.parents
+
+    def send_head(self):
+        path = self.translate_path(self.path)
+        if not self._inside(path):
+            self.send_error(HTTPStatus.FORBIDDEN, "outside the served directory")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):
+        self.send_error(HTTPStatus.NOT_FOUND, "no directory listings")
+        return None
+
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+
+def make_server(directory: str | Path, port: int = 8000) -> ThreadingHTTPServer:
+    """A server for ``directory`` on 127.0.0.1:``port`` (0 picks a free port); not yet serving."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ServeError(f"cannot serve {root}: not a directory (run 'dlmath build' first)")
+    handler = partial(_PageHandler, directory=str(root))
+    try:
+        return ThreadingHTTPServer((HOST, port), handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ServeError(f"port {port} on {HOST} is already in use; pick another with --port N") from None
+        raise ServeError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
+
+
+def serve(directory: str | Path, port: int = 8000) -> None:
+    """Serve ``directory`` on http://127.0.0.1:``port``/ until interrupted."""
+    server = make_server(directory, port)
+    host, bound = server.server_address[:2]
+    print(f"serving {Path(directory).absolute()} at http://{host}:{bound}/ (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
