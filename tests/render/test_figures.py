@@ -1,0 +1,30 @@
+"""Every figure key renders to a deterministic SVG with alt text."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from dlmath.render.figures import FIGURES, get_figure
+
+_NEEDS = {"sgd-jitter": ("dlmath", "sgd_linear"), "noise-densities": ("dlmath", "fit_linear")}
+
+
+@pytest.mark.parametrize("key", sorted(FIGURES))
+def test_figure_is_deterministic_svg_with_alt_text(key):
+    if key in _NEEDS:
+        module, name = _NEEDS[key]
+        if not hasattr(importlib.import_module(module), name):
+            pytest.skip(f"figure {key!r} needs dlmath.{name}, which is not exported yet")
+    spec = get_figure(key)
+    first, second = spec.render(), spec.render()
+    assert first == second
+    assert first.lstrip().startswith("<?xml") and "<svg" in first
+    assert "<dc:date>" not in first
+    assert len(spec.alt) > 80 and spec.caption
+
+
+def test_unknown_figure_names_the_known_ones():
+    with pytest.raises(ValueError, match="known figures: sgd-jitter"):
+        get_figure("nope")
