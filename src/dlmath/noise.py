@@ -353,7 +353,13 @@ MODELS: dict[str, type] = {
     "huber": Huber,
     "student-t": StudentT,
 }
-_ALIASES = {"normal": "gaussian", "l2": "gaussian", "l1": "laplace", "t": "student-t", "studentt": "student-t"}
+_ALIASES = {
+    "normal": "gaussian",
+    "l2": "gaussian",
+    "l1": "laplace",
+    "t": "student-t",
+    "studentt": "student-t",
+}
 
 
 def get_model(fname: str, noise) -> NoiseModel:
@@ -366,7 +372,9 @@ def get_model(fname: str, noise) -> NoiseModel:
         if key in MODELS:
             return MODELS[key]()
         known = ", ".join(repr(k) for k in MODELS)
-        raise ValueError(f"{fname}: unknown noise model {noise!r}; expected one of {known} or a dlmath.noise instance")
+        raise ValueError(
+            f"{fname}: unknown noise model {noise!r}; expected one of {known} or a dlmath.noise instance"
+        )
     raise TypeError(
         f"{fname}: 'noise' must be a name or a dlmath.noise model; got {type(noise).__name__} {noise!r}"
     )
