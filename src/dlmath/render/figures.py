@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FIGURES", "FigureSpec", "get_figure", "render_svg"]
+__all__ = ["FIGURES", "FigureSpec", "get_figure", "render_many", "render_svg"]
 
 _RC = {
     "svg.hashsalt": "dlmath-reference",
@@ -129,10 +129,13 @@ def _softmax_hessian_heatmap(fig) -> None:
     ax2.set_xticks(range(5), [str(k) for k in range(1, 6)])
     ax2.set_yticks(range(5), [str(k) for k in range(1, 6)])
     ax2.grid(False)
+    for side in ("top", "right"):
+        ax2.spines[side].set_visible(True)
     fig.colorbar(im, ax=ax2, shrink=0.8)
     eig = np.linalg.eigvalsh(H)
     ax3.stem(np.arange(1, 6), eig, basefmt=" ")
     ax3.axhline(0, color=_GREY, lw=1)
+    ax3.set_ylim(-0.03, 1.15 * float(eig.max()))
     ax3.set_title("eigenvalues: all $\\geq 0$, one $= 0$")
     ax3.set_xlabel("index (ascending)")
     ax3.set_xticks(np.arange(1, 6))
@@ -339,6 +342,11 @@ FIGURES: dict[str, FigureSpec] = {
         ),
     )
 }
+
+
+def render_many(keys) -> dict[str, str]:
+    """Render several figures by key; the SVG text by key."""
+    return {key: get_figure(key).render() for key in keys}
 
 
 def get_figure(key: str) -> FigureSpec:

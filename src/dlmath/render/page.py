@@ -153,7 +153,7 @@ def _section_html(index: int, topic: Topic, report: TopicReport | None, figure: 
         out.append("</ul>")
     if topic.implemented_by or items:
         out.append('<h3>Implemented by</h3><ul class="implementation">')
-        out.extend(f"<li><code>dlmath.{html.escape(name)}</code></li>" for name in topic.implemented_by)
+        out.extend(f"<li><code>{html.escape(_qualified(name))}</code></li>" for name in topic.implemented_by)
         out.extend(_extra_item_html(topic, item) for item in items.values())
         out.append("</ul>")
     if topic.prose:
@@ -171,6 +171,10 @@ def _section_html(index: int, topic: Topic, report: TopicReport | None, figure: 
     out.append(figure)
     out.append("</section>")
     return "\n".join(out)
+
+
+def _qualified(name: str) -> str:
+    return name if name.startswith("dlmath.") else f"dlmath.{name}"
 
 
 def _extra_item_html(topic: Topic, item: ItemReport) -> str:
@@ -196,7 +200,8 @@ def _summary_html(topics: Sequence[Topic], reports: Mapping[str, TopicReport]) -
         names = ", ".join(f'<a href="#{tid}">{tid}</a>' for tid in failing)
         return f'<p class="summary summary-fail" role="alert">Checks failing in: {names}.</p>'
     return (
-        f'<p class="summary summary-pass">{len(topics)} topics, {n_items} steps and claims: '
+        f'<p class="summary summary-pass">{len(topics)} topic{"" if len(topics) == 1 else "s"}, '
+        f"{n_items} steps and claims: "
         "every one passed its symbolic and numeric checks in this build.</p>"
     )
 
@@ -226,8 +231,12 @@ def build(
     out_dir: str | Path,
     topics: Sequence[Topic],
     reports: Mapping[str, TopicReport] | Iterable[TopicReport],
+    *,
+    svgs: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the reference page for ``topics`` into ``out_dir`` and return the path of ``index.html``.
+
+    ``svgs`` may hold figures already rendered (by key), e.g. in parallel with the checks.
 
     Raises:
         BuildError: a formula does not typeset, a snippet fails, a figure key is unknown, or
@@ -240,12 +249,13 @@ def build(
     if len(set(ids)) != len(ids):
         raise BuildError(f"topic ids must be unique, got {ids}")
     try:
-        sections, svgs = [], {}
+        sections, svgs = [], dict(svgs or {})
         for k, topic in enumerate(topics, 1):
             figure = ""
             if topic.figure:
                 spec = figures.get_figure(topic.figure)
-                svgs[topic.figure] = spec.render()
+                if topic.figure not in svgs:
+                    svgs[topic.figure] = spec.render()
                 figure = _figure_html(topic.figure, spec.alt, spec.caption)
             sections.append(_section_html(k, topic, reports.get(topic.id), figure))
         from .. import __version__
@@ -276,10 +286,35 @@ def build(
 
 
 def build_reference(out_dir: str | Path, ids: Sequence[str] | None = None) -> tuple[Path, list[TopicReport]]:
-    """Check every topic (or those in ``ids``), then build the page; returns (index.html, reports)."""
+    """Check every topic (or those in ``ids``), then build the page; returns (index.html, reports).
+
+    The figures are drawn in a forked worker while the checks run here: both are CPU-bound and
+    independent, and the machine this targets has two cores.
+    """
     from ..derive import check_topic
     from ..topics import TOPICS, get_topic
+    from .figures import render_many
 
     topics = list(TOPICS) if ids is None else [get_topic(i) for i in ids]
-    reports = [check_topic(topic) for topic in topics]
-    return build(out_dir, topics, reports), reports
+    keys = sorted({t.figure for t in topics if t.figure})
+    pool = _fork_pool()
+    if pool is None:
+        reports = [check_topic(topic) for topic in topics]
+        return build(out_dir, topics, reports), reports
+    with pool:
+        drawing = pool.submit(render_many, keys)
+        reports = [check_topic(topic) for topic in topics]
+        try:
+            svgs = drawing.result()
+        except (ValueError, ImportError) as exc:
+            raise BuildError(str(exc)) from exc
+    return build(out_dir, topics, reports, svgs=svgs), reports
+
+
+def _fork_pool():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
