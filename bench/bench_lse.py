@@ -32,21 +32,27 @@ def median_time(fn, repeat):
 def import_time(repeat=5):
     """Median wall time of ``import dlmath`` in a fresh interpreter (the interpreter's start excluded)."""
     code = "import time; t = time.perf_counter(); import dlmath; print(time.perf_counter() - t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-            for _ in range(repeat)]
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(repeat)
+    ]
     return statistics.median(runs)
 
 
 def lse_cases(quick):
     rng = np.random.default_rng(0)
     if quick:
-        shapes = [("(a) 1e5 float64", (10**5,), np.float64, None),
-                  ("(b) (256, 32000) float32, axis -1", (256, 32000), np.float32, -1),
-                  ("(c) (1e4, 8) float64, axis -1", (10**4, 8), np.float64, -1)]
+        shapes = [
+            ("(a) 1e5 float64", (10**5,), np.float64, None),
+            ("(b) (256, 32000) float32, axis -1", (256, 32000), np.float32, -1),
+            ("(c) (1e4, 8) float64, axis -1", (10**4, 8), np.float64, -1),
+        ]
     else:
-        shapes = [("(a) 1e7 float64", (10**7,), np.float64, None),
-                  ("(b) (4096, 32000) float32, axis -1", (4096, 32000), np.float32, -1),
-                  ("(c) (1e6, 8) float64, axis -1", (10**6, 8), np.float64, -1)]
+        shapes = [
+            ("(a) 1e7 float64", (10**7,), np.float64, None),
+            ("(b) (4096, 32000) float32, axis -1", (4096, 32000), np.float32, -1),
+            ("(c) (1e6, 8) float64, axis -1", (10**6, 8), np.float64, -1),
+        ]
     for name, shape, dtype, axis in shapes:
         yield name, (rng.standard_normal(shape) * 4).astype(dtype), axis
 
@@ -95,8 +101,10 @@ def hvp_row(quick, repeat):
     z = (rng.standard_normal((B, K)) * 4).astype(np.float32)
     v = rng.standard_normal((B, K)).astype(np.float32)
     out = np.empty_like(z)
-    t = {"dlmath": median_time(lambda: softmax_hvp(z, v), repeat),
-         "floor": median_time(lambda: np.add(z, v, out=out), repeat)}
+    t = {
+        "dlmath": median_time(lambda: softmax_hvp(z, v), repeat),
+        "floor": median_time(lambda: np.add(z, v, out=out), repeat),
+    }
     try:
         import torch
 
@@ -148,7 +156,10 @@ def main(argv=None):
         d = t["dlmath"]
         ratios = [t[c] / d if c in t else None for c in ("scipy", "torch", "jax")]
         ratios.append(d / t["floor"])
-        print(f"{name:<{width}} {cells}   " + "  ".join("    —   " if r is None else f"{r:8.2f}" for r in ratios))
+        print(
+            f"{name:<{width}} {cells}   "
+            + "  ".join("    —   " if r is None else f"{r:8.2f}" for r in ratios)
+        )
     print(f"import dlmath (fresh interpreter, median of 5): {import_time() * 1e3:.1f} ms (target < 150 ms)")
 
 

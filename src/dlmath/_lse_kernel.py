@@ -26,8 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 _BLOCK = 1 << 16  # elements per block: 512 KiB of float64 scratch, which stays in L2
+_NARROW_BLOCK = 1 << 16  # elements per block of the narrow kernel (two float64 buffers)
 _SMALL_K = 32  # rows shorter than this are reduced in a transposed (K, rows) layout
 _PARALLEL_MIN = 1 << 20  # below this many elements, threads cost more than they save
+_EXP_SAFE = 600.0  # see _exp_shift
 
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -64,12 +66,44 @@ def _run(tasks: list) -> None:
         fut.result()
 
 
+def _exp_shift(m, dtype):
+    """Per-row shift ``c`` for ``exp(x - c)``, or ``None`` when no row needs one.
+
+    Float64 input is always shifted by its maximum (non-finite maxima by 0: their sum is
+    discarded): a common factor ``exp(-m)`` would add one correlated rounding error to every
+    term, which shows in float64 where the result cancels to near 0. Float16/32 input is widened
+    to float64, where that error is 2**-52 against a 2**-24 result, so where ``|m| <= 600`` (every
+    ``exp(x_i)`` finite, and any term that underflows below ``e^{-100}`` of the maximum's) the
+    subtraction pass is skipped and ``exp(-m)`` scales the sum instead.
+    """
+    finite = np.isfinite(m)
+    if dtype != np.float64:
+        ok = np.abs(m) <= _EXP_SAFE
+        if ok.all():
+            return None
+        finite &= ~ok
+    return np.where(finite, m, 0.0)
+
+
+def _scale(s, m, c, r):
+    """``r = s * exp(c - m)`` where ``m`` is finite, and 0 where it is not."""
+    if c is None:
+        np.multiply(s, np.exp(-m), out=r)
+        return
+    with np.errstate(invalid="ignore"):
+        np.multiply(s, np.exp(c - m), out=r)
+    r[~np.isfinite(m)] = 0.0
+
+
 def _rows_wide(X, m_out, r_out, start, stop, rb):
-    """Rows ``start:stop`` of a 2-D ``X`` with long rows: (m, r) per row, ``rb`` rows per block."""
+    """Rows ``start:stop`` of a 2-D ``X`` with long rows: (m, r) per row, ``rb`` rows per block.
+
+    The maximum's own term is removed by its index, so ties are kept as the exact 1s they are.
+    """
     K = X.shape[1]
     buf = np.empty((rb, K), dtype=np.float64)
     ar = np.arange(rb)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for i in range(start, stop, rb):
             j = min(i + rb, stop)
             n = j - i
@@ -77,48 +111,49 @@ def _rows_wide(X, m_out, r_out, start, stop, rb):
             b = buf[:n]
             idx = blk.argmax(axis=1)
             m = blk[ar[:n], idx].astype(np.float64)
-            if np.isfinite(m).all():
-                shift = m
+            c = _exp_shift(m, X.dtype)
+            if c is None:
+                np.exp(blk, out=b, dtype=np.float64)  # widens inside the loop: no extra pass
             else:
-                shift = np.where(np.isfinite(m), m, 0.0)
-            np.subtract(blk, shift[:, None], out=b)
-            np.exp(b, out=b)
+                np.subtract(blk, c[:, None], out=b)
+                np.exp(b, out=b)
             b[ar[:n], idx] = 0.0
             m_out[i:j] = m
-            b.sum(axis=1, out=r_out[i:j])
+            _scale(b.sum(axis=1), m, c, r_out[i:j])
 
 
 def _rows_narrow(X, m_out, r_out, start, stop, rb):
     """Rows ``start:stop`` of a 2-D ``X`` with short rows (K < _SMALL_K), reduced column-wise.
 
-    Reducing along a short contiguous axis is slow in NumPy; in the transposed block every
-    operation is a long element-wise loop. The maximum's own term is removed by counting the
-    terms equal to exactly 1 (``exp(0)``) and adding back all but one of them as an integer.
+    Reducing along a short contiguous axis is slow in NumPy, and so is ``exp`` on a strided view;
+    after one transposing copy every operation is a long contiguous loop. The maximum's own term
+    is removed by multiplying by a 0/1 "below the maximum" mask (compared on the input, so exactly;
+    a masked write would be several times slower) and adding back all but one of the ties as an
+    integer.
     """
     K = X.shape[1]
     buf = np.empty((K, rb), dtype=np.float64)
-    mask = np.empty((K, rb), dtype=bool)
-    with np.errstate(over="ignore", invalid="ignore"):
+    below = np.empty((K, rb), dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for i in range(start, stop, rb):
             j = min(i + rb, stop)
             n = j - i
             b = buf[:, :n]
-            mk = mask[:, :n]
+            lt = below[:, :n]
             np.copyto(b, X[i:j].T)
             m = b.max(axis=0)
-            if np.isfinite(m).all():
-                shift = m
-            else:
-                shift = np.where(np.isfinite(m), m, 0.0)
-            np.subtract(b, shift, out=b)
+            np.less(b, m, out=lt, casting="unsafe")
+            c = _exp_shift(m, X.dtype)
+            if c is not None:
+                np.subtract(b, c, out=b)
             np.exp(b, out=b)
-            np.equal(b, 1.0, out=mk)
-            cnt = mk.sum(axis=0)
-            np.copyto(b, 0.0, where=mk)
-            r = b.sum(axis=0)
-            r += np.maximum(cnt - 1, 0)
+            np.multiply(b, lt, out=b)
+            r = r_out[i:j]
+            _scale(b.sum(axis=0), m, c, r)
+            extra_ties = lt.sum(axis=0)  # K - (number of entries equal to the maximum)
+            extra_ties -= K - 1
+            np.subtract(r, extra_ties, out=r, where=np.isfinite(m))
             m_out[i:j] = m
-            r_out[i:j] = r
 
 
 def merge(m, r, axis=-1):
@@ -166,7 +201,7 @@ def lse_state(X):
                 ms[row, q], rs[row, q] = mt[0], rt[0]
         return merge(ms, rs)
     if K < _SMALL_K:
-        kernel, rb = _rows_narrow, max(1, _BLOCK // (2 * K))
+        kernel, rb = _rows_narrow, max(1, _NARROW_BLOCK // K)
     else:
         kernel, rb = _rows_wide, max(1, _BLOCK // K)
     nthreads = _num_threads() if X.size >= _PARALLEL_MIN else 1
@@ -176,10 +211,5 @@ def lse_state(X):
         kernel(X, m_out, r_out, 0, R, rb)
     else:
         per = -(-nblocks // nthreads) * rb
-        _run(
-            [
-                (lambda a=a: kernel(X, m_out, r_out, a, min(a + per, R), rb))
-                for a in range(0, R, per)
-            ]
-        )
+        _run([(lambda a=a: kernel(X, m_out, r_out, a, min(a + per, R), rb)) for a in range(0, R, per)])
     return m_out, r_out
