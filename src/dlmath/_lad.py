@@ -83,6 +83,7 @@ def _interior_point(Z, y, c, *, tol, max_iter=100):
     w = np.maximum(r, 0.0) + scale
     z = np.maximum(-r, 0.0) + scale
     eta = 0.99995
+    floor = 1e-9 * float(np.sum(np.abs(y))) + 1e-300
     it = 0
     rel_gap = math.inf
     while it < max_iter:
@@ -90,7 +91,8 @@ def _interior_point(Z, y, c, *, tol, max_iter=100):
         rp = c - Z.T @ a
         rd = y - Z @ b - w + z
         gap = float(a @ z + s @ w)
-        rel_gap = gap / (float(np.sum(np.abs(y - Z @ b))) * 0.5 + 1e-300)
+        # The floor keeps the test meaningful when the data fit exactly (optimum 0).
+        rel_gap = gap / (float(np.sum(np.abs(y - Z @ b))) * 0.5 + floor)
         feas = float(np.max(np.abs(rd))) / (scale + 1e-300)
         if rel_gap < tol and feas < 1e-8:
             break
@@ -99,7 +101,10 @@ def _interior_point(Z, y, c, *, tol, max_iter=100):
         wos = w / s
         Q = 1.0 / (zoa + wos)
         Zs = Z * np.sqrt(Q)[:, None]
-        G = Zs.T @ Zs
+        with np.errstate(over="ignore", invalid="ignore"):
+            G = Zs.T @ Zs
+        if not np.all(np.isfinite(G)):
+            break
         try:
             cho = np.linalg.cholesky(G)
         except np.linalg.LinAlgError:
@@ -114,8 +119,8 @@ def _interior_point(Z, y, c, *, tol, max_iter=100):
         da = Q * (t - Z @ db)
         dz = -z - zoa * da
         dw = -w + wos * da
-        ap = _step(a, da, s, -da)
-        ad = _step(z, dz, w, dw)
+        ap = min(1.0, _step(a, da, s, -da))
+        ad = min(1.0, _step(z, dz, w, dw))
         mu_aff = float((a + ap * da) @ (z + ad * dz) + (s - ap * da) @ (w + ad * dw)) / (2 * m)
         sigma = (mu_aff / mu) ** 3 if mu > 0 else 0.0
         # Corrector: aim at sigma*mu and cancel the predictor's second-order terms.

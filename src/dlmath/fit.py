@@ -72,8 +72,7 @@ class LinearFit:
         return X @ self.coef + self.intercept
 
 
-def _validate(X, y):
-    fn = "fit_linear"
+def _validate(X, y, fn="fit_linear"):
     _, X = float_input(fn, X, "X")
     _, y = float_input(fn, y, "y")
     X = np.asarray(X, dtype=np.float64)

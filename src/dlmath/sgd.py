@@ -1,0 +1,242 @@
+r"""Stochastic gradient descent on a linear model: the experiment behind "L1 jitters".
+
+With step :math:`\eta_t` and a minibatch :math:`B_t`, SGD on :math:`\frac1n\sum_i \ell(y_i - w^\top x_i)`
+updates
+
+.. math:: w_{t+1} = w_t + \frac{\eta_t}{|B_t|}\sum_{i \in B_t} \ell'(r_i)\,x_i,
+          \qquad r_i = y_i - w_t^\top x_i .
+
+Under L2, :math:`\ell'(r) = r` shrinks with the residual, so on (nearly) noise-free data the steps
+die out near the optimum. Under L1, :math:`\ell'(r) = \operatorname{sign}(r)` keeps size 1 however
+small :math:`r` is, so with a constant :math:`\eta` the iterates keep bouncing at distance of order
+:math:`\eta\lVert x\rVert`. A decaying step (:math:`\eta_t = \eta_0/(1 + t/t_0)` or
+:math:`\eta_0/\sqrt{1 + t/t_0}`) or the Huber loss (:math:`\ell' = r` near 0) removes the jitter.
+:func:`jitter_experiment` runs the four cases on one data set for the page's figure and the checks.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._array import check_real_scalar
+
+__all__ = ["sgd_linear", "SGDResult", "jitter_experiment", "make_regression"]
+
+LOSSES = ("l2", "l1", "huber")
+SCHEDULES = ("constant", "inverse", "inverse-sqrt")
+
+
+@dataclass(frozen=True)
+class SGDResult:
+    r"""One SGD run (see :func:`sgd_linear`).
+
+    Attributes:
+        weights: the iterates :math:`w_0, \dots, w_T`, shape ``[steps + 1, n_features]``.
+        loss: the full-data mean loss :math:`\frac1n\sum_i \ell(r_i)` at each iterate, shape
+            ``[steps + 1]``.
+        lr: the step sizes :math:`\eta_0, \dots, \eta_{T-1}`, shape ``[steps]``.
+        optimum: the exact minimiser :math:`w^\star` of the full-data loss (from
+            :func:`dlmath.fit.fit_linear`), shape ``[n_features]``.
+        distance: :math:`\lVert w_t - w^\star\rVert_2`, shape ``[steps + 1]``.
+        jitter: the root-mean-square of ``distance`` over the last quarter of the run: how far
+            the late iterates stray from the optimum.
+        loss_name, schedule: the settings of the run.
+    """
+
+    weights: np.ndarray
+    loss: np.ndarray
+    lr: np.ndarray
+    optimum: np.ndarray
+    distance: np.ndarray
+    jitter: float
+    loss_name: str
+    schedule: str
+
+    def window_jitter(self, start: float, stop: float) -> float:
+        """RMS distance to the optimum over the fraction ``[start, stop)`` of the run (0 <= start < stop <= 1)."""
+        T = self.distance.size
+        lo, hi = int(start * T), max(int(start * T) + 1, int(stop * T))
+        d = self.distance[lo:hi]
+        return float(np.sqrt(np.mean(d * d)))
+
+
+def _psi(name, r, delta):
+    if name == "l2":
+        return r
+    if name == "l1":
+        return np.sign(r)
+    return np.clip(r, -delta, delta)
+
+
+def _rho(name, r, delta):
+    if name == "l2":
+        return 0.5 * r * r
+    a = np.abs(r)
+    if name == "l1":
+        return a
+    return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+
+
+def _choice(fn, name, value, options):
+    if value not in options:
+        raise ValueError(f"{fn}: unknown {name} {value!r}; expected one of {', '.join(map(repr, options))}")
+    return value
+
+
+def _positive_int(fn, name, value):
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{fn}: '{name}' must be an int; got {type(value).__name__} {value!r}") from None
+    if isinstance(value, bool) or v < 1:
+        raise ValueError(f"{fn}: '{name}' must be an int >= 1; got {value!r}")
+    return v
+
+
+def sgd_linear(
+    X,
+    y,
+    *,
+    loss,
+    lr=0.05,
+    schedule="constant",
+    steps=2000,
+    batch_size=1,
+    seed=0,
+    delta=1.0,
+    t0=None,
+    w0=None,
+) -> SGDResult:
+    r"""Run minibatch SGD on a linear model without intercept and record the whole trajectory.
+
+    .. math:: w_{t+1} = w_t + \frac{\eta_t}{|B_t|}\sum_{i \in B_t} \ell'(y_i - w_t^\top x_i)\,x_i,
+              \qquad \eta_t = \eta_0,\ \ \frac{\eta_0}{1 + t/t_0},\ \ \frac{\eta_0}{\sqrt{1 + t/t_0}}
+
+    for ``schedule`` ``"constant"``, ``"inverse"``, ``"inverse-sqrt"``, with
+    :math:`\ell'(r) = r` (``"l2"``, :math:`\ell = r^2/2`), :math:`\operatorname{sign}(r)` (``"l1"``,
+    :math:`\operatorname{sign}0 = 0`) or :math:`\operatorname{clip}(r, -\delta, \delta)`
+    (``"huber"``).
+
+    Args:
+        X: design of shape ``[n_samples, n_features]`` (append a column of ones for an intercept).
+        y: targets of shape ``[n_samples]``.
+        loss: ``"l2"``, ``"l1"`` or ``"huber"``.
+        lr: :math:`\eta_0`, finite and > 0.
+        schedule: ``"constant"``, ``"inverse"`` or ``"inverse-sqrt"``.
+        steps: number of updates :math:`T \ge 1`.
+        batch_size: rows per minibatch, drawn uniformly with replacement.
+        seed: seed of the NumPy generator drawing the minibatches; equal seeds give equal runs.
+        delta: the Huber threshold :math:`\delta` (``loss="huber"`` only).
+        t0: the decay time :math:`t_0` of the decaying schedules (default ``steps / 10``).
+        w0: the starting point (default 0).
+
+    Returns:
+        An :class:`SGDResult` with the trajectory, the loss history and the ``jitter`` statistic.
+
+    Raises:
+        ValueError: bad shapes or non-finite data; unknown ``loss`` or ``schedule`` (the message
+            lists the known ones); non-positive ``lr``, ``steps``, ``batch_size``, ``delta``, ``t0``.
+        TypeError: non-numeric arguments.
+
+    Examples:
+        >>> import numpy as np
+        >>> from dlmath.sgd import make_regression, sgd_linear
+        >>> X, y = make_regression(200, noise=1e-3, seed=0)
+        >>> l1 = sgd_linear(X, y, loss="l1", lr=0.05, steps=2000)
+        >>> l2 = sgd_linear(X, y, loss="l2", lr=0.05, steps=2000)
+        >>> bool(l1.jitter > 10 * l2.jitter)
+        True
+    """
+    from .fit import _validate, fit_linear
+    from .noise import Huber
+
+    fn = "sgd_linear"
+    _choice(fn, "loss", loss, LOSSES)
+    _choice(fn, "schedule", schedule, SCHEDULES)
+    eta0 = check_real_scalar(fn, "lr", lr)
+    delta = check_real_scalar(fn, "delta", delta)
+    steps = _positive_int(fn, "steps", steps)
+    batch_size = _positive_int(fn, "batch_size", batch_size)
+    t0 = steps / 10.0 if t0 is None else check_real_scalar(fn, "t0", t0)
+    X, y = _validate(X, y, fn)
+    n, p = X.shape
+    if n == 0 or p == 0:
+        raise ValueError(f"{fn}: 'X' must have at least one row and one column; got shape {X.shape}")
+    w = np.zeros(p) if w0 is None else np.array(w0, dtype=np.float64).reshape(p)
+
+    t = np.arange(steps, dtype=np.float64)
+    if schedule == "constant":
+        etas = np.full(steps, eta0)
+    elif schedule == "inverse":
+        etas = eta0 / (1.0 + t / t0)
+    else:
+        etas = eta0 / np.sqrt(1.0 + t / t0)
+
+    rng = np.random.default_rng(seed)
+    batches = rng.integers(0, n, size=(steps, batch_size))
+    W = np.empty((steps + 1, p))
+    W[0] = w
+    scale = etas / batch_size
+    if batch_size == 1:
+        rows = X[batches[:, 0]]
+        targets = y[batches[:, 0]]
+        for s in range(steps):
+            x = rows[s]
+            r = targets[s] - float(x @ w)
+            if loss == "l2":
+                g = r
+            elif loss == "l1":
+                g = math.copysign(1.0, r) if r != 0 else 0.0
+            else:
+                g = min(max(r, -delta), delta)
+            w = w + scale[s] * g * x
+            W[s + 1] = w
+    else:
+        for s in range(steps):
+            Xb = X[batches[s]]
+            r = y[batches[s]] - Xb @ w
+            w = w + scale[s] * (Xb.T @ _psi(loss, r, delta))
+            W[s + 1] = w
+
+    model = {"l2": "gaussian", "l1": "laplace", "huber": Huber(delta=delta)}[loss]
+    optimum = fit_linear(X, y, noise=model, fit_intercept=False, scale=1.0).coef
+    losses = np.empty(steps + 1)
+    block = max(1, (1 << 20) // max(n, 1))
+    for lo in range(0, steps + 1, block):
+        R = y[None, :] - W[lo : lo + block] @ X.T
+        losses[lo : lo + block] = np.mean(_rho(loss, R, delta), axis=1)
+    dist = np.sqrt(np.sum((W - optimum) ** 2, axis=1))
+    tail = dist[-max(1, (steps + 1) // 4) :]
+    jitter = float(np.sqrt(np.mean(tail * tail)))
+    return SGDResult(W, losses, etas, optimum, dist, jitter, loss, schedule)
+
+
+def make_regression(n=200, *, n_features=2, noise=1e-3, seed=0):
+    r"""A small regression set :math:`y = Xw + \varepsilon`, :math:`X_{ij}, w_j \sim \mathcal N(0, 1)`,
+    :math:`\varepsilon \sim \mathcal N(0, \text{noise}^2)`; returns ``(X, y)``."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, n_features))
+    w = rng.standard_normal(n_features)
+    return X, X @ w + noise * rng.standard_normal(n)
+
+
+def jitter_experiment(*, n=200, steps=2000, lr=0.05, noise=1e-3, seed=0) -> dict[str, SGDResult]:
+    r"""The four runs behind the claim, on one nearly noise-free data set.
+
+    Returns ``{"l2": ..., "l1": ..., "l1-inverse": ..., "huber": ...}``: L2 and L1 with a constant
+    step, L1 with the ``"inverse"`` schedule, and Huber (:math:`\delta = 0.1`) with a constant
+    step. On this data ``l1.jitter`` stays of order ``lr`` while the other three fade.
+    Takes a few tens of milliseconds.
+    """
+    X, y = make_regression(n, noise=noise, seed=seed)
+    kw = {"lr": lr, "steps": steps, "seed": seed}
+    return {
+        "l2": sgd_linear(X, y, loss="l2", **kw),
+        "l1": sgd_linear(X, y, loss="l1", **kw),
+        "l1-inverse": sgd_linear(X, y, loss="l1", schedule="inverse", **kw),
+        "huber": sgd_linear(X, y, loss="huber", delta=0.1, **kw),
+    }

@@ -1,0 +1,369 @@
+"""fit_linear checked against independent references: np.linalg.lstsq, the LAD linear programme solved by
+SciPy's HiGHS, scipy.optimize.minimize on the Huber and Student-t objectives, and the optimality conditions."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.sparse
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dlmath.fit import ConditioningWarning, LinearFit, fit_linear
+from dlmath.noise import Gaussian, Huber, Laplace, StudentT
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def design(Xm, intercept):
+    return np.column_stack([Xm, np.ones(len(Xm))]) if intercept else Xm
+
+
+def lad_lp_optimum(X, y, intercept):
+    """The LAD optimum through its LP dual, solved by HiGHS.
+
+    min_b sum|y - Zb| = max { y'd : Z'd = 0, -1 <= d <= 1 } (LP strong duality); the dual has only
+    k equality constraints, so HiGHS solves it quickly even for tens of thousands of rows.
+    """
+    Z = design(X, intercept)
+    res = scipy.optimize.linprog(-y, A_eq=Z.T, b_eq=np.zeros(Z.shape[1]), bounds=(-1.0, 1.0), method="highs")
+    assert res.status == 0
+    return -res.fun
+
+
+def test_lad_reference_primal_and_dual_agree():
+    g = rng(11)
+    X = g.standard_normal((60, 2))
+    y = g.standard_normal(60)
+    Z = design(X, True)
+    n, k = Z.shape
+    eye = scipy.sparse.identity(n, format="csr")
+    A = scipy.sparse.hstack([scipy.sparse.csr_matrix(Z), eye, -eye])
+    c = np.r_[np.zeros(k), np.ones(2 * n)]
+    primal = scipy.optimize.linprog(
+        c, A_eq=A, b_eq=y, bounds=[(None, None)] * k + [(0, None)] * (2 * n), method="highs"
+    )
+    assert primal.fun == pytest.approx(lad_lp_optimum(X, y, True), rel=1e-12)
+
+
+# ------------------------------------------------------------------------------ Gaussian
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_gaussian_matches_numpy_lstsq(intercept):
+    X = rng(1).standard_normal((300, 6))
+    y = X @ rng(2).standard_normal(6) + 0.3 + rng(3).standard_normal(300)
+    f = fit_linear(X, y, fit_intercept=intercept)
+    ref = np.linalg.lstsq(design(X, intercept), y, rcond=None)[0]
+    np.testing.assert_allclose(f.coef, ref[:6], rtol=1e-10, atol=1e-12)
+    assert f.intercept == pytest.approx(ref[6] if intercept else 0.0, abs=1e-12)
+    r = y - design(X, intercept) @ ref
+    assert f.objective == pytest.approx(0.5 * np.sum(r * r), rel=1e-12)
+    assert f.scale == pytest.approx(np.sqrt(np.mean(r * r)), rel=1e-12)
+    assert f.method == "svd" and f.converged
+
+
+@given(
+    hnp.arrays(np.float64, st.tuples(st.integers(4, 30), st.integers(1, 3)), elements=st.floats(-100, 100)),
+    st.integers(0, 2**32 - 1),
+)
+def test_gaussian_solves_the_normal_equation(X, seed):
+    y = np.random.default_rng(seed).standard_normal(X.shape[0])
+    f = fit_linear(X, y)
+    Z = design(X, True)
+    if np.linalg.matrix_rank(Z) < Z.shape[1]:
+        return
+    r = y - Z @ np.r_[f.coef, f.intercept]
+    # X^T (Xw - y) = 0 up to rounding, relative to the sizes involved.
+    assert np.all(np.abs(Z.T @ r) <= 1e-8 * (np.abs(Z).T @ np.abs(y) + 1))
+
+
+def test_gaussian_vandermonde_ill_conditioned():
+    x = np.linspace(0.0, 1.0, 400)
+    X = np.vander(x, 13, increasing=True)[:, 1:]  # x, x^2, ..., x^12
+    assert np.linalg.cond(design(X, True)) >= 1e8
+    w = rng(4).uniform(-1, 1, 12)
+    y = X @ w + 0.25
+    f = fit_linear(X, y)
+    np.testing.assert_allclose(f.coef, w, atol=1e-6)
+    assert f.intercept == pytest.approx(0.25, abs=1e-6)
+
+
+def test_normal_equations_warn_when_conditioning_loses_digits():
+    x = np.linspace(0.0, 1.0, 400)
+    X = np.vander(x, 13, increasing=True)[:, 1:]
+    y = X @ np.ones(12)
+    with pytest.warns(ConditioningWarning, match=r"cond\(X\^T X\) = .*significant digits are lost"):
+        f = fit_linear(X, y, method="normal")
+    assert f.method == "normal"
+
+
+def test_normal_equations_agree_and_stay_quiet_when_well_conditioned():
+    X = rng(5).standard_normal((200, 4))
+    y = X @ np.arange(1.0, 5.0) + rng(6).standard_normal(200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = fit_linear(X, y, method="normal")
+    g = fit_linear(X, y)
+    np.testing.assert_allclose(f.coef, g.coef, rtol=1e-10)
+
+
+def test_gaussian_exact_fit_has_zero_scale():
+    X = rng(7).standard_normal((10, 2))
+    f = fit_linear(X, X @ [1.0, 2.0] + 3.0)
+    assert f.scale == pytest.approx(0.0, abs=1e-12)
+
+
+# ------------------------------------------------------------------------------ Laplace (exact LAD)
+
+
+@pytest.mark.parametrize(
+    ("n", "p", "seed"), [(7, 1, 0), (40, 3, 1), (300, 5, 2), (2000, 12, 3), (5000, 20, 4)]
+)
+@pytest.mark.parametrize("intercept", [True, False])
+def test_lad_objective_equals_linear_programme_optimum(n, p, seed, intercept):
+    g = rng(seed)
+    X = g.standard_normal((n, p))
+    y = X @ g.standard_normal(p) + g.laplace(size=n)
+    f = fit_linear(X, y, noise="laplace", fit_intercept=intercept)
+    opt = lad_lp_optimum(X, y, intercept)
+    assert f.converged
+    assert abs(f.objective - opt) <= 1e-9 * opt
+    r = y - X @ f.coef - f.intercept
+    assert f.objective == pytest.approx(np.sum(np.abs(r)), rel=1e-14)
+    assert f.scale == pytest.approx(np.mean(np.abs(r)), rel=1e-14)
+
+
+def test_lad_with_sample_reduction_equals_linear_programme_optimum():
+    # Large enough for the Portnoy-Koenker subsample-and-glob path; outliers and leverage points included.
+    g = rng(8)
+    n = 30_000
+    X = g.standard_normal((n, 3))
+    X[:20] *= 50.0
+    y = X @ [1.0, -2.0, 0.5] + g.standard_normal(n)
+    y[g.random(n) < 0.05] += 100.0
+    f = fit_linear(X, y, noise="laplace")
+    assert f.method.startswith("preprocessed")
+    assert f.converged
+    opt = lad_lp_optimum(X, y, True)
+    assert abs(f.objective - opt) <= 1e-9 * opt
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lad_on_tied_integer_data_is_optimal(seed):
+    # Integer data make degenerate vertices: many residuals tie at exactly 0.
+    g = rng(seed)
+    X = g.integers(0, 3, (400, 3)).astype(float)
+    y = g.integers(0, 5, 400).astype(float)
+    f = fit_linear(X, y, noise="laplace")
+    opt = lad_lp_optimum(X, y, True)
+    assert abs(f.objective - opt) <= 1e-9 * max(opt, 1.0)
+    assert f.converged
+
+
+def test_lad_recovers_an_exact_fit_despite_outliers():
+    X = rng(9).standard_normal((60, 2))
+    y = X @ [2.0, -1.0] + 0.5
+    y[::10] += 1000.0
+    f = fit_linear(X, y, noise="laplace")
+    np.testing.assert_allclose(f.coef, [2.0, -1.0], atol=1e-10)
+    assert f.intercept == pytest.approx(0.5, abs=1e-10)
+
+
+def test_lad_intercept_only_is_a_median():
+    X = np.zeros((5, 0))
+    f = fit_linear(X, [3.0, 9.0, 1.0, 4.0, 100.0], noise="laplace")
+    assert f.intercept == pytest.approx(4.0, abs=1e-12)
+
+
+# ------------------------------------------------------------------------------ Huber and Student-t
+
+
+def huber_objective(beta, Z, y, k):
+    r = y - Z @ beta
+    a = np.abs(r)
+    return np.sum(np.where(a <= k, 0.5 * r * r, k * (a - 0.5 * k)))
+
+
+def huber_gradient(beta, Z, y, k):
+    return -Z.T @ np.clip(y - Z @ beta, -k, k)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_huber_fixed_scale_matches_generic_optimiser(seed):
+    g = rng(seed)
+    X = g.standard_normal((500, 4))
+    y = X @ g.standard_normal(4) + 1.0 + g.standard_normal(500)
+    y[g.random(500) < 0.1] += 30.0
+    model = Huber(1.345)
+    f = fit_linear(X, y, noise=model, scale=0.8)
+    Z = design(X, True)
+    k = 1.345 * 0.8
+    ref = scipy.optimize.minimize(
+        huber_objective,
+        np.zeros(5),
+        args=(Z, y, k),
+        jac=huber_gradient,
+        method="BFGS",
+        options={"gtol": 1e-10},
+    )
+    assert f.converged
+    assert f.objective <= ref.fun * (1 + 1e-12)
+    np.testing.assert_allclose(np.r_[f.coef, f.intercept], ref.x, atol=1e-6)
+    assert np.max(np.abs(huber_gradient(np.r_[f.coef, f.intercept], Z, y, k))) <= 1e-8 * len(y)
+    assert f.scale == 0.8 and f.noise == Huber(1.345, 0.8)
+
+
+def test_huber_joint_scale_is_a_stationary_point_of_the_likelihood():
+    g = rng(3)
+    X = g.standard_normal((800, 3))
+    y = X @ [1.0, 2.0, 3.0] + 2.0 * g.standard_normal(800)
+    y[:40] -= 50.0
+    f = fit_linear(X, y, noise="huber")
+    assert f.converged
+    r = y - X @ f.coef - f.intercept
+    assert f.scale == pytest.approx(Huber(1.345).fit_scale(r), rel=1e-8)
+    k = 1.345 * f.scale
+    assert np.max(np.abs(huber_gradient(np.r_[f.coef, f.intercept], design(X, True), y, k))) <= 1e-7 * len(y)
+    np.testing.assert_allclose(f.coef, [1.0, 2.0, 3.0], atol=0.3)
+
+
+def test_student_t_is_a_local_mle():
+    g = rng(4)
+    n = 600
+    X = g.standard_normal((n, 2))
+    y = X @ [0.5, -1.5] + 0.7 * g.standard_t(3.0, size=n)
+    f = fit_linear(X, y, noise=StudentT(3.0))
+    assert f.converged and f.method == "irls-mm"
+    Z = design(X, True)
+
+    def nll(theta):
+        beta, log_s = theta[:-1], theta[-1]
+        return -np.sum(StudentT(3.0, float(np.exp(log_s))).logpdf(y - Z @ beta))
+
+    theta = np.r_[f.coef, f.intercept, np.log(f.scale)]
+    ref = scipy.optimize.minimize(
+        nll, theta + 0.05, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000}
+    )
+    assert nll(theta) <= ref.fun + 1e-7
+    # The gradient vanishes: central differences in every coordinate.
+    h = 1e-6
+    grad = [(nll(theta + h * e) - nll(theta - h * e)) / (2 * h) for e in np.eye(theta.size)]
+    assert np.max(np.abs(grad)) <= 1e-4
+
+
+def test_student_t_ignores_gross_outliers():
+    g = rng(5)
+    X = g.standard_normal((400, 1))
+    y = 3.0 * X[:, 0] + 0.1 * g.standard_normal(400)
+    y[:40] = 1e4
+    f = fit_linear(X, y, noise="student-t")
+    assert f.coef[0] == pytest.approx(3.0, abs=0.05)
+
+
+# ------------------------------------------------------------------------------ result object
+
+
+def test_linear_fit_is_frozen_and_predicts():
+    X = rng(6).standard_normal((20, 2))
+    f = fit_linear(X, X @ [1.0, 1.0] + 2.0)
+    assert isinstance(f, LinearFit)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.intercept = 0.0
+    np.testing.assert_allclose(f.predict(X[:3]), X[:3] @ [1.0, 1.0] + 2.0)
+    assert {fld.name for fld in dataclasses.fields(f)} >= {
+        "coef",
+        "intercept",
+        "scale",
+        "objective",
+        "n_iter",
+        "converged",
+        "method",
+    }
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "laplace", "huber", "student-t", Gaussian(), Laplace(2.0)])
+def test_integer_inputs_are_accepted(noise):
+    X = np.arange(24).reshape(12, 2) % 5
+    y = np.arange(12) % 7
+    f = fit_linear(X, y, noise=noise)
+    assert f.coef.dtype == np.float64 and f.coef.shape == (2,)
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "kwargs", "pattern"),
+    [
+        (np.ones(5), np.ones(5), {}, r"fit_linear: 'X' must be a 2-D array .*got shape \(5,\)"),
+        (np.ones((5, 2)), np.ones(4), {}, r"fit_linear: 'y' must have shape \(5,\) .*got shape \(4,\)"),
+        (np.ones((5, 2)), np.ones((5, 1)), {}, r"'y' must have shape \(5,\)"),
+        (
+            np.array([[1.0, np.nan], [2.0, 3.0], [1.0, 0.0]]),
+            np.ones(3),
+            {},
+            r"'X' must be finite; found nan at index \(0, 1\)",
+        ),
+        (np.ones((3, 1)), np.array([1.0, np.inf, 0.0]), {}, r"'y' must be finite; found inf at index \(1,\)"),
+        (
+            np.ones((5, 1)),
+            np.ones(5),
+            {"noise": "gauss"},
+            r"unknown noise model 'gauss'; expected one of 'gaussian', 'laplace', 'huber', 'student-t'",
+        ),
+        (
+            np.ones((2, 2)),
+            np.ones(2),
+            {"noise": "laplace"},
+            r"laplace noise needs at least as many samples as parameters; got n_samples=2 for 3 parameters \(2 features \+ intercept\)",
+        ),
+        (
+            np.ones((5, 1)),
+            np.ones(5),
+            {"method": "qr"},
+            r"unknown method 'qr' for gaussian noise; expected 'svd', 'normal'",
+        ),
+        (
+            np.ones((5, 1)),
+            np.ones(5),
+            {"noise": "laplace", "method": "normal"},
+            r"unknown method 'normal' for laplace noise",
+        ),
+        (
+            np.ones((5, 1)),
+            np.ones(5),
+            {"scale": -1.0},
+            r"fit_linear: 'scale' must be finite and > 0; got -1.0",
+        ),
+    ],
+)
+def test_bad_input_raises_named_value_error(X, y, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        fit_linear(X, y, **kwargs)
+
+
+def test_bad_types_raise_type_error():
+    with pytest.raises(TypeError, match=r"fit_linear: argument 'X' must be real"):
+        fit_linear(np.ones((3, 1), dtype=complex), np.ones(3))
+    with pytest.raises(TypeError, match=r"fit_linear: 'noise' must be a name or a dlmath.noise model"):
+        fit_linear(np.ones((3, 1)), np.ones(3), noise=2)
+    with pytest.raises(TypeError, match=r"'fit_intercept' must be True or False"):
+        fit_linear(np.ones((3, 1)), np.ones(3), fit_intercept="yes")
+
+
+def test_input_is_not_modified():
+    X = rng(7).standard_normal((50, 3))
+    y = rng(8).standard_normal(50)
+    X0, y0 = X.copy(), y.copy()
+    for noise in ("gaussian", "laplace", "huber", "student-t"):
+        fit_linear(X, y, noise=noise)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)

@@ -1,0 +1,245 @@
+"""Noise models checked against scipy.stats densities, quadrature, hand values and the scale equations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.integrate
+import scipy.stats
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dlmath import noise
+from dlmath.noise import Gaussian, Huber, Laplace, StudentT
+
+R = np.array([-50.0, -3.0, -1.0, -0.25, 0.0, 0.1, 0.7, 2.0, 40.0])
+
+
+# ------------------------------------------------------------------------------ densities
+
+
+@pytest.mark.parametrize(
+    ("model", "ref"),
+    [
+        (Gaussian(2.5), scipy.stats.norm(scale=2.5)),
+        (Laplace(0.7), scipy.stats.laplace(scale=0.7)),
+        (StudentT(3.0, 1.5), scipy.stats.t(df=3.0, scale=1.5)),
+        (StudentT(1.0), scipy.stats.cauchy()),
+        (StudentT(0.5, 2.0), scipy.stats.t(df=0.5, scale=2.0)),
+    ],
+    ids=["gaussian", "laplace", "student-t", "cauchy", "student-t-heavy"],
+)
+def test_logpdf_matches_scipy_stats(model, ref):
+    np.testing.assert_allclose(model.logpdf(R), ref.logpdf(R), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(model.nll(R), -ref.logpdf(R), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("delta", [0.05, 0.5, 1.0, 1.345, 3.0, 8.0])
+@pytest.mark.parametrize("scale", [0.3, 1.0, 4.0])
+def test_huber_density_integrates_to_one(delta, scale):
+    m = Huber(delta, scale)
+    k = delta * scale
+    f = lambda r: math.exp(float(m.logpdf(r)))  # noqa: E731
+    # Split at the kinks so quad sees smooth pieces.
+    total = (
+        scipy.integrate.quad(f, -np.inf, -k)[0]
+        + scipy.integrate.quad(f, -k, k)[0]
+        + scipy.integrate.quad(f, k, np.inf)[0]
+    )
+    assert total == pytest.approx(1.0, abs=1e-10)
+
+
+def test_huber_normalizer_limits():
+    # Small delta: the two exponential tails dominate, Z ~ 2/delta; large delta: the Gaussian sqrt(2 pi).
+    assert Huber(1e-6).normalizer == pytest.approx(2e6, rel=1e-6)
+    assert Huber(40.0).normalizer == pytest.approx(math.sqrt(2 * math.pi), rel=1e-12)
+
+
+def test_huber_density_inside_threshold_is_a_rescaled_normal():
+    # Inside |r| <= delta*scale the Huber density is N(0, scale^2) times sqrt(2 pi) / Z(delta).
+    m = Huber(1.5, 2.0)
+    r = np.array([-2.9, 0.0, 1.0, 2.99])
+    expected = scipy.stats.norm(scale=2.0).logpdf(r) + math.log(math.sqrt(2 * math.pi) / m.normalizer)
+    np.testing.assert_allclose(m.logpdf(r), expected, rtol=1e-13)
+
+
+# ------------------------------------------------------------------------------ losses and (sub)gradients
+
+
+def test_losses_by_hand():
+    r = np.array([-3.0, -0.5, 0.0, 0.5, 3.0])
+    assert Gaussian(7.0).loss(r).tolist() == [4.5, 0.125, 0.0, 0.125, 4.5]
+    assert Laplace(7.0).loss(r).tolist() == [3.0, 0.5, 0.0, 0.5, 3.0]
+    assert Huber(1.0).loss(r).tolist() == [2.5, 0.125, 0.0, 0.125, 2.5]
+    # threshold delta*scale = 2: 2*(3 - 1) = 4
+    assert Huber(1.0, 2.0).loss(r).tolist() == [4.0, 0.125, 0.0, 0.125, 4.0]
+    np.testing.assert_allclose(StudentT(3.0).loss(r), 2.0 * np.log1p(r * r / 3.0), rtol=1e-15)
+
+
+def test_dloss_by_hand_and_sign_of_zero():
+    r = np.array([-3.0, -0.5, 0.0, 0.5, 3.0])
+    assert Gaussian().dloss(r).tolist() == r.tolist()
+    assert Laplace().dloss(r).tolist() == [-1.0, -1.0, 0.0, 1.0, 1.0]
+    assert Huber(1.0).dloss(r).tolist() == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert Huber(1.0, 2.0).dloss(r).tolist() == [-2.0, -0.5, 0.0, 0.5, 2.0]
+    np.testing.assert_allclose(StudentT(3.0).dloss(r), 4.0 * r / (3.0 + r * r), rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "model", [Gaussian(1.3), Laplace(0.4), Huber(0.8, 1.7), StudentT(2.5, 0.6)], ids=lambda m: m.name
+)
+def test_dloss_is_central_difference_of_loss(model):
+    r = np.array([-7.3, -1.1, -0.2, 0.3, 0.9, 5.5])  # away from the kinks
+    h = 1e-6
+    fd = (model.loss(r + h) - model.loss(r - h)) / (2 * h)
+    np.testing.assert_allclose(model.dloss(r), fd, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "model", [Gaussian(1.3), Laplace(0.4), Huber(0.8, 1.7), StudentT(2.5, 0.6)], ids=lambda m: m.name
+)
+def test_loss_is_nll_up_to_affine_map(model):
+    r = np.linspace(-6, 6, 25)
+    nll = model.nll(r) - model.nll(0.0)
+    factor = {"gaussian": model.scale**2, "laplace": model.scale, "huber": model.scale**2}.get(
+        model.name, 1.0
+    )
+    np.testing.assert_allclose(model.loss(r), factor * nll, rtol=1e-12, atol=1e-12)
+
+
+@given(
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.floats(1e-3, 1e3),
+    st.floats(1e-3, 1e2),
+)
+def test_huber_is_quadratic_inside_and_linear_outside(r, delta, scale):
+    m = Huber(delta, scale)
+    k = delta * scale
+    value = float(m.loss(np.array([r]))[0])
+    expected = 0.5 * r * r if abs(r) <= k else k * (abs(r) - 0.5 * k)
+    assert value == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    assert float(m.dloss(np.array([r]))[0]) == pytest.approx(min(max(r, -k), k), rel=1e-15)
+
+
+def test_huber_matches_torch_huber_and_smooth_l1():
+    torch = pytest.importorskip("torch")
+    r = np.linspace(-5, 5, 41)
+    m = Huber(0.75, 2.0)
+    k = 1.5
+    rt = torch.asarray(r)
+    zero = torch.zeros_like(rt)
+    hub = torch.nn.HuberLoss(reduction="none", delta=k)(rt, zero).numpy()
+    sl1 = torch.nn.SmoothL1Loss(reduction="none", beta=k)(rt, zero).numpy()
+    np.testing.assert_allclose(m.loss(r), hub, rtol=1e-14)
+    np.testing.assert_allclose(m.loss(r) / k, sl1, rtol=1e-14)
+
+
+def test_elementwise_methods_follow_the_array_kind_and_dtype(backend):
+    r = backend.asarray(np.array([-2.0, 0.0, 0.5], dtype=np.float32))
+    for model in (Gaussian(2.0), Laplace(), Huber(1.0), StudentT(3.0)):
+        for method in ("logpdf", "nll", "loss", "dloss"):
+            out = getattr(model, method)(r)
+            assert backend.is_native(out), (model.name, method)
+            ref = getattr(model, method)(np.array([-2.0, 0.0, 0.5]))
+            np.testing.assert_allclose(backend.to_numpy(out).astype(np.float64), ref, rtol=1e-6, atol=1e-7)
+            assert str(out.dtype).endswith("float32")
+
+
+def test_integer_residuals_promote_to_float():
+    assert Laplace().loss(np.array([1, -2])).dtype == np.float64
+
+
+# ------------------------------------------------------------------------------ scale MLEs
+
+
+def test_closed_form_scale_mles():
+    r = np.array([3.0, -4.0, 0.0, 1.0])
+    assert Gaussian().fit_scale(r) == pytest.approx(math.sqrt(26 / 4), rel=1e-15)
+    assert Laplace().fit_scale(r) == pytest.approx(2.0, rel=1e-15)
+
+
+@pytest.mark.parametrize("model", [Huber(1.345), Huber(0.3), StudentT(1.0), StudentT(5.0)], ids=repr)
+def test_scale_mle_maximises_the_likelihood(model):
+    r = np.random.default_rng(3).standard_t(3, size=400) * 2.0
+    s = model.fit_scale(r)
+
+    def total(sigma):
+        return float(np.sum(model.replace_scale(sigma).logpdf(r)))
+
+    assert total(s) >= total(s * (1 + 1e-4))
+    assert total(s) >= total(s * (1 - 1e-4))
+
+
+def test_student_t_scale_mle_matches_scipy_fit():
+    r = np.random.default_rng(4).standard_t(4, size=2000) * 0.7
+    _, _, scipy_scale = scipy.stats.t.fit(r, f0=4.0, floc=0.0)
+    assert StudentT(4.0).fit_scale(r) == pytest.approx(scipy_scale, rel=1e-4)
+
+
+def test_scale_mle_recovers_the_true_scale():
+    rng = np.random.default_rng(5)
+    assert Gaussian().fit_scale(rng.normal(scale=3.0, size=200_000)) == pytest.approx(3.0, rel=0.01)
+    assert Laplace().fit_scale(rng.laplace(scale=0.5, size=200_000)) == pytest.approx(0.5, rel=0.01)
+    assert StudentT(3.0).fit_scale(2.0 * rng.standard_t(3.0, size=200_000)) == pytest.approx(2.0, rel=0.02)
+
+
+def test_student_t_scale_is_zero_when_too_many_exact_zeros():
+    assert StudentT(1.0).fit_scale([0.0, 0.0, 0.0, 1.0]) == 0.0
+    assert Huber().fit_scale([0.0, 0.0]) == 0.0
+
+
+# ------------------------------------------------------------------------------ validation
+
+
+@pytest.mark.parametrize(
+    ("build", "words"),
+    [
+        (lambda: Huber(delta=-1.0), ["Huber", "delta", "> 0", "-1.0"]),
+        (lambda: Huber(delta=float("inf")), ["Huber", "delta", "finite"]),
+        (lambda: Gaussian(scale=0), ["Gaussian", "scale", "> 0", "0"]),
+        (lambda: Laplace(scale=float("nan")), ["Laplace", "scale"]),
+        (lambda: StudentT(df=0.0), ["StudentT", "df", "> 0"]),
+    ],
+)
+def test_bad_hyper_parameters_raise_value_error_naming_them(build, words):
+    with pytest.raises(ValueError) as info:
+        build()
+    for w in words:
+        assert w in str(info.value)
+
+
+@pytest.mark.parametrize("bad", ["1.0", None, True, 1 + 2j])
+def test_non_numeric_hyper_parameters_raise_type_error(bad):
+    with pytest.raises(TypeError, match=r"StudentT: 'scale' must be a real number"):
+        StudentT(3.0, bad)
+
+
+def test_complex_residuals_raise_type_error():
+    with pytest.raises(TypeError, match=r"Laplace.loss: argument 'r' must be real"):
+        Laplace().loss(np.array([1 + 1j]))
+
+
+def test_fit_scale_rejects_empty_and_non_finite():
+    with pytest.raises(ValueError, match=r"Gaussian.fit_scale: argument 'r' must hold at least one"):
+        Gaussian().fit_scale([])
+    with pytest.raises(ValueError, match=r"Huber.fit_scale: argument 'r' must be finite"):
+        Huber().fit_scale([1.0, np.nan])
+
+
+def test_get_model_resolves_names_and_lists_the_known_ones():
+    assert noise.get_model("f", "Student_T") == StudentT()
+    assert noise.get_model("f", "l1") == Laplace()
+    with pytest.raises(ValueError, match=r"f: unknown noise model 'cauchyy'.*'gaussian', 'laplace', 'huber'"):
+        noise.get_model("f", "cauchyy")
+    with pytest.raises(TypeError, match=r"f: 'noise' must be a name or a dlmath.noise model"):
+        noise.get_model("f", 3)
+
+
+def test_models_are_immutable_values():
+    m = Huber(1.0, 2.0)
+    with pytest.raises(AttributeError):
+        m.delta = 3.0
+    assert m.replace_scale(3.0) == Huber(1.0, 3.0)
+    assert m == Huber(1.0, 2.0)
