@@ -49,10 +49,14 @@ class _PageHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def make_server(directory: str | Path, port: int = 8000) -> ThreadingHTTPServer:
-    """A server for ``directory`` on 127.0.0.1:``port`` (0 picks a free port); not yet serving."""
-    root = Path(directory)
-    if not root.is_dir():
+def make_server(directory: str | Path, port: int = 8000, *, must_exist: bool = True) -> ThreadingHTTPServer:
+    """A server for ``directory`` on 127.0.0.1:``port`` (0 picks a free port); not yet serving.
+
+    With ``must_exist=False`` the port is taken before the directory is written, so that a taken
+    port is reported before a build.
+    """
+    root = Path(directory).absolute()
+    if must_exist and not root.is_dir():
         raise ServeError(f"cannot serve {root}: not a directory (run 'dlmath build' first)")
     handler = partial(_PageHandler, directory=str(root))
     try:

@@ -1,0 +1,103 @@
+"""The ``dlmath build`` and ``dlmath serve`` subcommands; ``dlmath.cli`` registers them.
+
+Everything heavy (SymPy, matplotlib, the checks) is imported only when a command runs, so
+``dlmath --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["DEFAULT_DIR", "add_build_parser", "add_serve_parser", "run_build", "run_serve"]
+
+DEFAULT_DIR = "dlmath-reference"
+
+
+def add_build_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "build",
+        help="run every check, then write the offline reference page",
+        description="Run every check, then write the reference page (index.html, figures, MathJax) "
+        "into DIR, replacing a previous build in one step. Exits 1 if a check fails (the page is "
+        "still written and shows the failure) or the page cannot be built.",
+    )
+    parser.add_argument(
+        "-o", "--out", metavar="DIR", default=DEFAULT_DIR, help=f"output directory (default: {DEFAULT_DIR})"
+    )
+    parser.set_defaults(func=run_build)
+    return parser
+
+
+def add_serve_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "serve",
+        help="build the reference page and serve it on 127.0.0.1",
+        description="Build the reference page into DIR, then serve DIR on http://127.0.0.1:PORT/ "
+        "(loopback only; nothing outside DIR is served) until Ctrl-C.",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, metavar="N", help="port on 127.0.0.1 (default: 8000)"
+    )
+    parser.add_argument(
+        "-o", "--out", metavar="DIR", default=DEFAULT_DIR, help=f"output directory (default: {DEFAULT_DIR})"
+    )
+    parser.set_defaults(func=run_serve)
+    return parser
+
+
+def _build(out: Path) -> tuple[Path | None, list[str]]:
+    from .page import BuildError, build_reference
+
+    try:
+        index, reports = build_reference(out)
+    except BuildError as exc:
+        print(f"dlmath build: the page was not written: {exc}", file=sys.stderr)
+        return None, []
+    return index, [r.topic_id for r in reports if not r.passed]
+
+
+def _report_failures(failing: list[str]) -> None:
+    if failing:
+        print(
+            f"dlmath: checks FAIL in {', '.join(failing)}; the page marks them as failing",
+            file=sys.stderr,
+        )
+
+
+def run_build(args: argparse.Namespace) -> int:
+    index, failing = _build(Path(args.out))
+    if index is None:
+        return 1
+    print(f"wrote {index}")
+    _report_failures(failing)
+    return 1 if failing else 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from .serve import ServeError, make_server
+
+    if not 0 <= args.port <= 65535:
+        print(f"dlmath serve: --port must be in 0..65535, got {args.port}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    try:
+        server = make_server(out, args.port, must_exist=False)
+    except ServeError as exc:
+        print(f"dlmath serve: {exc}", file=sys.stderr)
+        return 1
+    try:
+        index, failing = _build(out)
+        if index is None:
+            return 1
+        _report_failures(failing)
+        host, port = server.server_address[:2]
+        print(f"serving {index.parent} at http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        server.server_close()
