@@ -68,9 +68,10 @@ def test_snippet_output_is_on_the_page(built):
     assert "1000.69314718" in page and "x^x at 1: 1.0" in page
 
 
-def test_formulas_keep_a_mathml_alternative(built):
+def test_formulas_are_tex_for_mathjax(built):
     page = (built / "index.html").read_text()
-    assert page.count("<math") >= page.count('class="mj"') > 10
+    assert page.count(' mj">') > 10
+    assert r'<div class="math math-display mj">\[\log y = x\log x\]</div>' in page
 
 
 def _broken_topics():

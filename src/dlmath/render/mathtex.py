@@ -2,11 +2,12 @@ r"""TeX on the page: validated at build time, drawn by MathJax in the reader's b
 
 Every formula is parsed at build time by KaTeX (the ``pykatex`` package, which runs KaTeX inside
 an embedded QuickJS), so a formula that does not typeset fails the build instead of showing red
-on the page. KaTeX's MathML output is kept beside the formula for screen readers. What a sighted
-reader sees is MathJax 3's SVG output: it matched LaTeX in side-by-side screenshots where native
-MathML in Chromium spaced ``\lVert x\rVert`` and ``\sum_i`` badly, and it needs no web fonts. The
-MathJax bundle comes from the ``django-static-mathjax`` package and is copied into the page
-directory, so the page works offline.
+on the page. What the reader sees is MathJax 3's SVG output: it matched LaTeX in side-by-side
+screenshots where native MathML in Chromium spaced ``\lVert x\rVert`` and ``\sum_i`` badly, and
+it needs no web fonts. For screen readers MathJax attaches MathML of the same TeX to every formula
+(its assistive-MathML extension, part of the bundle), so the spoken and the drawn formula cannot
+disagree, and the page's HTML carries each formula once, as TeX. The MathJax bundle comes from the
+``django-static-mathjax`` package and is copied into the page directory, so the page works offline.
 
 Text with math (claims, prose) uses ``$...$`` for inline and ``$$...$$`` for display math,
 ``\$`` for a literal dollar, and backticks for code.
@@ -19,7 +20,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-__all__ = ["FormulaError", "mathjax_bundle", "math_html", "text_html", "paragraphs_html"]
+__all__ = ["FormulaError", "mathjax_bundle", "math_html", "mathml", "text_html", "paragraphs_html"]
 
 
 class FormulaError(ValueError):
@@ -47,7 +48,8 @@ def mathjax_bundle() -> Path:
     raise FileNotFoundError("the 'mathjax' package is installed but es5/tex-svg.js is missing from it")
 
 
-def _mathml(latex: str, display: bool, where: str) -> str:
+def mathml(latex: str, *, display: bool, where: str) -> str:
+    """The MathML KaTeX makes of ``latex``; raises :class:`FormulaError` if it does not parse."""
     import pykatex
 
     try:
@@ -64,23 +66,18 @@ def _mathml(latex: str, display: bool, where: str) -> str:
 
 
 def math_html(latex: str, *, display: bool, where: str) -> str:
-    """One formula: MathJax's TeX source (hidden from assistive tech) and its MathML (read aloud).
+    """One formula as delimited TeX for MathJax, after checking that it typesets.
 
     Raises :class:`FormulaError` if the TeX does not parse.
     """
     latex = latex.strip()
     if not latex:
         raise FormulaError(latex, where, "empty formula")
-    mathml = _mathml(latex, display, where)
+    mathml(latex, display=display, where=where)
     tex = html.escape(latex, quote=False)
-    delimited = f"\\[{tex}\\]" if display else f"\\({tex}\\)"
-    tag = "div" if display else "span"
-    kind = "display" if display else "inline"
-    return (
-        f'<{tag} class="math math-{kind}">'
-        f'<span class="mj" aria-hidden="true">{delimited}</span>'
-        f'<span class="sr-only">{mathml}</span></{tag}>'
-    )
+    if display:
+        return f'<div class="math math-display mj">\\[{tex}\\]</div>'
+    return f'<span class="math math-inline mj">\\({tex}\\)</span>'
 
 
 _TOKEN = re.compile(r"\\\$|\$\$(.+?)\$\$|\$(.+?)\$|`([^`]+)`", re.DOTALL)

@@ -1,7 +1,8 @@
 // MathJax 3 settings for the dlmath reference page (loaded before es5/tex-svg.js).
-// Only elements with class "mj" are typeset; the MathML beside each formula is for screen readers,
-// so MathJax's own assistive MathML and its menu stay off. A TeX error is reported on the console,
-// which the page's browser tests treat as a failure.
+// Only elements with class "mj" are typeset. Each formula gets MathJax's assistive MathML (read by
+// screen readers; the SVG itself is aria-hidden). The context menu is off: it would try to load
+// further components. A TeX error is reported on the console, which the browser tests treat as a
+// failure.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"]],
@@ -17,7 +18,7 @@ window.MathJax = {
     ignoreHtmlClass: "no-mj",
     processHtmlClass: "mj",
     enableMenu: false,
-    menuOptions: { settings: { assistiveMml: false } },
+    enableAssistiveMml: true,
   },
   startup: {
     pageReady: function () {
