@@ -38,7 +38,13 @@ def test_build_writes_page_figures_and_assets(built):
 
 def test_two_builds_are_byte_identical(built, tmp_path):
     again = tmp_path / "again"
-    build(again, make_topics(), make_reports(fail=True))
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[2])\n"
+        "from _fakes import make_reports, make_topics\n"
+        "from dlmath.render.page import build\n"
+        "build(sys.argv[1], make_topics(), make_reports(fail=True))\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(again), str(Path(__file__).parent)], check=True)
     assert _tree(again) == _tree(built)
 
 
