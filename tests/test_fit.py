@@ -141,6 +141,32 @@ def test_lad_objective_equals_linear_programme_optimum(n, p, seed, intercept):
     assert f.scale == pytest.approx(np.mean(np.abs(r)), rel=1e-14)
 
 
+@given(
+    st.integers(1, 60),
+    st.integers(0, 3),
+    st.booleans(),
+    st.sampled_from(["continuous", "integer"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_lad_is_exact_on_random_small_problems(extra, p, intercept, kind, seed):
+    g = rng(seed)
+    n = p + int(intercept) + extra
+    if p + int(intercept) == 0:
+        return
+    if kind == "integer":
+        X = g.integers(-2, 3, (n, p)).astype(float)
+        y = g.integers(-3, 4, n).astype(float)
+    else:
+        X = g.standard_normal((n, p))
+        y = g.standard_cauchy(n)
+    if np.linalg.matrix_rank(design(X, intercept)) < p + int(intercept):
+        return
+    f = fit_linear(X, y, noise="laplace", fit_intercept=intercept)
+    opt = lad_lp_optimum(X, y, intercept)
+    assert f.objective <= opt + 1e-9 * max(opt, 1e-300) + 1e-12
+    assert f.converged
+
+
 def test_lad_with_sample_reduction_equals_linear_programme_optimum():
     # Large enough for the Portnoy-Koenker subsample-and-glob path; outliers and leverage points included.
     g = rng(8)
@@ -367,3 +393,19 @@ def test_input_is_not_modified():
         fit_linear(X, y, noise=noise)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(y, y0)
+
+
+@pytest.mark.parametrize("noise", ["laplace", "huber", "student-t"])
+def test_rank_deficient_design_zeroes_the_dependent_columns(noise):
+    g = rng(12)
+    x = g.standard_normal((300, 2))
+    X = np.column_stack(
+        [x[:, 0], 2.0 * x[:, 0], x[:, 1], np.full(300, 3.0)]
+    )  # col 1 = 2 col 0; col 3 constant
+    y = x @ [1.0, -1.0] + 0.5 + 0.1 * g.standard_normal(300)
+    f = fit_linear(X, y, noise=noise)
+    ref = fit_linear(X[:, [0, 2]], y, noise=noise)
+    assert f.coef[1] == 0.0 and f.coef[3] == 0.0
+    np.testing.assert_allclose(f.coef[[0, 2]], ref.coef, rtol=1e-10)
+    assert f.objective == pytest.approx(ref.objective, rel=1e-12)
+    assert f.converged

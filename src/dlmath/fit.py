@@ -153,8 +153,13 @@ def _lstsq(X, y, intercept):
         A = X.copy()
         yc = y
     norms = np.sqrt(np.einsum("ij,ij->j", A, A))
-    norms[norms == 0] = 1.0
+    # A column that is zero to rounding (a constant beside the intercept) or so small that its
+    # coefficient would overflow gets coefficient 0, the minimum-norm choice.
+    top = np.maximum(X.max(axis=0), -X.min(axis=0)) if n else np.zeros(p)
+    dead = (norms <= 16 * np.finfo(float).eps * math.sqrt(max(n, 1)) * top) | (norms < 1e-150)
+    norms[dead] = 1.0
     A /= norms
+    A[:, dead] = 0.0
     w = np.linalg.lstsq(A, yc, rcond=None)[0] / norms
     b = ym - float(xm @ w) if intercept else 0.0
     return w, b
@@ -175,6 +180,46 @@ def _normal_equations(X, y, intercept):
         )
     beta = _solve_spd(G, _zt(X, y, intercept))
     return _split(beta, p, intercept)
+
+
+def _independent_columns(X, intercept, *, tol=1e-9, sample=20_000):
+    r"""Columns of ``X`` to keep when the design is rank-deficient, or ``None`` when it has full rank.
+
+    Greedy in column order (the intercept first): column :math:`j` is dropped when its distance to
+    the span of the kept ones is below ``tol`` times its norm, measured in the Gram matrix. A row
+    subsample of full rank proves the full design has full rank, so the full Gram matrix is formed
+    only when the subsample is deficient.
+    """
+    n, p = X.shape
+    if n > sample:
+        rows = np.random.default_rng(0).integers(0, n, sample)
+        keep = _greedy_rank(_gram(X[rows], np.ones(sample), intercept), intercept, tol)
+        if keep.all():
+            return None
+    keep = _greedy_rank(_gram(X, np.ones(n), intercept), intercept, tol)
+    return None if keep.all() else np.flatnonzero(keep)
+
+
+def _greedy_rank(G, intercept, tol):
+    p = G.shape[0] - int(intercept)
+    order = ([p] if intercept else []) + list(range(p))
+    chosen: list[int] = []
+    keep = np.zeros(p, dtype=bool)
+    for j in order:
+        gjj = G[j, j]
+        if gjj <= 0:
+            continue
+        if chosen:
+            S = G[np.ix_(chosen, chosen)]
+            g = G[chosen, j]
+            d = gjj - g @ np.linalg.solve(S, g)
+        else:
+            d = gjj
+        if d > tol * tol * gjj:
+            chosen.append(j)
+            if j < p:
+                keep[j] = True
+    return keep
 
 
 def _huber_newton(X, y, intercept, kappa, beta, colnorm, *, max_iter=100, tol=1e-10):
@@ -354,20 +399,27 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
     if model.name == "gaussian":
         method = method or "svd"
         w, b = _lstsq(X, y, fit_intercept) if method == "svd" else _normal_equations(X, y, fit_intercept)
-    elif model.name == "laplace":
-        from ._lad import lad
-
-        res = lad(X, y, fit_intercept)
-        w, b = _split(res.coef, p, fit_intercept)
-        n_iter, converged, method = res.n_iter, res.certified, res.method
-    elif model.name == "huber":
-        beta, fixed_or_fit, n_iter, converged = _fit_huber(X, y, fit_intercept, model, fixed)
-        w, b = _split(beta, p, fit_intercept)
-        method = "semismooth-newton"
     else:
-        beta, fixed_or_fit, n_iter, converged = _fit_student(X, y, fit_intercept, model, fixed)
-        w, b = _split(beta, p, fit_intercept)
-        method = "irls-mm"
+        cols = _independent_columns(X, fit_intercept)
+        Xs = X if cols is None else np.ascontiguousarray(X[:, cols])
+        ps = Xs.shape[1]
+        if model.name == "laplace":
+            from ._lad import lad
+
+            res = lad(Xs, y, fit_intercept)
+            beta, n_iter, converged, method = res.coef, res.n_iter, res.certified, res.method
+        elif model.name == "huber":
+            beta, fixed_or_fit, n_iter, converged = _fit_huber(Xs, y, fit_intercept, model, fixed)
+            method = "semismooth-newton"
+        else:
+            beta, fixed_or_fit, n_iter, converged = _fit_student(Xs, y, fit_intercept, model, fixed)
+            method = "irls-mm"
+        ws, b = _split(beta, ps, fit_intercept)
+        if cols is None:
+            w = ws
+        else:
+            w = np.zeros(p)
+            w[cols] = ws
     r = y - _pred(X, w, b)
     if fixed is not None:
         sigma = fixed

@@ -51,34 +51,61 @@ def _residuals_np(cls: str, r) -> np.ndarray:
     return a
 
 
-def _solve_scale(h, absr: np.ndarray) -> float:
+def _solve_scale(hd, absr: np.ndarray, start: float | None = None) -> float:
     r"""The root :math:`\sigma` of :math:`\frac1n\sum_i h(|r_i|/\sigma) = 1`.
 
-    ``h`` is non-decreasing on :math:`[0, \infty)` with :math:`h(0) = 0`, so the left side falls
-    monotonically in :math:`\sigma`; the root is bracketed by doubling and found by Brent's method
-    in :math:`\log\sigma`. Returns 0 when the left side stays :math:`\le 1` as
-    :math:`\sigma \to 0` (too many exact zeros: the likelihood is unbounded there).
+    ``hd(t)`` returns :math:`(h(t), t\,h'(t))` for :math:`h` non-decreasing on :math:`[0, \infty)`
+    with :math:`h(0) = 0`, so the left side falls monotonically in :math:`\sigma`. The root is
+    bracketed by doubling from ``start`` (default: the RMS of the residuals) and found by Newton's
+    method in :math:`u = \log\sigma`, falling back to bisection whenever a step leaves the bracket.
+    Returns 0 when the left side stays :math:`\le 1` as :math:`\sigma \to 0` (too many exact
+    zeros: the likelihood is unbounded there).
     """
-    from scipy.optimize import brentq
-
     nz = absr[absr > 0]
     if nz.size == 0:
         return 0.0
     n = absr.size
 
-    def g(log_s):
-        return float(np.sum(h(nz / math.exp(log_s)))) / n - 1.0
+    def phi(u):
+        h, th = hd(nz * math.exp(-u))
+        return float(np.sum(h)) / n - 1.0, -float(np.sum(th)) / n
 
-    hi = math.log(float(np.sqrt(np.mean(absr * absr))))
-    while g(hi) > 0:
-        hi += 1.0
-    lo = hi - 1.0
+    u = math.log(start) if start else 0.5 * math.log(float(np.mean(absr * absr)))
+    f, df = phi(u)
+    lo, hi = -math.inf, math.inf
     floor = math.log(float(nz.min())) - 40.0
-    while g(lo) <= 0:
-        lo -= 1.0
-        if lo < floor:
-            return 0.0
-    return math.exp(brentq(g, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps))
+    step = 1.0
+    while not (lo > -math.inf and hi < math.inf):
+        if f > 0:
+            lo = u
+            if hi == math.inf:
+                u, step = u + step, step * 2
+        else:
+            hi = u
+            if lo == -math.inf:
+                if u < floor:
+                    return 0.0
+                u, step = u - step, step * 2
+        if lo > -math.inf and hi < math.inf:
+            break
+        f, df = phi(u)
+    u = 0.5 * (lo + hi)
+    for _ in range(200):
+        f, df = phi(u)
+        if f == 0.0:
+            break
+        if f > 0:
+            lo = u
+        else:
+            hi = u
+        new = u - f / df if df < 0 else 0.5 * (lo + hi)
+        if not lo < new < hi:
+            new = 0.5 * (lo + hi)
+        if abs(new - u) <= 1e-15 * max(1.0, abs(u)) or hi - lo <= 1e-15 * max(1.0, abs(u)):
+            u = new
+            break
+        u = new
+    return math.exp(u)
 
 
 class NoiseModel:
@@ -273,7 +300,7 @@ class Huber(NoiseModel):
     def fit_scale(self, r) -> float:
         a = np.abs(_residuals_np("Huber", r))
         d = self.delta
-        return _solve_scale(lambda t: np.where(t <= d, t * t, d * t), a)
+        return _solve_scale(lambda t: (np.where(t <= d, t * t, d * t), np.where(t <= d, 2 * t * t, d * t)), a)
 
 
 @dataclass(frozen=True)
@@ -344,7 +371,13 @@ class StudentT(NoiseModel):
     def fit_scale(self, r) -> float:
         a = np.abs(_residuals_np("StudentT", r))
         v = self.df
-        return _solve_scale(lambda t: (v + 1.0) * t * t / (v + t * t), a)
+
+        def hd(t):
+            q = v + t * t
+            h = (v + 1.0) * t * t / q
+            return h, 2.0 * v * h / q
+
+        return _solve_scale(hd, a)
 
 
 MODELS: dict[str, type] = {
