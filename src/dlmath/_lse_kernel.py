@@ -25,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-_BLOCK = 1 << 16  # elements per block: 512 KiB of float64 scratch, which stays in L2
-_NARROW_BLOCK = 1 << 16  # elements per block of the narrow kernel (two float64 buffers)
+_BLOCK = 1 << 17  # elements per block of the wide kernel: 1 MiB of float64 scratch (L2)
+_NARROW_BLOCK = 1 << 17  # elements per block of the narrow kernel: 1 MiB of float64 scratch
 _SMALL_K = 32  # rows shorter than this are reduced in a transposed (K, rows) layout
 _PARALLEL_MIN = 1 << 20  # below this many elements, threads cost more than they save
 _EXP_SAFE = 600.0  # see _exp_shift
@@ -127,13 +127,13 @@ def _rows_narrow(X, m_out, r_out, start, stop, rb):
 
     Reducing along a short contiguous axis is slow in NumPy, and so is ``exp`` on a strided view;
     after one transposing copy every operation is a long contiguous loop. The maximum's own term
-    is removed by multiplying by a 0/1 "below the maximum" mask (compared on the input, so exactly;
-    a masked write would be several times slower) and adding back all but one of the ties as an
-    integer.
+    is removed by multiplying by a "below the maximum" mask (compared on the input, so exactly; a
+    masked write would be several times slower), and all but one of the ties are added back as an
+    integer, after the small terms are summed.
     """
     K = X.shape[1]
     buf = np.empty((K, rb), dtype=np.float64)
-    below = np.empty((K, rb), dtype=np.float64)
+    below = np.empty((K, rb), dtype=bool)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for i in range(start, stop, rb):
             j = min(i + rb, stop)
@@ -142,7 +142,7 @@ def _rows_narrow(X, m_out, r_out, start, stop, rb):
             lt = below[:, :n]
             np.copyto(b, X[i:j].T)
             m = b.max(axis=0)
-            np.less(b, m, out=lt, casting="unsafe")
+            np.less(b, m, out=lt)
             c = _exp_shift(m, X.dtype)
             if c is not None:
                 np.subtract(b, c, out=b)
@@ -150,9 +150,10 @@ def _rows_narrow(X, m_out, r_out, start, stop, rb):
             np.multiply(b, lt, out=b)
             r = r_out[i:j]
             _scale(b.sum(axis=0), m, c, r)
-            extra_ties = lt.sum(axis=0)  # K - (number of entries equal to the maximum)
-            extra_ties -= K - 1
-            np.subtract(r, extra_ties, out=r, where=np.isfinite(m))
+            # entries equal to the maximum, less the one kept out of r (< 256: K < _SMALL_K)
+            ties = lt.view(np.uint8).sum(axis=0, dtype=np.uint8).astype(np.int16)
+            np.subtract(K - 1, ties, out=ties)
+            np.add(r, ties, out=r, where=np.isfinite(m))
             m_out[i:j] = m
 
 
