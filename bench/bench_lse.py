@@ -11,6 +11,7 @@ through cross-entropy, never forming the Hessian).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -179,7 +180,11 @@ def main(argv=None):
     width = max(len(r[0]) for r in rows)
     head = f"{'case':<{width}} " + " ".join(f"{c:>11}" for c in cols)
     head += "   scipy/dl  torch/dl  jax/dl  dl/floor"
-    print(f"median of {repeat} calls; numpy {np.__version__}, python {sys.version.split()[0]}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"median of {repeat} calls, peers interleaved; numpy {np.__version__}, python "
+        f"{sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.2f} at the start"
+    )
     print(head)
     print("-" * len(head))
     for name, t in rows:

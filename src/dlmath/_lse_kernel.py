@@ -13,8 +13,16 @@ Keeping the maximum's own term (exactly 1) out of ``r`` is what makes ``log1p`` 
 ``[0, -40]`` the answer is ``e^{-40}`` and ``1 + e^{-40}`` would round it away.
 
 The blocks are sized to stay in cache, the input is read once, and blocks are spread over a small
-thread pool (NumPy releases the GIL inside ufuncs). Partial results are merged in a fixed order, so
-the answer does not depend on thread timing. Float16/32 input is computed in float64.
+thread pool (NumPy releases the GIL inside ufuncs). Every row is reduced by one thread, and long
+rows are cut at fixed places and merged in a fixed order, so the answer does not depend on the
+thread count or timing.
+
+Float16/32 input is computed in float64 (``exp`` is told ``dtype=float64``: with only ``out=`` set,
+NumPy would run the float32 loop and widen its result). There the subtraction pass is skipped
+where it is safe (see :func:`_exp_shift`), which makes float32 cheaper per element than float64.
+Measured costs per element on one core (AVX-512): float64 ``exp`` ~0.9 ns, a subtraction ~0.3 ns,
+a row ``argmax`` ~0.07 ns; a masked write (``copyto(where=)``) with a mixed mask ~1-2 ns, which is
+why the narrow kernel multiplies by its mask instead.
 """
 
 from __future__ import annotations
