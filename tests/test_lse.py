@@ -205,6 +205,16 @@ def test_lse_mixed_rows_choose_their_own_shift(dtype):
             assert ulp_error(g, ref, cond, np.dtype(dtype)) <= 1.0, (row[:2], g)
 
 
+@pytest.mark.parametrize("layout", ["reversed", "fortran", "strided"])
+def test_lse_of_non_contiguous_views_equals_contiguous_copies(layout):
+    base = _rng(11).standard_normal((64, 40)) * 6
+    view = {"reversed": base[::-1, ::-1], "fortran": np.asfortranarray(base), "strided": base[::2, ::3]}[
+        layout
+    ]
+    for axis in (None, 0, -1):
+        np.testing.assert_array_equal(logsumexp(view, axis=axis), logsumexp(view.copy(order="C"), axis=axis))
+
+
 def test_lse_does_not_depend_on_the_thread_count(monkeypatch):
     x = _rng(3).standard_normal((300_000, 8)) * 3
     y = _rng(4).standard_normal(3_000_000) * 3

@@ -45,9 +45,9 @@ def _numpy_lse(x, axes, keepdims):
     R = math.prod(x.shape[i] for i in rest)
     K = math.prod(x.shape[i] for i in axes)
     X = np.ascontiguousarray(xt).reshape(R, K)
-    m, r = _lse_kernel.lse_state(X)
+    m, r = _lse_kernel.lse_state(X)  # fresh arrays: safe to overwrite
     with np.errstate(invalid="ignore"):
-        out = m + np.log1p(r)
+        out = np.add(m, np.log1p(r, out=r), out=m)
     return out.astype(x.dtype, copy=False).reshape(_out_shape(x.shape, axes, keepdims))
 
 
