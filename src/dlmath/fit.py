@@ -21,6 +21,7 @@ The scale :math:`\sigma` is estimated by maximum likelihood jointly with the coe
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -33,6 +34,23 @@ from ._array import check_real_scalar, float_input
 __all__ = ["fit_linear", "LinearFit", "ConditioningWarning"]
 
 _CHUNK = 1 << 11
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Run the iterative solvers with single-threaded BLAS where threadpoolctl is installed.
+
+    They make many small BLAS calls (k x k Gram blocks, matrix-vector products). Multi-threaded
+    OpenBLAS spends more time synchronising than computing on these, and on a busy machine its
+    spinning threads made the LAD fit 5-6x slower than one thread (bench/bench_fit.py).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
 
 
 class ConditioningWarning(UserWarning):
@@ -286,7 +304,7 @@ def _fit_huber(X, y, intercept, model, fixed_scale):
         beta, it, ok_w = _huber_newton(X, y, intercept, d * sigma, beta, colnorm)
         total += it
         r = y - _pred(X, beta[:p], beta[p] if intercept else 0.0)
-        new = model.fit_scale(r)
+        new = model._scale_mle(np.abs(r), start=sigma)
         if new == 0.0:
             return beta, sigma, total, ok_w
         done = abs(new - sigma) <= 1e-10 * sigma
@@ -403,17 +421,18 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         cols = _independent_columns(X, fit_intercept)
         Xs = X if cols is None else np.ascontiguousarray(X[:, cols])
         ps = Xs.shape[1]
-        if model.name == "laplace":
-            from ._lad import lad
+        with _one_blas_thread():
+            if model.name == "laplace":
+                from ._lad import lad
 
-            res = lad(Xs, y, fit_intercept)
-            beta, n_iter, converged, method = res.coef, res.n_iter, res.certified, res.method
-        elif model.name == "huber":
-            beta, fixed_or_fit, n_iter, converged = _fit_huber(Xs, y, fit_intercept, model, fixed)
-            method = "semismooth-newton"
-        else:
-            beta, fixed_or_fit, n_iter, converged = _fit_student(Xs, y, fit_intercept, model, fixed)
-            method = "irls-mm"
+                res = lad(Xs, y, fit_intercept)
+                beta, n_iter, converged, method = res.coef, res.n_iter, res.certified, res.method
+            elif model.name == "huber":
+                beta, fixed_or_fit, n_iter, converged = _fit_huber(Xs, y, fit_intercept, model, fixed)
+                method = "semismooth-newton"
+            else:
+                beta, fixed_or_fit, n_iter, converged = _fit_student(Xs, y, fit_intercept, model, fixed)
+                method = "irls-mm"
         ws, b = _split(beta, ps, fit_intercept)
         if cols is None:
             w = ws

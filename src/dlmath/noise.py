@@ -298,9 +298,14 @@ class Huber(NoiseModel):
         return xp.where(r > k, xp.full_like(r, k), xp.where(r < -k, xp.full_like(r, -k), r))
 
     def fit_scale(self, r) -> float:
-        a = np.abs(_residuals_np("Huber", r))
+        return self._scale_mle(np.abs(_residuals_np("Huber", r)))
+
+    def _scale_mle(self, a, start=None) -> float:
+        """``fit_scale`` for validated absolute residuals, Newton started at ``start``."""
         d = self.delta
-        return _solve_scale(lambda t: (np.where(t <= d, t * t, d * t), np.where(t <= d, 2 * t * t, d * t)), a)
+        return _solve_scale(
+            lambda t: (np.where(t <= d, t * t, d * t), np.where(t <= d, 2 * t * t, d * t)), a, start
+        )
 
 
 @dataclass(frozen=True)
