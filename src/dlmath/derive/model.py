@@ -4,15 +4,26 @@ This module is the contract between the three layers: ``topics/`` builds :class:
 ``derive/`` checks them into :class:`TopicReport` objects, and ``render/`` (terminal, HTML page,
 notebook) displays both. It imports nothing heavy: SymPy objects are built lazily by the
 callables a topic holds, so ``dlmath list`` stays fast.
+
+A step or claim holds a ``build`` callable returning a :class:`Statement` (SymPy expressions), and
+a ``numeric`` check: either a :class:`Numeric` recipe (random instances on which both sides of the
+statement, and the dlmath function that implements it, are evaluated) or a callable
+``numeric(rng) -> CheckResult`` for experiments that are not a formula evaluation (an SGD run,
+a float overflow). ``latex`` and ``text`` are generated from the built statement on first use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["pass", "fail", "undecided", "skipped"]
+Relation = Literal["=", ">", ">=", "<", "<="]
+
+_LATEX_REL = {"=": "=", ">": ">", ">=": r"\geq", "<": "<", "<=": r"\leq"}
+_TEXT_REL = {"=": "=", ">": ">", ">=": "≥", "<": "<", "<=": "≤"}
 
 
 @dataclass(frozen=True)
@@ -20,8 +31,8 @@ class Assumption:
     """A condition the derivation relies on, e.g. ``x > 0`` or ``X^T X invertible``.
 
     ``latex`` is what the page shows; ``text`` is the plain-Unicode form for the terminal.
-    How the assumption constrains the checks (SymPy symbol facts, the sampler of numeric
-    instances) lives with the topic's builders.
+    How the assumption constrains the checks (SymPy symbol facts, ``Statement.given``, the sampler
+    of numeric instances) lives with the topic's builders.
     """
 
     latex: str
@@ -29,34 +40,135 @@ class Assumption:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One equation of a derivation, ``lhs = rhs``, checked symbolically and numerically.
+class Statement:
+    """``lhs <relation> rhs`` in display notation (see :mod:`dlmath.derive.notation`).
 
-    ``build`` returns the SymPy pair ``(lhs, rhs)`` when called; ``latex``/``text`` are
-    generated from that pair (or tied to it by a check), never typed independently.
-    ``numeric`` draws random instances and returns ``(lhs_value, rhs_value)`` pairs to compare.
+    ``given`` substitutes display symbols by what they stand for (``p -> softmax(z)``); it is
+    shown as a "where" clause and applied before both checks. ``wlog`` (symbolic side only) maps
+    the explicit scalars to a case that loses no generality, e.g. ``a = b + g`` with ``g >= 0``.
+    ``forall`` lists index ranges ``(i, lo, hi)`` for an entrywise statement. ``dims`` sets the
+    sizes of the symbolic check by dimension-symbol name. ``simplify`` names the rewrites tried on
+    the residual, cheapest first (see :mod:`dlmath.derive.symbolic`).
     """
+
+    lhs: Any
+    rhs: Any
+    relation: Relation = "="
+    given: Mapping[Any, Any] = field(default_factory=dict)
+    wlog: Callable[[dict], dict] | None = None
+    forall: tuple = ()
+    dims: Mapping[str, int] = field(default_factory=dict)
+    simplify: tuple[str, ...] = ("cancel", "expand")
+
+
+@dataclass(frozen=True)
+class Numeric:
+    """How to check a statement on random instances.
+
+    ``sample(rng, size)`` returns input values by symbol name (arrays shaped like the matrix
+    symbols: ``(n, 1)`` for a vector); ``size`` maps dimension names to integers and is taken from
+    ``sizes``, each with ``seeds`` seeds. Both sides are evaluated from the statement itself (the
+    gradient, Hessian, derivative and limit nodes by finite differences) and compared with
+    ``rtol``/``atol``. ``reference(values)`` is the dlmath function that implements the result;
+    its value must match the side named by ``against`` (``"rhs"``, ``"lhs"`` or a symbol of
+    ``given``). It may return several ``(label, value)`` pairs.
+    """
+
+    sample: Callable[..., dict]
+    sizes: tuple[Mapping[str, int], ...] = ({},)
+    seeds: int = 3
+    rtol: float = 1e-9
+    atol: float = 1e-12
+    reference: Callable[[dict], Any] | None = None
+    against: str = "rhs"
+    bind: Callable[[], dict] | None = None
+
+
+class _Item:
+    """What steps and claims share: a built statement, rendered on demand."""
+
+    build: Callable[[], Statement]
+
+    def statement(self) -> Statement:
+        return _built(self)
+
+    @property
+    def latex(self) -> str:
+        from . import notation
+
+        s = self.statement()
+        return f"{notation.latex(s.lhs)} {_LATEX_REL[s.relation]} {notation.latex(s.rhs)}"
+
+    @property
+    def text(self) -> str:
+        from . import notation
+
+        s = self.statement()
+        return notation.pretty(_display_relation(s))
+
+    @property
+    def where_latex(self) -> tuple[str, ...]:
+        """The ``given`` substitutions of the statement, as LaTeX equations."""
+        from . import notation
+
+        return tuple(f"{notation.latex(k)} = {notation.latex(v)}" for k, v in self.statement().given.items())
+
+    @property
+    def where_text(self) -> tuple[str, ...]:
+        from . import notation
+
+        return tuple(
+            f"{notation.pretty(k)} = {notation.pretty(v)}" for k, v in self.statement().given.items()
+        )
+
+
+_BUILT: dict[int, tuple[Any, Statement]] = {}
+
+
+def _built(item) -> Statement:
+    """The statement of ``item``, built once per item object (expressions, never verdicts)."""
+    hit = _BUILT.get(id(item))
+    if hit is None or hit[0] is not item:
+        hit = (item, item.build())
+        _BUILT[id(item)] = hit
+    return hit[1]
+
+
+def _display_relation(s: Statement):
+    import sympy as sp
+
+    rel = {
+        "=": sp.Eq,
+        ">": sp.StrictGreaterThan,
+        ">=": sp.GreaterThan,
+        "<": sp.StrictLessThan,
+        "<=": sp.LessThan,
+    }
+    if s.relation == "=":
+        return sp.Eq(s.lhs, s.rhs, evaluate=False)
+    return rel[s.relation](s.lhs, s.rhs, evaluate=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Step(_Item):
+    """One equation (or inequality) of a derivation, checked symbolically and numerically."""
 
     id: str
     label: str
     why: str
-    build: Callable[[], Any]
-    numeric: Callable[..., Any] | None = None
-    latex: str = ""
-    text: str = ""
+    build: Callable[[], Statement]
+    numeric: Numeric | Callable[..., Any] | None = None
 
 
-@dataclass(frozen=True)
-class Claim:
+@dataclass(frozen=True, eq=False)
+class Claim(_Item):
     """A further statement about the result (e.g. "the Hessian is PSD"), checked like a step."""
 
     id: str
     label: str
     why: str
-    check_symbolic: Callable[[], Any] | None = None
-    check_numeric: Callable[..., Any] | None = None
-    latex: str = ""
-    text: str = ""
+    build: Callable[[], Statement]
+    numeric: Numeric | Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +185,10 @@ class Topic:
     prose: str = ""
     snippet: str = ""
     figure: str | None = None
+
+    @functools.cached_property
+    def items(self) -> tuple[Step | Claim, ...]:
+        return self.steps + self.claims
 
 
 @dataclass

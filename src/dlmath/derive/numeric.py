@@ -1,0 +1,350 @@
+r"""The numeric check: evaluate both sides of a statement on random instances and compare.
+
+Each side is compiled from the statement itself: the display expression is made explicit at the
+instance's sizes and turned into a NumPy function (``sympy.lambdify``). Gradient, Hessian,
+derivative, substitution and limit nodes are *not* differentiated by SymPy here: they are
+evaluated by central finite differences of the compiled inner expression, so the numeric verdict
+does not inherit a SymPy differentiation bug. The dlmath function that implements the result is
+called on the same instance and must agree with the derived side.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from . import notation
+from .model import CheckResult, Numeric, Statement
+
+_SPECIAL = (notation.Grad, notation.Hess, sp.Derivative, sp.Subs, notation.At, sp.Limit, sp.Inverse)
+_FD_STEP = 1e-6
+_FD2_STEP = 1e-4
+_LIMIT_STEP = 1e-7
+
+
+def fd_grad(f: Callable[[np.ndarray], float], x, h: float = _FD_STEP) -> np.ndarray:
+    """Central finite-difference gradient of scalar ``f`` at ``x`` (any shape), step ``h·max(1,|x_i|)``."""
+    x = np.array(x, dtype=np.float64)
+    g = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), g.reshape(-1)
+    for k in range(flat.size):
+        step = h * max(1.0, abs(flat[k]))
+        if flat[k] != 0:
+            # stay on one side of a kink at 0 (|x|, sign) when evaluating just next to it
+            step = min(step, 0.1 * abs(flat[k]))
+        xp, xm = flat.copy(), flat.copy()
+        xp[k] += step
+        xm[k] -= step
+        gflat[k] = (float(f(xp.reshape(x.shape))) - float(f(xm.reshape(x.shape)))) / (2 * step)
+    return g
+
+
+def fd_hessian(f: Callable[[np.ndarray], float], x, h: float = _FD2_STEP) -> np.ndarray:
+    """Central finite-difference Hessian of scalar ``f`` at vector ``x`` (flattened)."""
+    x = np.array(x, dtype=np.float64).reshape(-1)
+    n = x.size
+    H = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i, n):
+            acc = 0.0
+            for si, sj, sign in ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)):
+                xx = x.copy()
+                xx[i] += si * h
+                xx[j] += sj * h
+                acc += sign * float(f(xx))
+            H[i, j] = H[j, i] = acc / (4 * h * h)
+    return H
+
+
+def _lookup(vals: dict, name: str):
+    if name in vals:
+        return vals[name]
+    base, i, j = notation.ENTRIES[name]
+    arr = np.asarray(vals[base], dtype=np.float64)
+    return arr.reshape(-1)[i] if j is None else arr[i, j]
+
+
+def _printer():
+    from sympy.printing.numpy import NumPyPrinter
+
+    # Unordered printing: sorting the terms of large explicit sums is most of lambdify's cost.
+    return NumPyPrinter(
+        {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True, "order": "none"}
+    )
+
+
+def _top_special(expr) -> list:
+    found, stack = [], [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, _SPECIAL):
+            if e not in found:
+                found.append(e)
+            continue
+        stack.extend(a for a in e.args if isinstance(a, sp.Basic))
+    return found
+
+
+class Compiler:
+    """Compiles display expressions (dimensions already substituted) into NumPy callables."""
+
+    def __init__(self, given: dict | None = None):
+        self._cache: dict = {}
+        self._count = 0
+        self._given = dict(given or {})
+
+    def __call__(self, expr) -> Callable[[dict], np.ndarray]:
+        expr = sp.sympify(expr)
+        fn = self._cache.get(expr)
+        if fn is None:
+            fn = self._compile(expr)
+            self._cache[expr] = fn
+        return fn
+
+    def _placeholder(self, node):
+        self._count += 1
+        name = f"_ph{self._count}"
+        if isinstance(node, MatrixExpr):
+            return name, sp.MatrixSymbol(name, *node.shape)
+        return name, sp.Symbol(name, real=True)
+
+    def _compile(self, expr):
+        if isinstance(expr, _SPECIAL):
+            return self._special(expr)
+        subs, parts = {}, []
+        for node in _top_special(expr):
+            name, ph = self._placeholder(node)
+            subs[node] = ph
+            parts.append((name, self._special(node)))
+        rest = notation.explicit(expr.xreplace(subs) if subs else expr)
+        syms = sorted(sp.sympify(rest).free_symbols, key=lambda s: s.name)
+        f = sp.lambdify(syms, rest, modules="numpy", docstring_limit=0, printer=_printer())
+
+        def run(vals):
+            v = dict(vals)
+            for name, part in parts:
+                v[name] = part(vals)
+            return np.asarray(f(*[_lookup(v, s.name) for s in syms]), dtype=np.float64)
+
+        return run
+
+    def _special(self, node):
+        if self._given:
+            # Inside a derivative the definitions must move with the variable: substitute them.
+            node = notation.substitute(node, self._given)
+        if isinstance(node, notation.Grad):
+            f, w = self(node.args[0]), node.args[1].name
+
+            def grad(vals):
+                return fd_grad(lambda x: f({**vals, w: x}), vals[w])
+
+            return grad
+        if isinstance(node, notation.Hess):
+            f, z = self(node.args[0]), node.args[1].name
+
+            def hess(vals):
+                shape = np.shape(vals[z])
+                return fd_hessian(lambda x: f({**vals, z: x.reshape(shape)}), vals[z])
+
+            return hess
+        if isinstance(node, sp.Derivative):
+            if len(node.variable_count) != 1 or node.variable_count[0][1] != 1:
+                raise ValueError(f"numeric derivative supports one first derivative, got {node}")
+            f, x = self(node.expr), node.variable_count[0][0].name
+            return lambda vals: fd_grad(lambda t: f({**vals, x: float(t)}), float(vals[x]))
+        if isinstance(node, (sp.Subs, notation.At)):
+            f = self(node.expr)
+            points = [
+                (v.name, isinstance(v, sp.Symbol), self(p))
+                for v, p in zip(node.variables, node.point, strict=True)
+            ]
+
+            def at(vals):
+                moved = {
+                    name: (float(p(vals)) if scalar else np.asarray(p(vals))) for name, scalar, p in points
+                }
+                return f({**vals, **moved})
+
+            return at
+        if isinstance(node, sp.Inverse):
+            # numerically, not as a symbolic inverse (which grows factorially with the size)
+            inner = self(node.args[0])
+            return lambda vals: np.linalg.inv(np.asarray(inner(vals), dtype=np.float64).reshape(node.shape))
+        if isinstance(node, sp.Limit):
+            f, x, x0, direction = self(node.args[0]), node.args[1].name, node.args[2], str(node.args[3])
+            if x0 in (sp.oo, -sp.oo):
+                at = 1e8 if x0 == sp.oo else -1e8
+                return lambda vals: f({**vals, x: at})
+            c = self(x0)
+            sign = -1.0 if direction == "-" else 1.0
+
+            def limit(vals):
+                base = float(c(vals))
+                return f({**vals, x: base + sign * _LIMIT_STEP * max(1.0, abs(base))})
+
+            return limit
+        raise TypeError(node)  # pragma: no cover
+
+
+def _dim_symbols(*exprs) -> dict:
+    out = {}
+    for e in exprs:
+        for s in sp.sympify(e).atoms(sp.Symbol):
+            out.setdefault(s.name, s)
+    return out
+
+
+def _fmt(v) -> str:
+    a = np.asarray(v, dtype=np.float64)
+    if a.size == 1:
+        return f"{float(a.reshape(-1)[0]):.10g}"
+    return np.array2string(a.reshape(-1) if a.ndim == 2 and 1 in a.shape else a, precision=6, threshold=12)
+
+
+def _instance(vals: dict) -> str:
+    parts = [f"{k} = {_fmt(v)}" for k, v in vals.items() if not k.startswith("_")]
+    s = "; ".join(parts)
+    return s if len(s) <= 400 else s[:397] + "..."
+
+
+def _compare(rel: str, a, b, rtol: float, atol: float):
+    """``(ok, worst_error)`` for ``a rel b`` elementwise."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if rel == "=":
+        if a.shape != b.shape and a.size != b.size:
+            return False, float("inf")
+        a, b = a.reshape(-1), b.reshape(-1)
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            return bool(np.array_equal(a, b)), float("inf")
+        err = np.abs(a - b)
+        bound = atol + rtol * np.maximum(np.abs(a), np.abs(b))
+        return bool(np.all(err <= bound)), float(np.max(err, initial=0.0))
+    gap = a - b if rel in (">", ">=") else b - a
+    ok = np.all(gap > 0) if rel in (">", "<") else np.all(gap >= -atol)
+    return bool(ok), float(np.min(gap, initial=np.inf))
+
+
+def check(stmt: Statement, spec: Numeric, seed: int = 0, key: str = "") -> CheckResult:
+    """Evaluate ``stmt`` on ``spec``'s random instances; the first disagreement is the counterexample."""
+    t0 = time.perf_counter()
+    lhs, rhs = sp.sympify(stmt.lhs), sp.sympify(stmt.rhs)
+    given = dict(stmt.given)
+    if spec.bind is not None:
+        bind = spec.bind()
+        lhs, rhs = lhs.subs(bind).doit(), rhs.subs(bind).doit()
+        given = {k: sp.sympify(v).subs(bind) for k, v in given.items()}
+    symbols = _dim_symbols(lhs, rhs, *given.keys(), *given.values())
+    crc = zlib.crc32(key.encode())
+    count = 0
+    refs_used: set[str] = set()
+    worst = 0.0
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for size_index, size in enumerate(spec.sizes):
+            dims = {symbols[k]: sp.Integer(v) for k, v in size.items() if k in symbols}
+            given_d = {sp.sympify(k).xreplace(dims): sp.sympify(v).xreplace(dims) for k, v in given.items()}
+            comp = Compiler(given_d)
+            derived = [(k.name, comp(v)) for k, v in _dependency_order(given_d)]
+            cases = notation.forall_instances(stmt.forall, dims) if stmt.forall else [{}]
+            compiled = [
+                (comp(lhs.xreplace(dims).xreplace(c)), comp(rhs.xreplace(dims).xreplace(c))) for c in cases
+            ]
+            against = None
+            if spec.against not in ("lhs", "rhs"):
+                target = next(v for k, v in given_d.items() if getattr(k, "name", None) == spec.against)
+                against = comp(target)
+            for s in range(spec.seeds):
+                rng = np.random.default_rng([seed, crc, size_index, s])
+                vals = spec.sample(rng, dict(size))
+                for name, fn in derived:
+                    vals[name] = fn(vals)
+                count += 1
+                L = (
+                    np.stack([np.asarray(f(vals)) for f, _ in compiled])
+                    if stmt.forall
+                    else compiled[0][0](vals)
+                )
+                R = (
+                    np.stack([np.asarray(g(vals)) for _, g in compiled])
+                    if stmt.forall
+                    else compiled[0][1](vals)
+                )
+                ok, err = _compare(stmt.relation, L, R, spec.rtol, spec.atol)
+                if stmt.relation == "=":
+                    worst = max(worst, err)
+                if not ok:
+                    return _failure(stmt, spec, vals, L, R, err, count, t0, "the two sides disagree")
+                if spec.reference is not None:
+                    side = {"lhs": L, "rhs": R}.get(spec.against)
+                    if side is None:
+                        side = against(vals)
+                    for label, value in _references(spec.reference(vals)):
+                        refs_used.add(label)
+                        ok, err = _compare(
+                            "=", side, np.asarray(value, dtype=np.float64), spec.rtol, spec.atol
+                        )
+                        if not ok:
+                            return _failure(
+                                stmt,
+                                spec,
+                                vals,
+                                side,
+                                value,
+                                err,
+                                count,
+                                t0,
+                                f"the derived form disagrees with {label}",
+                            )
+    sizes = ", ".join("/".join(f"{k}={v}" for k, v in s.items()) for s in spec.sizes if s) or "scalars"
+    against_note = f"; {spec.against} matches {', '.join(sorted(refs_used))}" if refs_used else ""
+    err_note = f"; largest |lhs - rhs| = {worst:.2e}" if stmt.relation == "=" else ""
+    return CheckResult(
+        "pass",
+        f"{count} random instances ({sizes}; {spec.seeds} seeds each), "
+        f"rtol {spec.rtol:g}, atol {spec.atol:g}{err_note}{against_note}",
+        time.perf_counter() - t0,
+        tolerance=spec.rtol,
+        instances=count,
+    )
+
+
+def _dependency_order(given: dict) -> list:
+    """The ``given`` definitions ordered so that each comes after those it uses."""
+    names = {getattr(k, "name", str(k)) for k in given}
+    done: set[str] = set()
+    out, pending = [], list(given.items())
+    while pending:
+        for idx, (k, v) in enumerate(pending):
+            uses = {getattr(a, "name", None) for a in sp.sympify(v).atoms(sp.Symbol, sp.MatrixSymbol)}
+            if not (uses & names) - done:
+                out.append((k, v))
+                done.add(k.name)
+                pending.pop(idx)
+                break
+        else:
+            raise ValueError("the given definitions refer to each other in a cycle")
+    return out
+
+
+def _references(out):
+    if isinstance(out, list):
+        return out
+    return [("the dlmath implementation", out)]
+
+
+def _failure(stmt, spec, vals, a, b, err, count, t0, what) -> CheckResult:
+    return CheckResult(
+        "fail",
+        f"{what} (relation {stmt.relation}, rtol {spec.rtol:g}, atol {spec.atol:g}, error {err:.3g})",
+        time.perf_counter() - t0,
+        counterexample=f"{_instance(vals)} -> lhs {_fmt(a)}, rhs {_fmt(b)}",
+        tolerance=spec.rtol,
+        instances=count,
+    )
