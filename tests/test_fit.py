@@ -409,3 +409,19 @@ def test_rank_deficient_design_zeroes_the_dependent_columns(noise):
     np.testing.assert_allclose(f.coef[[0, 2]], ref.coef, rtol=1e-10)
     assert f.objective == pytest.approx(ref.objective, rel=1e-12)
     assert f.converged
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "laplace", "huber", "student-t"])
+def test_exact_fit_has_zero_scale_and_no_warning(noise):
+    X = np.array([[1.0], [2.0], [4.0]])
+    f = fit_linear(X, 3.0 * X[:, 0] - 1.0, noise=noise)
+    assert f.coef[0] == pytest.approx(3.0, abs=1e-10) and f.intercept == pytest.approx(-1.0, abs=1e-10)
+    assert f.scale == pytest.approx(0.0, abs=1e-10) and f.objective == pytest.approx(0.0, abs=1e-18)
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "laplace", "huber", "student-t"])
+def test_no_parameters_only_fits_the_scale(noise):
+    y = np.array([1.0, 2.0, 3.0, 4.0, 50.0])
+    f = fit_linear(np.zeros((5, 0)), y, noise=noise, fit_intercept=False)
+    assert f.coef.shape == (0,) and f.intercept == 0.0 and f.converged
+    assert f.objective == pytest.approx(float(np.sum(f.noise.loss(y))), rel=1e-14)

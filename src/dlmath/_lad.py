@@ -176,9 +176,12 @@ def _vertex(Z, y, q, b, basis=None, *, max_pivots=500, tol=1e-9):
     """
     m, k = Z.shape
     if basis is None or len(basis) != k:
-        r = y - Z @ b
-        order = np.argsort(np.abs(r), kind="stable")
-        basis = _independent_rows(Z, order, k)
+        absr = np.abs(y - Z @ b)
+        few = min(m, 8 * k + 64)
+        order = np.argpartition(absr, few - 1)[:few] if few < m else np.arange(m)
+        basis = _independent_rows(Z, order[np.argsort(absr[order], kind="stable")], k)
+        if len(basis) < k and few < m:
+            basis = _independent_rows(Z, np.argsort(absr, kind="stable"), k)
         if len(basis) < k:
             return b, basis, False, 0
     basis = np.asarray(basis, dtype=np.intp).copy()
@@ -295,7 +298,9 @@ def _reduced(X, y, intercept, rng, m0):
     """One Portnoy-Koenker attempt; ``None`` asks the caller to retry with a larger subsample."""
     n, p = X.shape
     k = p + int(intercept)
-    sub = np.sort(rng.choice(n, size=m0, replace=False))
+    # Sampling with replacement and dropping repeats avoids a permutation of all n rows.
+    sub = np.sort(rng.integers(0, n, size=m0))
+    sub = sub[np.r_[True, sub[1:] != sub[:-1]]]
     Z0 = _design(X, sub, intercept)
     b0, it0, _ = _interior_point(Z0, y[sub], 0.5 * Z0.sum(axis=0), tol=1e-2)
     r = y - _predict(X, b0, intercept)
