@@ -38,6 +38,7 @@ _NARROW_BLOCK = 1 << 17  # elements per block of the narrow kernel: 1 MiB of flo
 _SMALL_K = 32  # rows shorter than this are reduced in a transposed (K, rows) layout
 _PARALLEL_MIN = 1 << 20  # below this many elements, threads cost more than they save
 _EXP_SAFE = 600.0  # see _exp_shift
+_CHUNKS_PER_THREAD = 4  # work items per thread in a parallel reduction
 
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -64,12 +65,14 @@ def _get_pool(n: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def _run(tasks: list) -> None:
-    """Run zero-argument callables, in parallel when there are several."""
-    if len(tasks) == 1:
-        tasks[0]()
+def _run(tasks: list, workers: int | None = None) -> None:
+    """Run zero-argument callables on ``workers`` threads (default: one per task)."""
+    workers = len(tasks) if workers is None else min(workers, len(tasks))
+    if workers <= 1:
+        for t in tasks:
+            t()
         return
-    pool = _get_pool(len(tasks))
+    pool = _get_pool(workers)
     for fut in [pool.submit(t) for t in tasks]:
         fut.result()
 
@@ -219,6 +222,10 @@ def lse_state(X):
     if nthreads == 1:
         kernel(X, m_out, r_out, 0, R, rb)
     else:
-        per = -(-nblocks // nthreads) * rb
-        _run([(lambda a=a: kernel(X, m_out, r_out, a, min(a + per, R), rb)) for a in range(0, R, per)])
+        # a few chunks per thread, taken as threads come free: a thread slowed by other work on
+        # the machine does not hold up the rest. Each row is reduced whole by one task, so the
+        # result is the same whichever thread takes it.
+        per = -(-nblocks // (_CHUNKS_PER_THREAD * nthreads)) * rb
+        tasks = [(lambda a=a: kernel(X, m_out, r_out, a, min(a + per, R), rb)) for a in range(0, R, per)]
+        _run(tasks, nthreads)
     return m_out, r_out
