@@ -193,7 +193,7 @@ def test_lse_rows_of_every_kernel_path_are_accurate(shape, dtype):
     assert err.max() <= (1.5 if dtype == np.float64 else 0.5 + 1e-6)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
 def test_lse_mixed_rows_choose_their_own_shift(dtype):
     # one array holding rows that need the max-shift and rows that do not, in both layouts
     rows = [[0.0, -40.0], [1000.0, 999.0], [-np.inf, -np.inf], [650.0, 0.0], [-650.0, -651.0], [3.0, 3.0]]
