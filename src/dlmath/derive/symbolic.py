@@ -24,6 +24,8 @@ _REWRITES = {
     "expand_log": lambda e: sp.expand_log(e),
     "expand_log_force": lambda e: sp.expand_log(sp.expand(e), force=True),
     "together": sp.together,
+    # zero test of a rational function through its numerator (the denominator is generically non-zero)
+    "numerator": lambda e: sp.expand(sp.numer(sp.together(e))),
     "powsimp": lambda e: sp.powsimp(e, force=False),
     "radsimp": sp.radsimp,
     "piecewise": lambda e: sp.piecewise_fold(e),

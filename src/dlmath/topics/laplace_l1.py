@@ -30,8 +30,12 @@ def _s():
     t = sp.Symbol("t", nonnegative=True)
     eta0, t0 = sp.symbols("eta_0 t_0", positive=True)
 
+    # one density from sympy.stats, instantiated by substitution (building it per entry is slow)
+    at = sp.Dummy("at", real=True)
+    base = density(Laplace("epsilon", 0, b))(at)
+
     def pdf(value, scale):
-        return density(Laplace("epsilon", 0, scale))(value)
+        return base.xreplace({at: value, b: scale})
 
     p = nt.defined(r"p(y_i \mid x_i, w)", "p(yᵢ | xᵢ, w)", lambda rec, v, s: pdf(v, s), r, b)
 

@@ -1,0 +1,227 @@
+r"""Terminal rendering: a topic's derivation in readable Unicode, check results, the summary table.
+
+Formulas come from the checked statements (``Step.text``, SymPy's Unicode pretty printer); the
+prose fields carry inline TeX (``$\lVert x\rVert$``), which :func:`tex_to_text` turns into plain
+Unicode. Colour is opt-in (the CLI enables it only on a TTY).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+__all__ = ["tex_to_text", "render_topic", "render_table", "render_failures", "render_list"]
+
+_SYMBOL = {"pass": "✓", "fail": "✗", "undecided": "?", "skipped": "–"}
+_COLOR = {"pass": "32", "fail": "31", "undecided": "33", "skipped": "33"}
+
+_MACROS = [
+    (r"\\left|\\right|\\,|\\;|\\!|\\textstyle|\\displaystyle", ""),
+    (r"\\lVert|\\rVert|\\Vert", "‖"),
+    (r"\^\{?\\top\}?", "ᵀ"),
+    (r"\\top", "ᵀ"),
+    (r"\\mathcal\{L\}", "𝓛"),
+    (r"\\mathcal\{N\}", "N"),
+    (r"\\mathbb\{R\}", "ℝ"),
+    (r"\\mathbf\{1\}", "𝟏"),
+    (r"\\mathbf\{0\}", "𝟎"),
+    (r"\\operatorname\{([^}]*)\}", r"\1"),
+    (r"\\text\{([^}]*)\}", r"\1"),
+    (r"\\hat\{?\\?([A-Za-z]+)\}?", "\\1\u0302"),
+    (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),
+    (r"\\tfrac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),
+    (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
+    (r"\\overset\{[^}]*\}\{\\sim\}", "~"),
+    (r"\\sum_\{?([a-z])\}?", r"Σ\1 "),
+    (r"\\max_\{?([a-z])\}?", r"max\1 "),
+]
+_WORDS = {
+    "sum": "Σ",
+    "nabla": "∇",
+    "partial": "∂",
+    "infty": "∞",
+    "to": "→",
+    "cdot": "·",
+    "times": "×",
+    "le": "≤",
+    "leq": "≤",
+    "ge": "≥",
+    "geq": "≥",
+    "ne": "≠",
+    "neq": "≠",
+    "approx": "≈",
+    "gg": "≫",
+    "in": "∈",
+    "mapsto": "↦",
+    "succeq": "⪰",
+    "odot": "⊙",
+    "sim": "~",
+    "log": "log",
+    "exp": "exp",
+    "max": "max",
+    "lim": "lim",
+    "tau": "τ",
+    "sigma": "σ",
+    "epsilon": "ε",
+    "varepsilon": "ε",
+    "delta": "δ",
+    "eta": "η",
+    "pi": "π",
+    "mu": "μ",
+    "nu": "ν",
+    "theta": "θ",
+    "lambda": "λ",
+    "alpha": "α",
+    "beta": "β",
+}
+_SUPER = str.maketrans("0123456789+-=()nijkTx", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱʲᵏᵀˣ")
+_SUB = str.maketrans("0123456789+-=()aeijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+
+
+def _script(text: str, table, marker: str) -> str:
+    """Unicode super/subscript when every character has one, else ``^(...)``/``_(...)``."""
+    if text and all(ord(c) in table for c in text):
+        return text.translate(table)
+    return marker + ("(" + text + ")" if len(text) > 1 else text)
+
+
+def tex_to_text(tex: str) -> str:
+    """Inline TeX (between ``$...$`` or bare) as readable Unicode, for the terminal."""
+    s = tex.replace("$", "")
+    for pattern, repl in _MACROS:
+        s = re.sub(pattern, repl, s)
+    s = re.sub(r"\\([A-Za-z]+)", lambda m: _WORDS.get(m.group(1), m.group(1)), s)
+    s = re.sub(r"\^\{([^{}]*)\}", lambda m: _script(m.group(1), _SUPER, "^"), s)
+    s = re.sub(r"\^([A-Za-z0-9])", lambda m: _script(m.group(1), _SUPER, "^"), s)
+    s = re.sub(r"_\{([^{}]*)\}", lambda m: _script(m.group(1), _SUB, "_"), s)
+    s = re.sub(r"_([A-Za-z0-9])", lambda m: _script(m.group(1), _SUB, "_"), s)
+    s = s.replace("{", "").replace("}", "").replace("`", "")
+    return re.sub(r"[ \t]+", " ", s).strip()
+
+
+def _paint(text: str, status: str, color: bool) -> str:
+    return f"\033[{_COLOR[status]}m{text}\033[0m" if color else text
+
+
+def _bold(text: str, color: bool) -> str:
+    return f"\033[1m{text}\033[0m" if color else text
+
+
+def _verdict(way: str, result, color: bool) -> str:
+    mark = _paint(f"{_SYMBOL[result.status]} {result.status}", result.status, color)
+    return f"{way:9s} {mark}: {result.detail}"
+
+
+def _wrap(text: str, indent: str, width: int = 100) -> str:
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
+
+
+def render_item(index: str, item, report=None, *, color: bool = False) -> str:
+    """One step or claim: label, formula (multi-line Unicode), where-clauses, reason, verdicts."""
+    lines = [_bold(f"{index} {item.label}", color)]
+    formula = item.text
+    lines.extend("     " + line for line in formula.splitlines())
+    for where in item.where_text:
+        first, *rest = where.splitlines() or [""]
+        lines.append("     where " + first)
+        lines.extend("           " + line for line in rest)
+    if item.why:
+        lines.append(_wrap(tex_to_text(item.why), "     "))
+    if report is not None:
+        for way, result in (("symbolic", report.symbolic), ("numeric", report.numeric)):
+            lines.append(_wrap(_verdict(way, result, color), "     ", width=140))
+            if result.status == "fail":
+                if result.residual:
+                    lines.append(_wrap("residual: " + result.residual, "         ", width=140))
+                if result.counterexample:
+                    lines.append(_wrap("counterexample: " + result.counterexample, "         ", width=140))
+    return "\n".join(lines)
+
+
+def render_topic(topic, report=None, *, color: bool = False) -> str:
+    """The whole derivation of ``topic``; with ``report``, each item with its check results."""
+    by_id = {r.id: r for r in report.items} if report is not None else {}
+    out = [_bold(f"{topic.title}  [{topic.id}]", color), "", _wrap(tex_to_text(topic.claim), "")]
+    if topic.assumptions:
+        out += ["", "Assumptions: " + "; ".join(a.text for a in topic.assumptions)]
+    out += ["", _bold("Derivation", color)]
+    for k, step in enumerate(topic.steps, 1):
+        out += ["", render_item(f"{k}.", step, by_id.get(step.id), color=color)]
+    if topic.claims:
+        out += ["", _bold("Further claims", color)]
+        for k, claim in enumerate(topic.claims, 1):
+            out += ["", render_item(f"({chr(96 + k)})", claim, by_id.get(claim.id), color=color)]
+    if topic.implemented_by:
+        out += ["", "Implemented by: " + ", ".join(topic.implemented_by)]
+    if report is not None:
+        status = "pass" if report.passed else "fail"
+        out += [
+            "",
+            _paint(f"{_SYMBOL[status]} {topic.id}: {status} in {report.seconds:.2f} s", status, color),
+        ]
+    return "\n".join(out)
+
+
+def render_list(topics) -> str:
+    width = max(len(t.id) for t in topics)
+    return "\n".join(f"{t.id:<{width}}  {t.title}" for t in topics)
+
+
+def _counts(results) -> str:
+    parts = []
+    for status in ("pass", "undecided", "fail", "skipped"):
+        n = sum(r.status == status for r in results)
+        if n:
+            parts.append(f"{n} {_SYMBOL[status]}")
+    return " ".join(parts)
+
+
+def render_table(reports, *, color: bool = False) -> str:
+    """One row per topic: items passed, symbolic and numeric tallies, time; then the total."""
+    rows = [("topic", "steps", "symbolic", "numeric", "time")]
+    for rep in reports:
+        passed = sum(i.passed for i in rep.items)
+        rows.append(
+            (
+                rep.topic_id,
+                f"{passed}/{len(rep.items)}",
+                _counts([i.symbolic for i in rep.items]),
+                _counts([i.numeric for i in rep.items]),
+                f"{rep.seconds:.2f} s",
+            )
+        )
+    widths = [max(len(r[c]) for r in rows) for c in range(5)]
+    lines = []
+    for k, row in enumerate(rows):
+        cells = [row[c].ljust(widths[c]) if c != 4 else row[c].rjust(widths[c]) for c in range(5)]
+        line = "  ".join(cells)
+        if k == 0:
+            line = _bold(line, color)
+        elif color:
+            status = "pass" if reports[k - 1].passed else "fail"
+            cells[0] = _paint(cells[0], status, True)
+            line = "  ".join(cells)
+        lines.append(line)
+    all_ok = bool(reports) and all(r.passed for r in reports)
+    total = sum(r.seconds for r in reports)
+    n_items = sum(len(r.items) for r in reports)
+    summary = f"{'all' if all_ok else 'NOT all'} {len(reports)} topics pass ({n_items} steps and claims, {total:.2f} s)"
+    lines += ["", _paint(summary, "pass" if all_ok else "fail", color)]
+    return "\n".join(lines)
+
+
+def render_failures(reports, *, color: bool = False) -> str:
+    """Each failing item: topic, item, the symbolic residual and the numeric counterexample."""
+    out = []
+    for rep in reports:
+        for item in rep.items:
+            if item.passed:
+                continue
+            out.append(_paint(f"✗ {rep.topic_id} / {item.id} ({item.kind}: {item.label})", "fail", color))
+            for way, result in (("symbolic", item.symbolic), ("numeric", item.numeric)):
+                out.append(f"    {way}: {result.status}: {result.detail}")
+                if result.residual:
+                    out.append(f"      residual: {result.residual}")
+                if result.counterexample:
+                    out.append(f"      counterexample: {result.counterexample}")
+    return "\n".join(out)
