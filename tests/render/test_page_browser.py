@@ -42,8 +42,8 @@ def _assert_rendered(page, topics) -> None:
         assert page.locator(f'nav.toc a[href="#{topic.id}"]').count() == 1, topic.id
     sources = page.locator(".mj").count()
     assert sources > 10
-    assert page.locator(".mj mjx-container svg").count() == sources
-    assert page.locator(".mj mjx-container mjx-assistive-mml math").count() == sources
+    assert page.locator(".mj > mjx-container > svg").count() == sources
+    assert page.locator(".mj > mjx-container > mjx-assistive-mml > math").count() == sources
     assert page.locator("[data-mjx-error], mjx-merror").count() == 0
     images = page.locator("figure.figure img")
     assert images.count() == len({t.figure for t in topics if t.figure})

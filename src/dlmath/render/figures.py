@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FIGURES", "FigureSpec", "get_figure", "render_many", "render_svg"]
+__all__ = ["FIGURES", "FigureSpec", "get_figure", "render_many", "render_svg", "start_rendering"]
 
 _RC = {
     "svg.hashsalt": "dlmath-reference",
@@ -374,3 +374,50 @@ def get_figure(key: str) -> FigureSpec:
         return FIGURES[key]
     except KeyError:
         raise ValueError(f"unknown figure key {key!r}; known figures: {', '.join(FIGURES)}") from None
+
+
+class _Drawing:
+    """Figures being drawn in a separate Python process; see :func:`start_rendering`."""
+
+    def __init__(self, keys: list[str]) -> None:
+        import subprocess
+        import sys
+
+        self.keys = keys
+        self._worker = subprocess.Popen(
+            [sys.executable, "-m", "dlmath.render.figures", *keys],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+
+    def result(self) -> dict[str, str]:
+        """Wait for the SVGs by key; ``ValueError`` with the worker's error output if it failed."""
+        import json
+
+        out, err = self._worker.communicate()
+        if self._worker.returncode != 0:
+            raise ValueError(f"drawing the figures {self.keys} failed:\n{err.strip()}")
+        return json.loads(out)
+
+    def cancel(self) -> None:
+        if self._worker.poll() is None:
+            self._worker.kill()
+        self._worker.communicate()
+
+
+def start_rendering(keys) -> _Drawing:
+    """Start drawing ``keys`` in a fresh Python process and return at once.
+
+    A separate interpreter rather than a fork, so the drawing inherits no thread pools (BLAS,
+    dlmath's LSE kernel) in an unknown state and works whatever the caller's main module is.
+    """
+    return _Drawing(list(keys))
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    json.dump(render_many(sys.argv[1:]), sys.stdout)

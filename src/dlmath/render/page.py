@@ -288,33 +288,22 @@ def build(
 def build_reference(out_dir: str | Path, ids: Sequence[str] | None = None) -> tuple[Path, list[TopicReport]]:
     """Check every topic (or those in ``ids``), then build the page; returns (index.html, reports).
 
-    The figures are drawn in a forked worker while the checks run here: both are CPU-bound and
-    independent, and the machine this targets has two cores.
+    The figures are drawn in a second Python process while the checks run here: both are
+    CPU-bound and independent, and the machine this targets has two cores.
     """
     from ..derive import check_topic
     from ..topics import TOPICS, get_topic
-    from .figures import render_many
+    from .figures import start_rendering
 
     topics = list(TOPICS) if ids is None else [get_topic(i) for i in ids]
-    keys = sorted({t.figure for t in topics if t.figure})
-    pool = _fork_pool()
-    if pool is None:
+    drawing = start_rendering(sorted({t.figure for t in topics if t.figure}))
+    try:
         reports = [check_topic(topic) for topic in topics]
-        return build(out_dir, topics, reports), reports
-    with pool:
-        drawing = pool.submit(render_many, keys)
-        reports = [check_topic(topic) for topic in topics]
-        try:
-            svgs = drawing.result()
-        except (ValueError, ImportError) as exc:
-            raise BuildError(str(exc)) from exc
+    except BaseException:
+        drawing.cancel()
+        raise
+    try:
+        svgs = drawing.result()
+    except ValueError as exc:
+        raise BuildError(str(exc)) from exc
     return build(out_dir, topics, reports, svgs=svgs), reports
-
-
-def _fork_pool():
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
