@@ -190,6 +190,17 @@ class Topic:
     def items(self) -> tuple[Step | Claim, ...]:
         return self.steps + self.claims
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the topic as rendered math (see :mod:`dlmath.render.notebook`)."""
+        from ..render.notebook import topic_html
+
+        return topic_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ..render.notebook import topic_markdown
+
+        return topic_markdown(self)
+
 
 @dataclass
 class CheckResult:
