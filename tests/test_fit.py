@@ -425,3 +425,26 @@ def test_no_parameters_only_fits_the_scale(noise):
     f = fit_linear(np.zeros((5, 0)), y, noise=noise, fit_intercept=False)
     assert f.coef.shape == (0,) and f.intercept == 0.0 and f.converged
     assert f.objective == pytest.approx(float(np.sum(f.noise.loss(y))), rel=1e-14)
+
+
+def _hard_lad_case(name, n=60_000):
+    g = rng(21)
+    if name == "integer-ties":
+        return g.integers(0, 4, (n, 5)).astype(float), g.integers(0, 10, n).astype(float)
+    if name == "rare-dummy":  # 0/1 column with ~12 ones: random subsamples are rank-deficient
+        X = np.column_stack([g.standard_normal((n, 4)), (g.random(n) < 2e-4).astype(float)])
+        return X, X @ np.ones(5) + g.standard_normal(n)
+    if name == "heteroscedastic":
+        X = g.standard_normal((n, 4))
+        return X, X @ np.ones(4) + g.standard_normal(n) * np.exp(2 * X[:, 0])
+    X = g.standard_normal((n, 4)) * np.array([1e-2, 1.0, 1e2, 1e4])  # column scales over 6 decades
+    return X, X @ np.ones(4) + g.standard_cauchy(n)
+
+
+@pytest.mark.parametrize("name", ["integer-ties", "rare-dummy", "heteroscedastic", "scaled-cauchy"])
+def test_lad_sample_reduction_on_hard_designs(name):
+    X, y = _hard_lad_case(name)
+    f = fit_linear(X, y, noise="laplace")
+    assert f.method.startswith("preprocessed") and f.converged
+    opt = lad_lp_optimum(X, y, True)
+    assert abs(f.objective - opt) <= 1e-9 * opt

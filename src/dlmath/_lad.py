@@ -235,12 +235,58 @@ def _vertex(Z, y, q, b, basis=None, *, max_pivots=500, tol=1e-9):
 
 
 def _degenerate_certificate(Ztied, g, tol):
-    r"""Whether some :math:`u \in [-1, 1]^t` has :math:`Z_T^\top u = -g` (rows ``Ztied`` tie at 0)."""
-    from scipy.optimize import lsq_linear
+    r"""Whether some :math:`u \in [-1, 1]^t` has :math:`Z_T^\top u = -g` (rows ``Ztied`` tie at 0).
 
-    res = lsq_linear(Ztied.T, -g, bounds=(-1.0, 1.0), method="bvls" if Ztied.shape[0] <= 2000 else "trf")
-    scale = float(np.sum(np.abs(Ztied))) / Ztied.shape[1] + float(np.max(np.abs(g)))
-    return float(np.max(np.abs(Ztied.T @ res.x + g))) <= tol * 10 * scale
+    A feasibility LP with only :math:`k` equality rows, solved by HiGHS; each row is scaled to unit
+    size so that HiGHS's absolute feasibility tolerance is a relative one.
+    """
+    from scipy.optimize import linprog
+
+    A = Ztied.T
+    row = np.abs(A).sum(axis=1) + np.abs(g)
+    row[row == 0] = 1.0
+    res = linprog(
+        np.zeros(A.shape[1]),
+        A_eq=A / row[:, None],
+        b_eq=-g / row,
+        bounds=(-1.0, 1.0),
+        method="highs",
+        options={"primal_feasibility_tolerance": 1e-10},
+    )
+    if res.status != 0:
+        return False
+    return bool(np.all(np.abs(A @ res.x + g) <= tol * 10 * row))
+
+
+def _full_rank_rows(X, rows, intercept, *, tries=5):
+    """``(rows, Z)``: ``rows`` plus enough rows of ``X`` for full column rank, and their design.
+
+    ``None`` when the attempt fails.
+
+    Null directions of the column-scaled Gram matrix of the selected rows are found by an eigen-
+    decomposition; the rows of the full design that move most along them are added.
+    """
+    n, p = X.shape
+    k = p + int(intercept)
+    for _ in range(tries):
+        Z = _design(X, rows, intercept)
+        G = Z.T @ Z
+        d = np.sqrt(np.diag(G))
+        d[d == 0] = 1.0
+        evals, evecs = np.linalg.eigh(G / d / d[:, None])
+        top = max(float(evals[-1]), 0.0)
+        null = evecs[:, evals <= 1e-10 * top] if top > 0 else evecs
+        if null.shape[1] == 0:
+            return rows, Z
+        V = null / d[:, None]
+        scores = np.abs(X @ V[:p] + (V[p] if intercept else 0.0)).max(axis=1)
+        scores[rows] = 0.0
+        cand = np.flatnonzero(scores > 1e-8 * float(scores.max(initial=0.0)))
+        if cand.size == 0 or scores.max(initial=0.0) == 0.0:
+            return None
+        take = cand[np.argsort(-scores[cand], kind="stable")[: 4 * k]]
+        rows = np.union1d(rows, take)
+    return None
 
 
 def _exact(Z, y, q, tol):
@@ -300,8 +346,10 @@ def _reduced(X, y, intercept, rng, m0):
     k = p + int(intercept)
     # Sampling with replacement and dropping repeats avoids a permutation of all n rows.
     sub = np.sort(rng.integers(0, n, size=m0))
-    sub = sub[np.r_[True, sub[1:] != sub[:-1]]]
-    Z0 = _design(X, sub, intercept)
+    found = _full_rank_rows(X, sub[np.r_[True, sub[1:] != sub[:-1]]], intercept)
+    if found is None:
+        return None
+    sub, Z0 = found
     b0, it0, _ = _interior_point(Z0, y[sub], 0.5 * Z0.sum(axis=0), tol=1e-2)
     r = y - _predict(X, b0, intercept)
     band = _band(X, intercept, Z0.T @ Z0)
@@ -315,13 +363,19 @@ def _reduced(X, y, intercept, rng, m0):
     keep = ~(low | high)
     total = it0
     for _ in range(20):
+        # Every folded row must have its sign fixed by the kept ones: the kept design needs full rank.
+        found = _full_rank_rows(X, np.flatnonzero(keep), intercept)
+        if found is None:
+            return None
+        rows, Z = found
+        keep[rows] = True
+        high[rows] = False
+        low[rows] = False
         ind = high.astype(np.float64) - low.astype(np.float64)
         q = np.empty(k)
         q[:p] = X.T @ ind
         if intercept:
             q[p] = ind.sum()
-        rows = np.flatnonzero(keep)
-        Z = _design(X, rows, intercept)
         yk = y[rows]
         # A loose tolerance suffices: the vertex stage pivots the last few rows into place.
         b, bv, ok, it = _exact(Z, yk, q, 1e-4)
