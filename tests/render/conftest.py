@@ -1,8 +1,13 @@
-"""A headless Chromium for the page tests, skipped with the reason when it is missing."""
+"""Fixtures for the page tests: the real reference built once by `dlmath build`, and a headless
+Chromium (skipped, with the reason, where it is missing)."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -42,3 +47,27 @@ def browser():
         )
         yield b
         b.close()
+
+
+@dataclass
+class RealBuild:
+    out: Path
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+@pytest.fixture(scope="session")
+def real_build(tmp_path_factory) -> RealBuild:
+    """`dlmath build -o DIR` run once, as a user would, on dlmath's own topics."""
+    import dlmath.topics
+
+    if not getattr(dlmath.topics, "TOPICS", None):
+        pytest.skip("dlmath.topics.TOPICS is not populated yet")
+    out = tmp_path_factory.mktemp("real") / "site"
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "dlmath.cli", "build", "-o", str(out)], capture_output=True, text=True
+    )
+    return RealBuild(out, done.returncode, done.stdout, done.stderr, time.perf_counter() - t0)

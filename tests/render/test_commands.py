@@ -69,3 +69,23 @@ def test_serve_reports_a_taken_port_before_building(fake_reference, tmp_path, ca
 def test_serve_rejects_an_impossible_port(tmp_path, capsys):
     assert commands.run_serve(_args(out=str(tmp_path), port=70000)) == 2
     assert "--port must be in 0..65535" in capsys.readouterr().err
+
+
+def test_dlmath_build_on_the_real_topics(real_build):
+    assert real_build.returncode == 0, real_build.stderr
+    assert real_build.stdout.strip() == f"wrote {real_build.out / 'index.html'}"
+    assert (real_build.out / "index.html").stat().st_size <= 300_000
+    from dlmath.topics import TOPICS
+
+    figures = {p.stem for p in (real_build.out / "figures").iterdir()}
+    assert figures == {t.figure for t in TOPICS if t.figure}
+
+
+def test_dlmath_help_lists_build_and_serve():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "dlmath.cli", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "build" in out.stdout and "serve" in out.stdout

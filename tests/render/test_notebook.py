@@ -32,3 +32,14 @@ def test_topic_object_has_jupyter_reprs():
         pytest.skip("Topic._repr_html_ is not in dlmath.derive.model yet")
     assert topic._repr_html_() == topic_html(topic)
     assert topic._repr_markdown_() == topic_markdown(topic)
+
+
+def test_real_topics_display_in_jupyter():
+    import pytest
+
+    topics = pytest.importorskip("dlmath.topics")
+    if not getattr(topics, "TOPICS", None):
+        pytest.skip("dlmath.topics.TOPICS is not populated yet")
+    for topic in topics.TOPICS:
+        assert "$$" in topic._repr_markdown_()
+        assert "\\[" in topic._repr_html_() and topic.id in topic._repr_html_()

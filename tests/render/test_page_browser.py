@@ -112,22 +112,18 @@ def test_served_page_renders_over_loopback(browser, tmp_path):
         server.server_close()
 
 
-def test_real_reference_page(browser, tmp_path_factory):
-    """The page built from dlmath's own topics and checks, as `dlmath build` writes it."""
-    topics_module = pytest.importorskip("dlmath.topics")
-    topics = list(getattr(topics_module, "TOPICS", ()))
-    if not topics:
-        pytest.skip("dlmath.topics.TOPICS is not populated yet")
-    from dlmath.render.page import build_reference
+def test_real_reference_page(browser, real_build, tmp_path_factory):
+    """The page `dlmath build` writes from dlmath's own topics and checks."""
+    from dlmath.topics import TOPICS
 
-    index, reports = build_reference(tmp_path_factory.mktemp("real") / "site")
+    index = real_build.out / "index.html"
+    assert index.is_file(), real_build.stderr
     context, page, requests, errors = _open(browser, index.as_uri())
     try:
-        _assert_rendered(page, topics)
+        _assert_rendered(page, TOPICS)
         assert errors == []
         assert [url for url in requests if not url.startswith("file:")] == []
-        failing = [r.topic_id for r in reports if not r.passed]
-        assert page.locator(".summary-fail").count() == (1 if failing else 0)
+        assert page.locator(".summary-fail").count() == (0 if real_build.returncode == 0 else 1)
         _screenshot(page, tmp_path_factory, "reference-page.png")
     finally:
         context.close()
