@@ -346,7 +346,7 @@ class Diag(_Display, MatrixExpr):
         return _pretty_call(printer, "diag", self.args[0])
 
 
-class _Defined(_Display):
+class Defined(_Display):
     """A named quantity: displayed by its name, checked through its definition."""
 
     definition: Callable = None  # (rec, *args) -> explicit expression
@@ -364,14 +364,14 @@ class _Defined(_Display):
         return self.text_name
 
 
-class _DefinedScalar(_Defined, sp.Expr):
+class _DefinedScalar(Defined, sp.Expr):
     is_commutative = True
 
     def __new__(cls, *args):
         return sp.Basic.__new__(cls, *[sp.sympify(a) for a in args])
 
 
-class _DefinedMatrix(_Defined, MatrixExpr):
+class _DefinedMatrix(Defined, MatrixExpr):
     def __new__(cls, *args):
         return sp.Basic.__new__(cls, *args)
 

@@ -10,6 +10,9 @@ called on the same instance and must agree with the derived side.
 
 from __future__ import annotations
 
+import builtins
+import functools
+import math
 import time
 import warnings
 import zlib
@@ -18,11 +21,12 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
+from sympy.printing.numpy import NumPyPrinter
 
 from . import notation
 from .model import CheckResult, Numeric, Statement
 
-_SPECIAL = (notation.Grad, notation.Hess, sp.Derivative, sp.Subs, notation.At, sp.Limit, sp.Inverse)
+_SPECIAL = (notation.Grad, notation.Hess, sp.Derivative, sp.Subs, notation.At, sp.Limit, notation.Defined)
 _FD_STEP = 1e-6
 _FD2_STEP = 1e-4
 _LIMIT_STEP = 1e-7
@@ -70,13 +74,60 @@ def _lookup(vals: dict, name: str):
     return arr.reshape(-1)[i] if j is None else arr[i, j]
 
 
-def _printer():
-    from sympy.printing.numpy import NumPyPrinter
+class _Printer(NumPyPrinter):
+    """NumPy code for display expressions, shape-generic: matrix symbols stay arrays (``X.T.dot(w)``)."""
 
-    # Unordered printing: sorting the terms of large explicit sums is most of lambdify's cost.
-    return NumPyPrinter(
-        {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True, "order": "none"}
-    )
+    def __init__(self):
+        # Unordered printing: sorting the terms of large sums is most of the printing cost.
+        super().__init__({"fully_qualified_modules": True, "inline": True, "order": "none"})
+
+    def _arg(self, e, k=0):
+        return self._print(e.args[k])
+
+    def _print_Norm(self, e):
+        return f"numpy.sqrt(numpy.sum(numpy.square({self._arg(e)})))"
+
+    def _print_Norm1(self, e):
+        return f"numpy.sum(numpy.abs({self._arg(e)}))"
+
+    def _print_LSE(self, e):
+        return f"numpy.log(numpy.sum(numpy.exp({self._arg(e)})))"
+
+    def _print_Softmax(self, e):
+        return f"(lambda _e: _e / numpy.sum(_e))(numpy.exp({self._arg(e)}))"
+
+    def _print_LogOf(self, e):
+        return f"numpy.log({self._arg(e)})"
+
+    def _print_SignOf(self, e):
+        return f"numpy.sign({self._arg(e)})"
+
+    def _print_Diag(self, e):
+        return f"numpy.diagflat({self._arg(e)})"
+
+    def _print_MaxEntry(self, e):
+        return f"numpy.max({self._arg(e)})"
+
+    def _print_SumEntries(self, e):
+        return f"numpy.sum({self._arg(e)})"
+
+    def _print_Dot(self, e):
+        return f"numpy.sum(numpy.multiply({self._arg(e, 0)}, {self._arg(e, 1)}))"
+
+    def _print_UnevaluatedExpr(self, e):
+        return f"({self._arg(e)})"
+
+
+_NAMESPACE = {"numpy": np, "builtins": builtins, "functools": functools, "math": math}
+
+
+def _function(args: list[str], expr) -> Callable:
+    """A Python function of ``args`` (names) returning ``expr`` as NumPy code (lambdify without its overhead)."""
+    code = _Printer().doprint(expr)
+    src = f"def _f({', '.join(args)}):\n    return {code}\n"
+    ns = dict(_NAMESPACE)
+    exec(compile(src, "<dlmath.derive.numeric>", "exec"), ns)
+    return ns["_f"]
 
 
 def _top_special(expr) -> list:
@@ -91,13 +142,26 @@ def _top_special(expr) -> list:
     return found
 
 
-class Compiler:
-    """Compiles display expressions (dimensions already substituted) into NumPy callables."""
+def _arg_names(expr, dims) -> list[str]:
+    """The free scalar and matrix symbols of ``expr`` (not summation indices), and the dimensions it uses."""
+    names = {s.name for s in expr.free_symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))}
+    names |= {s.name for s in expr.atoms(sp.Symbol) if s.name in dims}
+    return sorted(names)
 
-    def __init__(self, given: dict | None = None):
+
+class Compiler:
+    """Compiles display expressions into NumPy callables ``f(vals) -> array``.
+
+    Matrix expressions compile once for every size (``X.T.dot(w)``); named quantities
+    (:func:`~dlmath.derive.notation.defined`) are made explicit at each instance's sizes, read
+    from ``vals``. ``dims`` maps the dimension names to their symbols.
+    """
+
+    def __init__(self, given: dict | None = None, dims: dict | None = None):
         self._cache: dict = {}
         self._count = 0
         self._given = dict(given or {})
+        self._dims = dict(dims or {})
 
     def __call__(self, expr) -> Callable[[dict], np.ndarray]:
         expr = sp.sympify(expr)
@@ -122,15 +186,37 @@ class Compiler:
             name, ph = self._placeholder(node)
             subs[node] = ph
             parts.append((name, self._special(node)))
-        rest = notation.explicit(expr.xreplace(subs) if subs else expr)
-        syms = sorted(sp.sympify(rest).free_symbols, key=lambda s: s.name)
-        f = sp.lambdify(syms, rest, modules="numpy", docstring_limit=0, printer=_printer())
+        rest = expr.xreplace(subs) if subs else expr
+        names = _arg_names(rest, self._dims)
+        f = _function(names, rest)
 
         def run(vals):
             v = dict(vals)
             for name, part in parts:
                 v[name] = part(vals)
-            return np.asarray(f(*[_lookup(v, s.name) for s in syms]), dtype=np.float64)
+            return np.asarray(f(*[v[k] for k in names]), dtype=np.float64)
+
+        return run
+
+    def _explicit(self, node):
+        """A named quantity: its definition made explicit at the sizes found in ``vals``."""
+        per_size: dict = {}
+        dims = self._dims
+
+        def run(vals):
+            key = tuple((k, int(vals[k])) for k in sorted(dims) if k in vals)
+            fn = per_size.get(key)
+            if fn is None:
+                ex = notation.explicit(node, {dims[k]: v for k, v in key})
+                syms = sorted(sp.sympify(ex).free_symbols, key=lambda s: s.name)
+                g = _function([s.name for s in syms], ex)
+                names = [s.name for s in syms]
+
+                def fn(vals, g=g, names=names):
+                    return np.asarray(g(*[_lookup(vals, k) for k in names]), dtype=np.float64)
+
+                per_size[key] = fn
+            return fn(vals)
 
         return run
 
@@ -138,6 +224,8 @@ class Compiler:
         if self._given:
             # Inside a derivative the definitions must move with the variable: substitute them.
             node = notation.substitute(node, self._given)
+        if isinstance(node, notation.Defined):
+            return self._explicit(node)
         if isinstance(node, notation.Grad):
             f, w = self(node.args[0]), node.args[1].name
 
@@ -172,10 +260,6 @@ class Compiler:
                 return f({**vals, **moved})
 
             return at
-        if isinstance(node, sp.Inverse):
-            # numerically, not as a symbolic inverse (which grows factorially with the size)
-            inner = self(node.args[0])
-            return lambda vals: np.linalg.inv(np.asarray(inner(vals), dtype=np.float64).reshape(node.shape))
         if isinstance(node, sp.Limit):
             f, x, x0, direction = self(node.args[0]), node.args[1].name, node.args[2], str(node.args[3])
             if x0 in (sp.oo, -sp.oo):
@@ -208,7 +292,7 @@ def _fmt(v) -> str:
 
 
 def _instance(vals: dict) -> str:
-    parts = [f"{k} = {_fmt(v)}" for k, v in vals.items() if not k.startswith("_")]
+    parts = [f"{k} = {_fmt(v)}" for k, v in vals.items() if not k.startswith("_") and not isinstance(v, int)]
     s = "; ".join(parts)
     return s if len(s) <= 400 else s[:397] + "..."
 
@@ -241,6 +325,12 @@ def check(stmt: Statement, spec: Numeric, seed: int = 0, key: str = "") -> Check
         lhs, rhs = lhs.subs(bind).doit(), rhs.subs(bind).doit()
         given = {k: sp.sympify(v).subs(bind) for k, v in given.items()}
     symbols = _dim_symbols(lhs, rhs, *given.keys(), *given.values())
+    dim_names = {k for size in spec.sizes for k in size}
+    comp = Compiler(given, {k: symbols[k] for k in dim_names if k in symbols})
+    derived = [(k.name, comp(v)) for k, v in _dependency_order(given)]
+    against = None
+    if spec.against not in ("lhs", "rhs"):
+        against = comp(next(v for k, v in given.items() if getattr(k, "name", None) == spec.against))
     crc = zlib.crc32(key.encode())
     count = 0
     refs_used: set[str] = set()
@@ -249,33 +339,20 @@ def check(stmt: Statement, spec: Numeric, seed: int = 0, key: str = "") -> Check
         warnings.simplefilter("ignore", RuntimeWarning)
         for size_index, size in enumerate(spec.sizes):
             dims = {symbols[k]: sp.Integer(v) for k, v in size.items() if k in symbols}
-            given_d = {sp.sympify(k).xreplace(dims): sp.sympify(v).xreplace(dims) for k, v in given.items()}
-            comp = Compiler(given_d)
-            derived = [(k.name, comp(v)) for k, v in _dependency_order(given_d)]
             cases = notation.forall_instances(stmt.forall, dims) if stmt.forall else [{}]
-            compiled = [
-                (comp(lhs.xreplace(dims).xreplace(c)), comp(rhs.xreplace(dims).xreplace(c))) for c in cases
-            ]
-            against = None
-            if spec.against not in ("lhs", "rhs"):
-                target = next(v for k, v in given_d.items() if getattr(k, "name", None) == spec.against)
-                against = comp(target)
+            compiled = [(comp(lhs.xreplace(c)), comp(rhs.xreplace(c))) for c in cases]
             for s in range(spec.seeds):
                 rng = np.random.default_rng([seed, crc, size_index, s])
                 vals = spec.sample(rng, dict(size))
+                vals.update(size)
                 for name, fn in derived:
                     vals[name] = fn(vals)
                 count += 1
-                L = (
-                    np.stack([np.asarray(f(vals)) for f, _ in compiled])
-                    if stmt.forall
-                    else compiled[0][0](vals)
-                )
-                R = (
-                    np.stack([np.asarray(g(vals)) for _, g in compiled])
-                    if stmt.forall
-                    else compiled[0][1](vals)
-                )
+                if stmt.forall:
+                    L = np.stack([np.asarray(f(vals)).reshape(-1) for f, _ in compiled])
+                    R = np.stack([np.asarray(g(vals)).reshape(-1) for _, g in compiled])
+                else:
+                    L, R = compiled[0][0](vals), compiled[0][1](vals)
                 ok, err = _compare(stmt.relation, L, R, spec.rtol, spec.atol)
                 if stmt.relation == "=":
                     worst = max(worst, err)
