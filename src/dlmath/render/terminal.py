@@ -15,6 +15,8 @@ __all__ = ["tex_to_text", "render_topic", "render_table", "render_failures", "re
 _SYMBOL = {"pass": "✓", "fail": "✗", "undecided": "?", "skipped": "–"}
 _COLOR = {"pass": "32", "fail": "31", "undecided": "33", "skipped": "33"}
 
+_SUB_EARLY = str.maketrans("aeijklmnoprstuvx", "ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+
 _MACROS = [
     (r"\\left|\\right|\\,|\\;|\\!|\\textstyle|\\displaystyle", ""),
     (r"\\lVert|\\rVert|\\Vert", "‖"),
@@ -32,7 +34,7 @@ _MACROS = [
     (r"\\tfrac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),
     (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
     (r"\\overset\{[^}]*\}\{\\sim\}", "~"),
-    (r"\\sum_\{?([a-z])\}?", r"Σ\1 "),
+    (r"\\sum_\{?([a-z])\}?", lambda m: "Σ" + m.group(1).translate(_SUB_EARLY) + " "),
     (r"\\max_\{?([a-z])\}?", r"max\1 "),
 ]
 _WORDS = {
