@@ -140,7 +140,7 @@ def hvp_row(quick, repeat):
     return (f"softmax_hvp ({B}, {K}) float32", medians(fns, repeat)), note
 
 
-def dense_hessian_note(torch, F, K, B, k_small=1000):
+def dense_hessian_note(torch, F, K, B, k_small=4000):
     """The dense autodiff Hessian (torch.func.hessian) of one row at a small K, extrapolated as K^2."""
     z = torch.randn(k_small)
     t = torch.tensor(3)
