@@ -174,7 +174,7 @@ def _scale():
         sp.S.Zero,
         given={b_hat: nt.Norm1(y - X * w) / n},
         dims=DIMS,
-        simplify=("expand_log", "cancel"),
+        simplify=("cancel",),
     )
 
 
