@@ -75,6 +75,7 @@ def test_check_json(capsys):
     (topic,) = data["topics"]
     assert topic["topic_id"] == "logsumexp"
     item = topic["items"][0]
+    assert item["latex"].startswith(r"\operatorname{LSE}")
     assert {"status", "detail", "residual", "counterexample", "tolerance", "instances"} <= set(
         item["numeric"]
     )
@@ -104,3 +105,32 @@ def test_console_entry_point_runs():
 @pytest.mark.parametrize("args", [[], ["frobnicate"]])
 def test_usage_errors_exit_2(args):
     assert run(*args).returncode == 2
+
+
+# --- terminal rendering ------------------------------------------------------------------------
+
+
+def test_tex_to_text_reads_like_math():
+    from dlmath.render.terminal import tex_to_text
+
+    assert tex_to_text(r"$\nabla_x \lVert x\rVert_2 = x/\lVert x\rVert_2$") == "∇ₓ ‖x‖₂ = x/‖x‖₂"
+    assert tex_to_text(r"$X^\top X$ and $\sum_k y_k$") == "Xᵀ X and Σₖ yₖ"
+    assert tex_to_text(r"$\tau \to 0^+$, $e^{-(a-b)}$") == "τ → 0⁺, e^(-(a-b))"
+    assert tex_to_text(r"$\operatorname{softmax}(z)$") == "softmax(z)"
+
+
+def test_table_colours_only_on_request():
+    from dlmath.derive.model import CheckResult, ItemReport, TopicReport
+    from dlmath.render.terminal import render_table
+
+    ok = CheckResult("pass")
+    reports = [
+        TopicReport("a", [ItemReport("s", "S", "step", ok, ok)], 0.5),
+        TopicReport("b", [ItemReport("s", "S", "step", CheckResult("undecided"), CheckResult("fail"))], 0.25),
+    ]
+    plain = render_table(reports)
+    assert "\033[" not in plain
+    assert "NOT all 2 topics pass" in plain
+    row_b = next(line for line in plain.splitlines() if line.startswith("b "))
+    assert row_b.split()[:4] == ["b", "0/1", "1", "?"]
+    assert "\033[31m" in render_table(reports, color=True)

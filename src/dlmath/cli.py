@@ -107,7 +107,10 @@ def _cmd_check(args) -> int:
     ok = all(r.passed for r in reports)
     if args.json:
         print(
-            json.dumps(reports_to_dict(reports, seconds=time.perf_counter() - t0, seed=args.seed), indent=2)
+            json.dumps(
+                reports_to_dict(reports, seconds=time.perf_counter() - t0, seed=args.seed, topics=topics),
+                indent=2,
+            )
         )
     else:
         color = _color(sys.stdout)

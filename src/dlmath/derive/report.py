@@ -29,13 +29,22 @@ def report_to_dict(report: TopicReport) -> dict:
     }
 
 
-def reports_to_dict(reports: list[TopicReport], *, seconds: float | None = None, seed: int = 0) -> dict:
-    return {
+def reports_to_dict(
+    reports: list[TopicReport], *, seconds: float | None = None, seed: int = 0, topics=None
+) -> dict:
+    """All reports as JSON-ready data; with ``topics``, each item also carries its checked LaTeX."""
+    out = {
         "passed": bool(reports) and all(r.passed for r in reports),
         "seed": seed,
         "seconds": seconds if seconds is not None else sum(r.seconds for r in reports),
         "topics": [report_to_dict(r) for r in reports],
     }
+    for topic, data in zip(topics or (), out["topics"], strict=False):
+        latex = {item.id: item.latex for item in topic.steps + topic.claims}
+        data["title"] = topic.title
+        for item in data["items"]:
+            item["latex"] = latex.get(item["id"], "")
+    return out
 
 
 def failure_lines(report: TopicReport) -> list[str]:

@@ -19,7 +19,9 @@ _SUB_EARLY = str.maketrans("aeijklmnoprstuvx", "ₐₑᵢⱼₖₗₘₙₒₚ�
 
 _MACROS = [
     (r"\\left|\\right|\\,|\\;|\\!|\\textstyle|\\displaystyle", ""),
-    (r"\\lVert|\\rVert|\\Vert", "‖"),
+    (r"\\lVert\s*", "‖"),
+    (r"\s*\\rVert", "‖"),
+    (r"\\Vert", "‖"),
     (r"\^\{?\\top\}?", "ᵀ"),
     (r"\\top", "ᵀ"),
     (r"\\mathcal\{L\}", "𝓛"),
@@ -94,7 +96,7 @@ def tex_to_text(tex: str) -> str:
         s = re.sub(pattern, repl, s)
     s = re.sub(r"\\([A-Za-z]+)", lambda m: _WORDS.get(m.group(1), m.group(1)), s)
     s = re.sub(r"\^\{([^{}]*)\}", lambda m: _script(m.group(1), _SUPER, "^"), s)
-    s = re.sub(r"\^([A-Za-z0-9])", lambda m: _script(m.group(1), _SUPER, "^"), s)
+    s = re.sub(r"\^([A-Za-z0-9+-])", lambda m: _script(m.group(1), _SUPER, "^"), s)
     s = re.sub(r"_\{([^{}]*)\}", lambda m: _script(m.group(1), _SUB, "_"), s)
     s = re.sub(r"_([A-Za-z0-9])", lambda m: _script(m.group(1), _SUB, "_"), s)
     s = s.replace("{", "").replace("}", "").replace("`", "")
