@@ -169,8 +169,23 @@ def _section_html(index: int, topic: Topic, report: TopicReport | None, figure: 
             f'<pre class="output"><samp>{html.escape(output.rstrip()) or "(no output)"}</samp></pre></div>'
         )
     out.append(figure)
+    source = _source_module(topic)
+    if source:
+        out.append(
+            f'<p class="source">Derivation source: <code>{html.escape(source)}</code> '
+            f'(<a href="#{topic.id}">#{topic.id}</a>)</p>'
+        )
     out.append("</section>")
     return "\n".join(out)
+
+
+def _source_module(topic: Topic) -> str | None:
+    """Where the topic's steps are defined, for the page's provenance line."""
+    for item in (*topic.steps, *topic.claims):
+        module = getattr(getattr(item, "build", None), "__module__", None)
+        if module and module.startswith("dlmath."):
+            return module
+    return None
 
 
 def _qualified(name: str) -> str:
