@@ -61,6 +61,11 @@ def _smooth_max_tau_exponent(stmt):
     return dataclasses.replace(stmt, rhs=a + tau**2 * sp.log(1 + sp.exp(-(a - b) / tau)))
 
 
+def _smooth_max_upper_half(stmt):
+    sp_, nt_, a, b, g, tau, n, x = _sym("smooth_max")
+    return dataclasses.replace(stmt, rhs=nt.MaxEntry(x) + tau * sp.log(n) / 2)
+
+
 def _lse_shift_sign(stmt):
     sp_, nt_, n, x, i, m = _sym("logsumexp")
     return dataclasses.replace(stmt, rhs=m + sp.log(sp.Sum(sp.exp(x[i, 0] + m), (i, 0, n - 1))))
@@ -99,6 +104,7 @@ MUTATIONS = [
     ("softmax-hessian", "hessian", "sign flip", _softmax_hessian_sign),
     ("softmax-hessian", "entrywise", "wrong exponent", _softmax_entry_exponent),
     ("smooth-max", "temperature", "wrong exponent", _smooth_max_tau_exponent),
+    ("smooth-max", "n-ary-upper", "halved bound", _smooth_max_upper_half),
     ("logsumexp", "shift", "sign flip", _lse_shift_sign),
     ("x-pow-x", "result", "wrong exponent", _xx_exponent),
     ("x-pow-x", "result", "sign flip", _xx_sign),
@@ -108,13 +114,15 @@ MUTATIONS = [
 ]
 
 
-def _mutated(topic_id, step_id, mutate):
+def _mutated(topic_id, item_id, mutate):
+    """The topic with one step (or claim) replaced by its mutated statement."""
     topic = get_topic(topic_id)
-    steps = list(topic.steps)
-    k = next(i for i, s in enumerate(steps) if s.id == step_id)
-    original = steps[k].statement()
-    steps[k] = dataclasses.replace(steps[k], build=lambda: mutate(original))
-    return dataclasses.replace(topic, steps=tuple(steps)), steps[k]
+    field = "steps" if any(s.id == item_id for s in topic.steps) else "claims"
+    items = list(getattr(topic, field))
+    k = next(i for i, s in enumerate(items) if s.id == item_id)
+    original = items[k].statement()
+    items[k] = dataclasses.replace(items[k], build=lambda: mutate(original))
+    return dataclasses.replace(topic, **{field: tuple(items)}), items[k]
 
 
 @pytest.mark.parametrize(
@@ -139,7 +147,7 @@ def test_every_topic_has_a_mutation():
 @pytest.mark.parametrize(("topic_id", "step_id"), sorted({(m[0], m[1]) for m in MUTATIONS}))
 def test_unmutated_step_passes(topic_id, step_id):
     topic = get_topic(topic_id)
-    step = next(s for s in topic.steps if s.id == step_id)
+    step = next(s for s in topic.steps + topic.claims if s.id == step_id)
     item = check_item(topic, step)
     assert item.passed, (item.symbolic, item.numeric)
 

@@ -51,6 +51,22 @@ def _max_first(symbols):
     return {s: xs[0] - sp.Symbol(f"g_{k}", nonnegative=True) for k, s in enumerate(xs) if k > 0}
 
 
+def _max_first_log(symbols):
+    """x_0 is the maximum, written x_k = x_0 - tau*log(1 + v_k) with v_k >= 0, so that each
+    e^{(x_k - x_0)/tau} = 1/(1 + v_k) lies in (0, 1] in a form SymPy's sign rules can use."""
+    import sympy as sp
+
+    from ..derive.notation import ENTRIES
+
+    tau = symbols.get("tau")
+    xs = sorted((s for nm, s in symbols.items() if ENTRIES.get(nm, ("",))[0] == "x"), key=lambda s: s.name)
+    if tau is None or not xs:
+        return {}
+    return {
+        s: xs[0] - tau * sp.log(1 + sp.Symbol(f"v_{k}", nonnegative=True)) for k, s in enumerate(xs) if k > 0
+    }
+
+
 def _pair(rng, size):
     b = float(rng.normal(0.0, 3.0))
     gap = float(rng.uniform(0.05, 6.0))
@@ -151,8 +167,8 @@ def _upper():
         nt.MaxEntry(x) + tau * sp.log(n),
         relation="<=",
         dims={"n": 3},
-        wlog=_max_first,
-        simplify=(_per_tau, "exp"),
+        wlog=_max_first_log,
+        simplify=(_per_tau, "exp", "together", "expand"),
     )
 
 
