@@ -31,10 +31,8 @@ _MACROS = [
     (r"\\mathbf\{0\}", "𝟎"),
     (r"\\operatorname\{([^}]*)\}", r"\1"),
     (r"\\text\{([^}]*)\}", r"\1"),
-    (r"\\hat\{?\\?([A-Za-z]+)\}?", "\\1\u0302"),
-    (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),
-    (r"\\tfrac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),
-    (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
+    (r"\\hat\s*\{?\\?([A-Za-z]+)\}?", "\\1\u0302"),
+    (r"\\[td]?frac\s*(\d)(\d)", r"\1/\2"),
     (r"\\overset\{[^}]*\}\{\\sim\}", "~"),
     (r"\\sum_\{?([a-z])\}?", lambda m: "Σ" + m.group(1).translate(_SUB_EARLY) + " "),
     (r"\\max_\{?([a-z])\}?", r"max\1 "),
@@ -82,6 +80,11 @@ _SUPER = str.maketrans("0123456789+-=()nijkTx", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺�
 _SUB = str.maketrans("0123456789+-=()aeijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 
 
+def _group(text: str) -> str:
+    """``text`` as one operand: bare when it is a single token, else in parentheses."""
+    return text if re.fullmatch(r"[\\A-Za-z0-9.]+|[A-Za-z0-9.]+[_^][A-Za-z0-9]", text) else f"({text})"
+
+
 def _script(text: str, table, marker: str) -> str:
     """Unicode super/subscript when every character has one, else ``^(...)``/``_(...)``."""
     if text and all(ord(c) in table for c in text):
@@ -90,17 +93,64 @@ def _script(text: str, table, marker: str) -> str:
 
 
 def tex_to_text(tex: str) -> str:
-    """Inline TeX (between ``$...$`` or bare) as readable Unicode, for the terminal."""
+    """Inline TeX (between ``$...$`` or bare) as readable Unicode, for the terminal.
+
+    Code spans (between backticks) are kept verbatim, without the backticks.
+    """
+    parts = re.split(r"`([^`]*)`", tex)
+    return "".join(part if k % 2 else _tex_part(part) for k, part in enumerate(parts)).strip()
+
+
+def _braced(s: str, start: int) -> tuple[str, int]:
+    """The contents of the balanced ``{...}`` group opening at ``s[start]``, and the index after it."""
+    depth = 0
+    for k in range(start, len(s)):
+        depth += {"{": 1, "}": -1}.get(s[k], 0)
+        if depth == 0:
+            return s[start + 1 : k], k + 1
+    return s[start + 1 :], len(s)
+
+
+def _fractions_and_roots(s: str) -> str:
+    """``\\frac{a}{b}`` -> ``a/b`` and ``\\sqrt{a}`` -> ``√(a)``, with nested braces."""
+    out, k = [], 0
+    pattern = re.compile(r"\\(?:[td]?frac|sqrt)\s*(?=\{)")
+    while True:
+        m = pattern.search(s, k)
+        if m is None:
+            return "".join(out) + s[k:]
+        out.append(s[k : m.start()])
+        first, k = _braced(s, m.end())
+        if "sqrt" in m.group(0):
+            out.append(f"√({_fractions_and_roots(first)})")
+            continue
+        second, k = _braced(s, k) if k < len(s) and s[k] == "{" else ("", k)
+        out.append(f"{_group(_fractions_and_roots(first))}/{_group(_fractions_and_roots(second))}")
+
+
+_FUNCTIONS = {"log", "exp", "max", "lim", "sign"}
+
+
+def _word(m: re.Match, s: str) -> str:
+    name = m.group(1)
+    text = _WORDS.get(name, name)
+    if name in _FUNCTIONS and m.start() > 0 and s[m.start() - 1].isalnum():
+        return " " + text
+    return text
+
+
+def _tex_part(tex: str) -> str:
     s = tex.replace("$", "")
     for pattern, repl in _MACROS:
         s = re.sub(pattern, repl, s)
-    s = re.sub(r"\\([A-Za-z]+)", lambda m: _WORDS.get(m.group(1), m.group(1)), s)
+    s = _fractions_and_roots(s)
+    s = re.sub(r"\\([A-Za-z]+)", lambda m: _word(m, s), s)
     s = re.sub(r"\^\{([^{}]*)\}", lambda m: _script(m.group(1), _SUPER, "^"), s)
     s = re.sub(r"\^([A-Za-z0-9+-])", lambda m: _script(m.group(1), _SUPER, "^"), s)
     s = re.sub(r"_\{([^{}]*)\}", lambda m: _script(m.group(1), _SUB, "_"), s)
     s = re.sub(r"_([A-Za-z0-9])", lambda m: _script(m.group(1), _SUB, "_"), s)
-    s = s.replace("{", "").replace("}", "").replace("`", "")
-    return re.sub(r"[ \t]+", " ", s).strip()
+    s = s.replace("{", "").replace("}", "")
+    return re.sub(r"[ \t]+", " ", s)
 
 
 def _paint(text: str, status: str, color: bool) -> str:
@@ -126,9 +176,12 @@ def render_item(index: str, item, report=None, *, color: bool = False) -> str:
     formula = item.text
     lines.extend("     " + line for line in formula.splitlines())
     for where in item.where_text:
-        first, *rest = where.splitlines() or [""]
-        lines.append("     where " + first)
-        lines.extend("           " + line for line in rest)
+        rows = where.splitlines() or [""]
+        if len(rows) == 1:
+            lines.append("     where " + rows[0])
+        else:
+            lines.append("     where")
+            lines.extend("       " + line for line in rows)
     if item.why:
         lines.append(_wrap(tex_to_text(item.why), "     "))
     if report is not None:
