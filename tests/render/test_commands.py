@@ -89,3 +89,18 @@ def test_dlmath_help_lists_build_and_serve():
         [sys.executable, "-m", "dlmath.cli", "--help"], capture_output=True, text=True, check=True
     )
     assert "build" in out.stdout and "serve" in out.stdout
+
+
+def test_real_builds_are_byte_identical(real_build, tmp_path):
+    import subprocess
+    import sys
+
+    again = tmp_path / "again"
+    subprocess.run(
+        [sys.executable, "-m", "dlmath.cli", "build", "-o", str(again)], check=True, capture_output=True
+    )
+
+    def tree(root):
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert tree(again) == tree(real_build.out)

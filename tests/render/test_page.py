@@ -154,3 +154,27 @@ def test_import_dlmath_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_snippet_settings_do_not_leak_into_the_next_snippet(tmp_path):
+    topics = make_topics()
+    topics[0] = dataclasses.replace(
+        topics[0], snippet="import numpy as np\nnp.set_printoptions(precision=2)\nprint(np.array([1/3]))"
+    )
+    topics[1] = dataclasses.replace(topics[1], snippet="import numpy as np\nprint(np.array([1/3]))")
+    page = build(tmp_path / "site", topics, make_reports()).read_text()
+    assert "[0.33]" in page and "[0.33333333]" in page
+
+
+def test_step_whose_statement_cannot_be_printed_fails_build(tmp_path):
+    class Unprintable:
+        id, label, why = "bad", "Bad step", ""
+
+        @property
+        def latex(self):
+            raise TypeError("no printer for this object")
+
+    topics = make_topics()
+    topics[1] = dataclasses.replace(topics[1], steps=(Unprintable(), *topics[1].steps))
+    with pytest.raises(BuildError, match="'bad'.*no printer"):
+        build(tmp_path / "site", topics, make_reports())

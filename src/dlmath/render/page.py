@@ -42,7 +42,12 @@ def _template(name: str) -> str:
 
 def step_latex(item) -> str:
     """The TeX of a step or claim, as the engine prints it from the statement it checks."""
-    return item.latex
+    try:
+        return item.latex
+    except Exception as exc:
+        raise BuildError(
+            f"step {item.id!r}: its checked statement could not be printed as TeX: {exc}"
+        ) from exc
 
 
 def _where_latex(item) -> tuple[str, ...]:

@@ -19,11 +19,15 @@ def run_snippet(source: str, *, where: str) -> str:
 
     Warnings are errors while it runs: a snippet on the reference page must run cleanly.
     """
+    import numpy as np
+
     namespace: dict[str, object] = {"__name__": "__dlmath_snippet__"}
     buffer = io.StringIO()
     try:
         code = compile(source, f"<snippet {where}>", "exec")
-        with warnings.catch_warnings(), contextlib.redirect_stdout(buffer):
+        # NumPy's print options are reset around each snippet, so one snippet's settings cannot
+        # change what the next one prints.
+        with warnings.catch_warnings(), contextlib.redirect_stdout(buffer), np.printoptions():
             warnings.simplefilter("error")
             exec(code, namespace)
     except BaseException as exc:
