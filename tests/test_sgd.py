@@ -137,6 +137,16 @@ def test_bad_arguments_are_named(data, kwargs, exc, pattern):
         sgd_linear(X, y, **kwargs)
 
 
+def test_starting_point_is_used_and_checked(data):
+    X, y = data
+    res = sgd_linear(X, y, loss="l2", steps=3, w0=[1.0, -1.0])
+    np.testing.assert_array_equal(res.weights[0], [1.0, -1.0])
+    with pytest.raises(
+        ValueError, match=r"sgd_linear: 'w0' must be a finite vector of shape \(2,\); got \(3,\)"
+    ):
+        sgd_linear(X, y, loss="l2", w0=[1.0, 2.0, 3.0])
+
+
 def test_bad_data_is_named():
     with pytest.raises(ValueError, match=r"sgd_linear: 'y' must have shape \(3,\)"):
         sgd_linear(np.ones((3, 1)), np.ones(2), loss="l2")

@@ -21,6 +21,15 @@ Three stages, each cheap where the previous one is expensive:
    :math:`-v` is a subgradient multiplier for the basis rows and :math:`0 \in \partial F`).
    Otherwise a simplex-type pivot drops the row with the largest :math:`|v_j|` and moves along
    the edge to the weighted median of the breakpoints; the loop ends at a certified vertex.
+   Where other rows tie with the basis at residual 0 (integer data), the certificate is a small
+   feasibility LP over the tied rows (:math:`k` equations, solved by HiGHS).
+
+Measured (``bench/bench_fit.py``, one thread): the interior point needs about 5 loose iterations
+on the subsample and 13 on the reduced problem, and the vertex stage 0-10 pivots, at
+:math:`n = 10^5` and :math:`10^6`, :math:`p = 20`; tightening the interior point instead (to
+:math:`10^{-9}`) costs 30 iterations in all and still needs the vertex for an exact answer.
+Random subsamples that are rank-deficient (a rarely non-zero dummy column) are completed with
+rows that span the missing directions.
 
 References:
     S. Portnoy, R. Koenker, "The Gaussian hare and the Laplacian tortoise: computability of

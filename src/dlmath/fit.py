@@ -173,10 +173,11 @@ def _lstsq(X, y, intercept):
         A = X.copy()
         yc = y
     norms = np.sqrt(np.einsum("ij,ij->j", A, A))
-    # A column that is zero to rounding (a constant beside the intercept) or so small that its
-    # coefficient would overflow gets coefficient 0, the minimum-norm choice.
-    top = np.maximum(X.max(axis=0), -X.min(axis=0)) if n else np.zeros(p)
-    dead = (norms <= 16 * np.finfo(float).eps * math.sqrt(max(n, 1)) * top) | (norms < 1e-150)
+    # A column that is zero to rounding (a constant beside the intercept: its centred norm is
+    # rounding error of its mean) or so small that its coefficient would overflow gets
+    # coefficient 0, the minimum-norm choice.
+    level = np.abs(xm) * math.sqrt(n) + norms if intercept else norms
+    dead = (norms <= 16 * np.finfo(float).eps * math.sqrt(max(n, 1)) * level) | (norms < 1e-150)
     norms[dead] = 1.0
     A /= norms
     A[:, dead] = 0.0

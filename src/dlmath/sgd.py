@@ -166,7 +166,9 @@ def sgd_linear(
     n, p = X.shape
     if n == 0 or p == 0:
         raise ValueError(f"{fn}: 'X' must have at least one row and one column; got shape {X.shape}")
-    w = np.zeros(p) if w0 is None else np.array(w0, dtype=np.float64).reshape(p)
+    w = np.zeros(p) if w0 is None else np.array(w0, dtype=np.float64)
+    if w.shape != (p,) or not np.all(np.isfinite(w)):
+        raise ValueError(f"{fn}: 'w0' must be a finite vector of shape ({p},); got {np.shape(w0)}")
 
     t = np.arange(steps, dtype=np.float64)
     if schedule == "constant":
