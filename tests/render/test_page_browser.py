@@ -85,8 +85,12 @@ def test_failing_check_is_visibly_failing(loaded):
     item = page.locator('[id="x-pow-x--diff"]')
     assert "item-fail" in item.get_attribute("class")
     assert item.locator(".verdict-fail").inner_text() == "FAILING"
-    item.locator("summary").click()
-    assert "counterexample" in item.locator("dl").inner_text()
+    assert item.locator("details").get_attribute("open") is not None
+    assert "counterexample: x = 0.3" in item.locator("dl").inner_text()
+    passing = page.locator('[id="x-pow-x--log"] details')
+    assert passing.get_attribute("open") is None
+    passing.locator("summary").click()
+    assert passing.locator("dl").is_visible()
 
 
 def test_screenshot_taken(loaded):

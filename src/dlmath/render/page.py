@@ -90,13 +90,14 @@ def _check_html(item: ItemReport | None) -> tuple[str, str]:
     """(css state, HTML of the expandable check record) for one step or claim."""
     if item is None:
         return "fail", (
-            '<details class="check"><summary><span class="badge badge-fail">not checked ✗</span>'
+            '<details class="check" open><summary><span class="badge badge-fail">not checked ✗</span>'
             "</summary><p>No check report exists for this item, so it is shown as failing.</p></details>"
         )
     state = "pass" if item.passed else "fail"
     verdict = "checked" if item.passed else "FAILING"
+    opened = "" if item.passed else " open"
     return state, (
-        f'<details class="check"><summary><span class="verdict verdict-{state}">{verdict}</span>'
+        f'<details class="check"{opened}><summary><span class="verdict verdict-{state}">{verdict}</span>'
         f"{_badge('symbolic', item.symbolic)}{_badge('numeric', item.numeric)}</summary>"
         f"<dl>{_result_html('Symbolic (SymPy)', item.symbolic)}"
         f"{_result_html('Numeric (random instances)', item.numeric)}</dl></details>"
