@@ -94,14 +94,14 @@ class _Item:
 
     @property
     def latex(self) -> str:
-        from . import notation
+        from . import printing as notation
 
         s = self.statement()
         return f"{notation.latex(s.lhs)} {_LATEX_REL[s.relation]} {notation.latex(s.rhs)}"
 
     @property
     def text(self) -> str:
-        from . import notation
+        from . import printing as notation
 
         s = self.statement()
         return notation.pretty(_display_relation(s))
@@ -109,13 +109,13 @@ class _Item:
     @property
     def where_latex(self) -> tuple[str, ...]:
         """The ``given`` substitutions of the statement, as LaTeX equations."""
-        from . import notation
+        from . import printing as notation
 
         return tuple(f"{notation.latex(k)} = {notation.latex(v)}" for k, v in self.statement().given.items())
 
     @property
     def where_text(self) -> tuple[str, ...]:
-        from . import notation
+        from . import printing as notation
 
         return tuple(
             f"{notation.pretty(k)} = {notation.pretty(v)}" for k, v in self.statement().given.items()

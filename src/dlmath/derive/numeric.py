@@ -23,7 +23,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.printing.numpy import NumPyPrinter
 
-from . import notation
+from . import explicit, notation
 from .model import CheckResult, Numeric, Statement
 
 _SPECIAL = (notation.Grad, notation.Hess, sp.Derivative, sp.Subs, notation.At, sp.Limit, notation.Defined)
@@ -207,7 +207,7 @@ class Compiler:
             key = tuple((k, int(vals[k])) for k in sorted(dims) if k in vals)
             fn = per_size.get(key)
             if fn is None:
-                ex = notation.explicit(node, {dims[k]: v for k, v in key})
+                ex = explicit.explicit(node, {dims[k]: v for k, v in key})
                 syms = sorted(sp.sympify(ex).free_symbols, key=lambda s: s.name)
                 g = _function([s.name for s in syms], ex)
                 names = [s.name for s in syms]
@@ -223,7 +223,7 @@ class Compiler:
     def _special(self, node):
         if self._given:
             # Inside a derivative the definitions must move with the variable: substitute them.
-            node = notation.substitute(node, self._given)
+            node = explicit.substitute(node, self._given)
         if isinstance(node, notation.Defined):
             return self._explicit(node)
         if isinstance(node, notation.Grad):
@@ -339,7 +339,7 @@ def check(stmt: Statement, spec: Numeric, seed: int = 0, key: str = "") -> Check
         warnings.simplefilter("ignore", RuntimeWarning)
         for size_index, size in enumerate(spec.sizes):
             dims = {symbols[k]: sp.Integer(v) for k, v in size.items() if k in symbols}
-            cases = notation.forall_instances(stmt.forall, dims) if stmt.forall else [{}]
+            cases = explicit.forall_instances(stmt.forall, dims) if stmt.forall else [{}]
             compiled = [(comp(lhs.xreplace(c)), comp(rhs.xreplace(c))) for c in cases]
             for s in range(spec.seeds):
                 rng = np.random.default_rng([seed, crc, size_index, s])

@@ -1,6 +1,6 @@
 r"""The symbolic check: reduce ``lhs - rhs`` to zero (or decide its sign) with SymPy.
 
-The residual is taken on the explicit form (:func:`dlmath.derive.notation.explicit`) and put
+The residual is taken on the explicit form (:func:`dlmath.derive.explicit.explicit`) and put
 through a short chain of cheap rewrites (``cancel``, ``expand``, ...), never ``simplify`` unless a
 statement asks for it. When the chain does not reach a verdict, the residual is evaluated at a
 few random points that respect the symbols' assumptions, at 30 digits: a clearly non-zero value
@@ -15,7 +15,7 @@ import time
 
 import sympy as sp
 
-from . import notation
+from . import explicit
 from .model import CheckResult, Statement
 
 _REWRITES = {
@@ -39,17 +39,17 @@ _PROBE_DIGITS = 30
 
 def explicit_sides(stmt: Statement, dims: dict):
     """``(lhs, rhs)`` explicit, with ``given`` and ``wlog`` applied, one pair per ``forall`` index."""
-    lhs = notation.substitute(stmt.lhs, dict(stmt.given))
-    rhs = notation.substitute(stmt.rhs, dict(stmt.given))
+    lhs = explicit.substitute(stmt.lhs, dict(stmt.given))
+    rhs = explicit.substitute(stmt.rhs, dict(stmt.given))
     if stmt.wlog is not None:
         # once on the display symbols (so limits and maxima see the case before they evaluate) ...
         subs = stmt.wlog(_free_by_name(lhs, rhs))
         lhs, rhs = lhs.xreplace(subs), rhs.xreplace(subs)
-    cases = notation.forall_instances(stmt.forall, dims) if stmt.forall else [{}]
+    cases = explicit.forall_instances(stmt.forall, dims) if stmt.forall else [{}]
     pairs = []
     for case in cases:
-        L = notation.explicit(sp.sympify(lhs).xreplace(case) if case else lhs, dims)
-        R = notation.explicit(sp.sympify(rhs).xreplace(case) if case else rhs, dims)
+        L = explicit.explicit(sp.sympify(lhs).xreplace(case) if case else lhs, dims)
+        R = explicit.explicit(sp.sympify(rhs).xreplace(case) if case else rhs, dims)
         if stmt.wlog is not None:
             # ... and once on the explicit entries of vectors and matrices
             subs = stmt.wlog(_free_by_name(L, R))

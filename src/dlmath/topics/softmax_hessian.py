@@ -52,6 +52,19 @@ def _s():
     return sp, nt, K, z, y, v, p, i, j, k, c, H, L, cov, L2
 
 
+def _simplex():
+    """p on the probability simplex (the identities below need sum(p) = 1, not the softmax)."""
+    from ..derive.explicit import simplex
+
+    return simplex("p")
+
+
+def _positive():
+    from ..derive.explicit import positive
+
+    return positive("p")
+
+
 def _given_p():
     sp, nt, K, z, y, v, p, *_ = _s()
     return {p: nt.Softmax(z)}
@@ -158,7 +171,7 @@ def _entrywise():
         H[i, j],
         p[i, 0] * (sp.KroneckerDelta(i, j) - p[j, 0]),
         given=given,
-        wlog=nt.simplex("p"),
+        wlog=_simplex(),
         forall=((i, 0, K - 1), (j, 0, K - 1)),
         dims=DIMS,
     )
@@ -166,26 +179,26 @@ def _entrywise():
 
 def _covariance():
     sp, nt, K, z, y, v, p, i, j, k, c, H, L, cov, L2 = _s()
-    return Statement(cov, nt.Diag(p) - p * p.T, wlog=nt.simplex("p"), dims=DIMS)
+    return Statement(cov, nt.Diag(p) - p * p.T, wlog=_simplex(), dims=DIMS)
 
 
 def _variance():
     sp, nt, K, z, y, v, p, i, j, k, c, H, L, cov, L2 = _s()
     lhs = v.T * (nt.Diag(p) - p * p.T) * v
     rhs = sp.Sum(p[k, 0] * (v[k, 0] - nt.Dot(p, v)) ** 2, (k, 0, K - 1))
-    return Statement(lhs, rhs, wlog=nt.simplex("p"), dims=DIMS)
+    return Statement(lhs, rhs, wlog=_simplex(), dims=DIMS)
 
 
 def _psd():
     sp, nt, K, z, y, v, p, i, j, k, c, H, L, cov, L2 = _s()
     lhs = sp.Sum(p[k, 0] * (v[k, 0] - nt.Dot(p, v)) ** 2, (k, 0, K - 1))
-    return Statement(lhs, sp.S.Zero, relation=">=", wlog=nt.positive("p"), dims=DIMS, simplify=())
+    return Statement(lhs, sp.S.Zero, relation=">=", wlog=_positive(), dims=DIMS, simplify=())
 
 
 def _rows():
     sp, nt, K, z, y, v, p, i, j, k, c, H, L, cov, L2 = _s()
     return Statement(
-        (nt.Diag(p) - p * p.T) * sp.OneMatrix(K, 1), sp.ZeroMatrix(K, 1), wlog=nt.simplex("p"), dims=DIMS
+        (nt.Diag(p) - p * p.T) * sp.OneMatrix(K, 1), sp.ZeroMatrix(K, 1), wlog=_simplex(), dims=DIMS
     )
 
 
@@ -204,7 +217,7 @@ def _hvp():
     return Statement(
         (nt.Diag(p) - p * p.T) * v,
         sp.HadamardProduct(p, v) - p * nt.Dot(p, v),
-        wlog=nt.simplex("p"),
+        wlog=_simplex(),
         dims=DIMS,
     )
 
