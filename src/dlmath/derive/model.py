@@ -94,32 +94,32 @@ class _Item:
 
     @property
     def latex(self) -> str:
-        from . import printing as notation
+        """LaTeX of the statement, printed from the SymPy expressions the checks use."""
+        from .printing import latex
 
         s = self.statement()
-        return f"{notation.latex(s.lhs)} {_LATEX_REL[s.relation]} {notation.latex(s.rhs)}"
+        return f"{latex(s.lhs)} {_LATEX_REL[s.relation]} {latex(s.rhs)}"
 
     @property
     def text(self) -> str:
-        from . import printing as notation
+        """Readable Unicode of the statement for the terminal (may span several lines)."""
+        from .printing import pretty
 
-        s = self.statement()
-        return notation.pretty(_display_relation(s))
+        return pretty(_display_relation(self.statement()))
 
     @property
     def where_latex(self) -> tuple[str, ...]:
         """The ``given`` substitutions of the statement, as LaTeX equations."""
-        from . import printing as notation
+        from .printing import latex
 
-        return tuple(f"{notation.latex(k)} = {notation.latex(v)}" for k, v in self.statement().given.items())
+        return tuple(f"{latex(k)} = {latex(v)}" for k, v in self.statement().given.items())
 
     @property
     def where_text(self) -> tuple[str, ...]:
-        from . import printing as notation
+        """The ``given`` substitutions as Unicode for the terminal."""
+        from .printing import pretty
 
-        return tuple(
-            f"{notation.pretty(k)} = {notation.pretty(v)}" for k, v in self.statement().given.items()
-        )
+        return tuple(f"{pretty(k)} = {pretty(v)}" for k, v in self.statement().given.items())
 
 
 _BUILT: dict[int, tuple[Any, Statement]] = {}
