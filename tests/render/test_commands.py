@@ -104,3 +104,10 @@ def test_real_builds_are_byte_identical(real_build, tmp_path):
         return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
     assert tree(again) == tree(real_build.out)
+
+
+def test_unwritable_output_is_a_message_not_a_traceback(fake_reference, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert commands.run_build(_args(out=str(blocker / "site"))) == 1
+    assert "the page was not written" in capsys.readouterr().err

@@ -52,7 +52,7 @@ def _build(out: Path) -> tuple[Path | None, list[str]]:
 
     try:
         index, reports = build_reference(out)
-    except BuildError as exc:
+    except (BuildError, OSError) as exc:
         print(f"dlmath build: the page was not written: {exc}", file=sys.stderr)
         return None, []
     return index, [r.topic_id for r in reports if not r.passed]
