@@ -100,7 +100,9 @@ def _interior_point(Z, y, c, *, tol, max_iter=100):
         rp = c - Z.T @ a
         r = y - Z @ b
         rd = r - w + z
-        gap = float(a @ z + s @ w)
+        az = a * z
+        sw = s * w
+        gap = float(az.sum() + sw.sum())
         # The floor keeps the test meaningful when the data fit exactly (optimum 0).
         rel_gap = gap / (float(np.sum(np.abs(r))) * 0.5 + floor)
         feas = float(np.max(np.abs(rd))) / (scale + 1e-300)
@@ -123,25 +125,30 @@ def _interior_point(Z, y, c, *, tol, max_iter=100):
         def solve(rhs, cho=cho):
             return np.linalg.solve(cho.T, np.linalg.solve(cho, rhs))
 
-        # Predictor (affine-scaling) direction.
-        t = rd + w - z
-        db = solve(Z.T @ (Q * t) - rp)
-        da = Q * (t - Z @ db)
+        # Predictor (affine-scaling) direction; its right-hand side rd + w - z is just r.
+        db = solve(Z.T @ (Q * r) - rp)
+        da = Q * (r - Z @ db)
         dz = -z - zoa * da
         dw = -w + wos * da
-        ap = min(1.0, _step(a, da, s, -da))
+        ap = min(1.0, _step_pair(a, s, da))
         ad = min(1.0, _step(z, dz, w, dw))
-        mu_aff = float((a + ap * da) @ (z + ad * dz) + (s - ap * da) @ (w + ad * dw)) / (2 * m)
+        # mu after the affine step, expanded into dot products (no temporaries).
+        mu_aff = (
+            gap
+            + ad * float(a @ dz + s @ dw)
+            + ap * float(da @ z - da @ w)
+            + ap * ad * float(da @ dz - da @ dw)
+        ) / (2 * m)
         sigma = (mu_aff / mu) ** 3 if mu > 0 else 0.0
         # Corrector: aim at sigma*mu and cancel the predictor's second-order terms.
-        r_az = sigma * mu - a * z - da * dz
-        r_sw = sigma * mu - s * w + da * dw
+        r_az = (sigma * mu - az) - da * dz
+        r_sw = (sigma * mu - sw) + da * dw
         t = rd - r_sw / s + r_az / a
         db = solve(Z.T @ (Q * t) - rp)
         da = Q * (t - Z @ db)
         dz = (r_az - z * da) / a
         dw = (r_sw + w * da) / s
-        ap = min(1.0, eta * _step(a, da, s, -da))
+        ap = min(1.0, eta * _step_pair(a, s, da))
         ad = min(1.0, eta * _step(z, dz, w, dw))
         a = a + ap * da
         s = s - ap * da
@@ -149,6 +156,12 @@ def _interior_point(Z, y, c, *, tol, max_iter=100):
         z = z + ad * dz
         w = w + ad * dw
     return b, it, rel_gap
+
+
+def _step_pair(a, s, da):
+    """Largest step keeping ``a + alpha*da`` and ``s - alpha*da`` non-negative (a, s > 0)."""
+    worst = max(-float(np.min(da / a)), float(np.max(da / s)), 0.0)
+    return math.inf if worst == 0.0 else 1.0 / worst
 
 
 def _step(x1, d1, x2, d2):
