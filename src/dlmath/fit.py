@@ -389,6 +389,15 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         (``converged=True``), so ``objective`` is the LP optimum to rounding. At
         :math:`n = 10^5, p = 20` this takes about 0.1 s (``bench/bench_fit.py``).
 
+        The joint Huber scale is the MLE of the Huber *density*, whose tails are exponential, so
+        gross outliers raise it (they enter :math:`\sum_i\psi(t_i)t_i` linearly); the
+        coefficients stay robust. Pass ``scale=`` for a fixed robust scale (e.g. 1.4826 times the
+        median absolute LAD residual); scikit-learn's ``HuberRegressor`` instead solves a
+        concomitant-scale equation whose outlier terms are bounded.
+
+        Rank-deficient designs: the Gaussian fit returns the minimum-norm solution; the other
+        models give coefficient 0 to every column that depends linearly on earlier ones.
+
     Examples:
         >>> import numpy as np
         >>> from dlmath import fit
