@@ -15,13 +15,20 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 
 
+def _chromium() -> Path | None:
+    if CHROMIUM.exists():
+        return CHROMIUM
+    found = shutil.which("chromium")
+    return Path(found) if found else None
+
+
 def _browser_missing() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "the Python package 'playwright' is not installed (pip install playwright)"
-    if not CHROMIUM.exists() and shutil.which("chromium") is None:
-        return "Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+    if _chromium() is None:
+        return "Chromium is not installed at /usr/bin/chromium nor on PATH (apt-get install chromium)"
     return None
 
 
@@ -34,7 +41,7 @@ def browser():
 
     with sync_playwright() as p:
         b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
+            executable_path=str(_chromium()),
             args=[
                 "--headless",
                 "--no-sandbox",
