@@ -28,7 +28,7 @@ from .model import CheckResult, Numeric, Statement
 
 _SPECIAL = (notation.Grad, notation.Hess, sp.Derivative, sp.Subs, notation.At, sp.Limit, notation.Defined)
 _FD_STEP = 1e-6
-_FD2_STEP = 1e-4
+_FD2_STEP = 2e-4
 _LIMIT_STEP = 1e-7
 
 

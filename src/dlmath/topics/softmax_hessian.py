@@ -270,7 +270,7 @@ TOPIC = Topic(
             "Differentiating $p$ once more: the linear term drops out, so the curvature does not "
             "depend on the target except through its total mass.",
             _hessian,
-            _num(_ref_hessian, rtol=1e-5, atol=1e-6),
+            _num(_ref_hessian, rtol=1e-5, atol=1e-5),
         ),
         Step(
             "entrywise",
@@ -332,7 +332,7 @@ TOPIC = Topic(
             "Soft targets scale the curvature by their mass",
             r"The Hessian of $\mathcal{L}$ is $\sum_k y_k$ times the Hessian of LogSumExp, whatever the target's shape.",
             _unit_mass,
-            _num(rtol=1e-5, atol=1e-6),
+            _num(rtol=1e-5, atol=1e-5),
         ),
     ),
     implemented_by=(
