@@ -71,10 +71,10 @@ def _result_html(way: str, result: CheckResult) -> str:
     rows = [f"<dt>{way}</dt><dd><strong class='st-{result.status}'>{result.status}</strong>"]
     if result.detail:
         rows.append(f" — {html.escape(result.detail)}")
-    extras = []
-    if result.instances:
+    extras = []  # what the detail text does not already say
+    if result.instances and "instance" not in result.detail:
         extras.append(f"{result.instances} random instances")
-    if result.tolerance is not None:
+    if result.tolerance is not None and "tol" not in result.detail:
         extras.append(f"tolerance {result.tolerance:g}")
     if extras:
         rows.append(f" <span class='meta'>({', '.join(extras)})</span>")
@@ -270,13 +270,13 @@ def build(
     if len(set(ids)) != len(ids):
         raise BuildError(f"topic ids must be unique, got {ids}")
     try:
-        sections, svgs = [], dict(svgs or {})
+        sections, drawn, given = [], {}, dict(svgs or {})
         for k, topic in enumerate(topics, 1):
             figure = ""
             if topic.figure:
                 spec = figures.get_figure(topic.figure)
-                if topic.figure not in svgs:
-                    svgs[topic.figure] = spec.render()
+                if topic.figure not in drawn:
+                    drawn[topic.figure] = given.get(topic.figure) or spec.render()
                 figure = _figure_html(topic.figure, spec.alt, spec.caption)
             sections.append(_section_html(k, topic, reports.get(topic.id), figure))
         from .. import __version__
@@ -298,7 +298,7 @@ def build(
             for name in ("page.css", "mathjax-config.js"):
                 (tmp / "assets" / name).write_text(_template(name), encoding="utf-8")
             shutil.copyfile(mathjax, tmp / "assets" / "mathjax" / "tex-svg.js")
-            for key, svg in svgs.items():
+            for key, svg in drawn.items():
                 (tmp / "figures" / f"{key}.svg").write_text(svg, encoding="utf-8")
             (tmp / "index.html").write_text(page, encoding="utf-8")
     except FileExistsError as exc:
