@@ -7,6 +7,7 @@ import functools
 import numpy as np
 
 from ..derive.model import Assumption, Claim, Numeric, Statement, Step, Topic
+from ._regression import regression_model, residual, sample_regression
 
 SIZES = ({"n": 4, "d": 1}, {"n": 6, "d": 2}, {"n": 9, "d": 3})
 DIMS = {"n": 3, "d": 2}
@@ -15,42 +16,21 @@ DIMS = {"n": 3, "d": 2}
 @functools.cache
 def _s():
     import sympy as sp
-    from sympy.stats import Normal, density
 
     from ..derive import notation as nt
 
-    n, d = sp.symbols("n d", integer=True, positive=True)
-    X, w, y = nt.Matrix("X", n, d), nt.Vector("w", d), nt.Vector("y", n)
-    w_hat = nt.Vector("w_hat", d)
     sigma = sp.Symbol("sigma", positive=True)
+    m = regression_model("Normal", sigma)
+    w_hat = nt.Vector("w_hat", m.d)
     sigma_hat = sp.Symbol("sigma_hat", positive=True)
-    r = sp.Symbol("r_i", real=True)
-
-    # one density from sympy.stats, instantiated by substitution (building it per entry is slow)
-    at = sp.Dummy("at", real=True)
-    base = density(Normal("epsilon", 0, sigma))(at)
-
-    def pdf(value, scale):
-        return base.xreplace({at: value, sigma: scale})
-
-    p = nt.defined(r"p(y_i \mid x_i, w)", "p(yᵢ | xᵢ, w)", lambda rec, rr, ss: pdf(rr, ss), r, sigma)
-
-    def nll_definition(rec, XX, ww, yy, ss):
-        res = rec(yy) - rec(XX) * rec(ww)
-        return -sum(sp.log(pdf(res[k], ss)) for k in range(res.shape[0]))
-
-    nll = nt.defined(r"-\log L(w)", "−log L(w)", nll_definition, X, w, y, sigma)
-    sq = nt.Norm(y - X * w) ** 2 / 2
-    return sp, nt, n, d, X, w, y, w_hat, sigma, sigma_hat, r, p, nll, sq
+    sq = nt.Norm(m.y - m.X * m.w) ** 2 / 2
+    return sp, nt, m.n, m.d, m.X, m.w, m.y, w_hat, sigma, sigma_hat, m.r, m.p, m.nll, sq
 
 
 def _sample(rng, size):
-    n, d = size.get("n", 3), size.get("d", 2)
-    X = rng.normal(0.0, 1.0, (n, d))
-    w = rng.normal(0.0, 1.0, (d, 1))
     sigma = float(rng.uniform(0.3, 2.0))
-    y = X @ w + sigma * rng.normal(0.0, 1.0, (n, 1))
-    return {"X": X, "w": w, "y": y, "sigma": sigma, "r_i": float(rng.normal(0.0, 2.0))}
+    vals = sample_regression(rng, size, lambda g, shape: sigma * g.normal(0.0, 1.0, shape))
+    return {**vals, "sigma": sigma, "r_i": float(rng.normal(0.0, 2.0))}
 
 
 def _ref_density(vals):
@@ -59,20 +39,16 @@ def _ref_density(vals):
     return [("exp(dlmath.noise.Gaussian.logpdf)", np.exp(Gaussian(vals["sigma"]).logpdf(vals["r_i"])))]
 
 
-def _residual(vals):
-    return (vals["y"] - vals["X"] @ vals["w"]).ravel()
-
-
 def _ref_nll(vals):
     from dlmath.noise import Gaussian
 
-    return [("sum of dlmath.noise.Gaussian.nll", np.sum(Gaussian(vals["sigma"]).nll(_residual(vals))))]
+    return [("sum of dlmath.noise.Gaussian.nll", np.sum(Gaussian(vals["sigma"]).nll(residual(vals))))]
 
 
 def _ref_grad(vals):
     from dlmath.noise import Gaussian
 
-    return [("-Xᵀ dlmath.noise.Gaussian.dloss(r)", -vals["X"].T @ Gaussian().dloss(_residual(vals)))]
+    return [("-Xᵀ dlmath.noise.Gaussian.dloss(r)", -vals["X"].T @ Gaussian().dloss(residual(vals)))]
 
 
 def _ref_fit(vals):
@@ -85,7 +61,7 @@ def _ref_fit(vals):
 def _ref_scale(vals):
     from dlmath.noise import Gaussian
 
-    return [("dlmath.noise.Gaussian.fit_scale", Gaussian().fit_scale(_residual(vals)))]
+    return [("dlmath.noise.Gaussian.fit_scale", Gaussian().fit_scale(residual(vals)))]
 
 
 def _density():

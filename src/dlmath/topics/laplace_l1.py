@@ -7,6 +7,7 @@ import functools
 import numpy as np
 
 from ..derive.model import Assumption, CheckResult, Claim, Numeric, Statement, Step, Topic
+from ._regression import regression_model, residual, sample_regression
 
 SIZES = ({"n": 4, "d": 1}, {"n": 6, "d": 2}, {"n": 9, "d": 3})
 DIMS = {"n": 3, "d": 2}
@@ -15,51 +16,26 @@ DIMS = {"n": 3, "d": 2}
 @functools.cache
 def _s():
     import sympy as sp
-    from sympy.stats import Laplace, density
 
     from ..derive import notation as nt
 
-    n, d = sp.symbols("n d", integer=True, positive=True)
-    X, w, y = nt.Matrix("X", n, d), nt.Vector("w", d), nt.Vector("y", n)
     b = sp.Symbol("b", positive=True)
+    m = regression_model("Laplace", b)
     b_hat = sp.Symbol("b_hat", positive=True)
-    r = sp.Symbol("r_i", real=True)
     rr = sp.Symbol("r", real=True)
     rnz = sp.Symbol("r", real=True, nonzero=True)
     delta = sp.Symbol("delta", positive=True)
     t = sp.Symbol("t", nonnegative=True)
     eta0, t0 = sp.symbols("eta_0 t_0", positive=True)
-
-    # one density from sympy.stats, instantiated by substitution (building it per entry is slow)
-    at = sp.Dummy("at", real=True)
-    base = density(Laplace("epsilon", 0, b))(at)
-
-    def pdf(value, scale):
-        return base.xreplace({at: value, b: scale})
-
-    p = nt.defined(r"p(y_i \mid x_i, w)", "p(yᵢ | xᵢ, w)", lambda rec, v, s: pdf(v, s), r, b)
-
-    def nll_definition(rec, XX, ww, yy, ss):
-        res = rec(yy) - rec(XX) * rec(ww)
-        return -sum(sp.log(pdf(res[k], ss)) for k in range(res.shape[0]))
-
-    nll = nt.defined(r"-\log L(w)", "−log L(w)", nll_definition, X, w, y, b)
     huber = sp.Piecewise((rr**2 / 2, sp.Abs(rr) <= delta), (delta * (sp.Abs(rr) - delta / 2), True))
-    return sp, nt, n, d, X, w, y, b, b_hat, r, rr, rnz, delta, t, eta0, t0, p, nll, huber
+    return sp, nt, m.n, m.d, m.X, m.w, m.y, b, b_hat, m.r, rr, rnz, delta, t, eta0, t0, m.p, m.nll, huber
 
 
 def _sample(rng, size):
-    n, d = size.get("n", 3), size.get("d", 2)
-    X = rng.normal(0.0, 1.0, (n, d))
-    w = rng.normal(0.0, 1.0, (d, 1))
     b = float(rng.uniform(0.3, 2.0))
-    y = X @ w + rng.laplace(0.0, b, (n, 1))
+    vals = sample_regression(rng, size, lambda g, shape: g.laplace(0.0, b, shape))
     r = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.05, 3.0))
-    return {"X": X, "w": w, "y": y, "b": b, "r_i": r, "r": r, "delta": float(rng.uniform(0.2, 2.0))}
-
-
-def _residual(vals):
-    return (vals["y"] - vals["X"] @ vals["w"]).ravel()
+    return {**vals, "b": b, "r_i": r, "r": r, "delta": float(rng.uniform(0.2, 2.0))}
 
 
 def _ref_density(vals):
@@ -71,13 +47,13 @@ def _ref_density(vals):
 def _ref_nll(vals):
     from dlmath.noise import Laplace
 
-    return [("sum of dlmath.noise.Laplace.nll", np.sum(Laplace(vals["b"]).nll(_residual(vals))))]
+    return [("sum of dlmath.noise.Laplace.nll", np.sum(Laplace(vals["b"]).nll(residual(vals))))]
 
 
 def _ref_subgradient(vals):
     from dlmath.noise import Laplace
 
-    return [("-Xᵀ dlmath.noise.Laplace.dloss(r)", -vals["X"].T @ Laplace().dloss(_residual(vals)))]
+    return [("-Xᵀ dlmath.noise.Laplace.dloss(r)", -vals["X"].T @ Laplace().dloss(residual(vals)))]
 
 
 def _ref_sign(vals):
@@ -107,7 +83,7 @@ def _ref_huber_slope(vals):
 def _ref_scale(vals):
     from dlmath.noise import Laplace
 
-    return [("dlmath.noise.Laplace.fit_scale", Laplace().fit_scale(_residual(vals)))]
+    return [("dlmath.noise.Laplace.fit_scale", Laplace().fit_scale(residual(vals)))]
 
 
 def _density():
