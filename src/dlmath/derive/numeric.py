@@ -1,11 +1,12 @@
 r"""The numeric check: evaluate both sides of a statement on random instances and compare.
 
-Each side is compiled from the statement itself: the display expression is made explicit at the
-instance's sizes and turned into a NumPy function (``sympy.lambdify``). Gradient, Hessian,
-derivative, substitution and limit nodes are *not* differentiated by SymPy here: they are
-evaluated by central finite differences of the compiled inner expression, so the numeric verdict
-does not inherit a SymPy differentiation bug. The dlmath function that implements the result is
-called on the same instance and must agree with the derived side.
+Each side is compiled from the statement itself: the display expression is printed as
+shape-generic NumPy code (``X.T.dot(w)``, compiled once for every size), and only named quantities
+are made explicit at each instance's sizes. Gradient, Hessian, derivative, substitution and limit
+nodes are *not* differentiated by SymPy here: they are evaluated by central finite differences of
+the compiled inner expression, so the numeric verdict does not inherit a SymPy differentiation
+bug. The dlmath function that implements the result is called on the same instance and must agree
+with the derived side.
 """
 
 from __future__ import annotations
@@ -321,8 +322,8 @@ def check(stmt: Statement, spec: Numeric, seed: int = 0, key: str = "") -> Check
     lhs, rhs = sp.sympify(stmt.lhs), sp.sympify(stmt.rhs)
     given = dict(stmt.given)
     if spec.bind is not None:
-        bind = spec.bind()
-        lhs, rhs = lhs.subs(bind).doit(), rhs.subs(bind).doit()
+        bind = spec.bind()  # concrete functions for undefined ones; derivatives stay unevaluated
+        lhs, rhs = lhs.subs(bind), rhs.subs(bind)
         given = {k: sp.sympify(v).subs(bind) for k, v in given.items()}
     symbols = _dim_symbols(lhs, rhs, *given.keys(), *given.values())
     dim_names = {k for size in spec.sizes for k in size}
