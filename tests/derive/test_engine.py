@@ -257,3 +257,12 @@ def test_checks_run_fresh_each_time(seed):
     check_topic(topic, seed=seed)
     check_topic(topic, seed=seed)
     assert len(calls) == 4  # no cached verdicts
+
+
+def test_symbolic_false_entry_is_not_hidden_behind_an_undecided_one():
+    # entry 0: true but beyond "cancel"; entry 1: false
+    lhs = sp.ImmutableMatrix([sp.sin(x) ** 2 + sp.cos(x) ** 2, x + 1])
+    rhs = sp.ImmutableMatrix([1, x])
+    res = decide(Statement(lhs, rhs, simplify=("cancel",)), {})
+    assert res.status == "fail"
+    assert res.residual == "1"
