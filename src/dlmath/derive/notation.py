@@ -194,7 +194,8 @@ class Norm(_Scalar):
     is_nonnegative = True
 
     def to_explicit(self, rec):
-        return sp.sqrt(sum(e**2 for e in _entries(rec(self.args[0]))))
+        # factor_terms pulls a common scale out of the root: sqrt(t**2 S) -> |t| sqrt(S)
+        return sp.sqrt(sp.factor_terms(sum(e**2 for e in _entries(rec(self.args[0])))))
 
     def _latex(self, printer):
         return rf"\left\lVert {printer._print(self.args[0])} \right\rVert_{{2}}"
