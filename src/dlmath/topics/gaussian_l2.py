@@ -117,7 +117,7 @@ def _scale():
         sp.S.Zero,
         given={sigma_hat: sp.sqrt(nt.Norm(y - X * w) ** 2 / n)},
         dims=DIMS,
-        simplify=("cancel",),
+        simplify=("numerator",),
     )
 
 

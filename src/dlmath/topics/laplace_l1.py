@@ -150,7 +150,7 @@ def _scale():
         sp.S.Zero,
         given={b_hat: nt.Norm1(y - X * w) / n},
         dims=DIMS,
-        simplify=("cancel",),
+        simplify=("numerator",),
     )
 
 
