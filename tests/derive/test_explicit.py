@@ -43,3 +43,22 @@ def test_explicit_hessian_of_logsumexp_is_softmax_covariance():
     p = explicit(nt.Softmax(z), {n: 3})
     expected = sp.diag(*p) - p * p.T
     assert (H - expected).applyfunc(sp.cancel) == sp.zeros(3, 3)
+
+
+def test_simplex_wlog_makes_the_last_entry_one_minus_the_rest():
+    from dlmath.derive.explicit import simplex
+
+    p = nt.Vector("p", n)
+    e = explicit(p, {n: 3})
+    subs = simplex("p")({s.name: s for s in e.free_symbols})
+    values = [sp.sympify(v).xreplace(subs) for v in e]
+    assert sp.expand(sum(values)) == 1
+    assert all(v.is_positive for v in values[:-1])
+
+
+def test_forall_instances_enumerate_index_ranges():
+    from dlmath.derive.explicit import forall_instances
+
+    i, j = sp.symbols("i j", integer=True)
+    cases = forall_instances(((i, 0, n - 1), (j, 0, 1)), {n: 3})
+    assert len(cases) == 6 and cases[-1] == {i: 2, j: 1}

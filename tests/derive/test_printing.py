@@ -17,3 +17,16 @@ def test_latex_uses_top_and_vector_subscripts():
     assert nt.latex(X.T * y) == r"X^{\top} y"
     assert nt.latex(y[i, 0]) == "y_{i}"
     assert nt.latex(nt.Grad(nt.Norm(w), w)) == r"\nabla_{w} \left\lVert w \right\rVert_{2}"
+
+
+def test_hat_names_print_with_a_hat():
+    w_hat = nt.Vector("w_hat", d)
+    assert nt.latex(X.T * X * w_hat) == r"X^{\top} X \hat{w}"
+    assert nt.latex(sp.Symbol("sigma_hat")) == r"\hat{\sigma}"
+    assert nt.pretty(sp.Symbol("sigma_hat") + 1) == "σ̂ + 1"
+
+
+def test_pretty_is_readable_unicode():
+    assert nt.pretty(X.T * y) == "Xᵀ⋅y"
+    assert nt.pretty(nt.Grad(nt.Norm(w), w)) == "∇_w ‖w‖"
+    assert nt.latex(sp.HadamardProduct(y, y)) == r"y \odot y"
