@@ -68,16 +68,24 @@ def _ref_huber(vals):
     return [("dlmath.noise.Huber(delta).loss", Huber(delta=vals["delta"]).loss(vals["r"]))]
 
 
-def _ref_huber_edge(vals):
-    from dlmath.noise import Huber
+def _ref_huber_edge(sign):
+    def ref(vals):
+        from dlmath.noise import Huber
 
-    return [("dlmath.noise.Huber(delta).loss(delta)", Huber(delta=vals["delta"]).loss(vals["delta"]))]
+        r = sign * vals["delta"]
+        return [(f"dlmath.noise.Huber(delta).loss({sign:+d}·delta)", Huber(delta=vals["delta"]).loss(r))]
+
+    return ref
 
 
-def _ref_huber_slope(vals):
-    from dlmath.noise import Huber
+def _ref_huber_slope(sign):
+    def ref(vals):
+        from dlmath.noise import Huber
 
-    return [("dlmath.noise.Huber(delta).dloss(delta)", Huber(delta=vals["delta"]).dloss(vals["delta"]))]
+        r = sign * vals["delta"]
+        return [(f"dlmath.noise.Huber(delta).dloss({sign:+d}·delta)", Huber(delta=vals["delta"]).dloss(r))]
+
+    return ref
 
 
 def _ref_scale(vals):
@@ -120,22 +128,31 @@ def _huber_form():
     )
 
 
-def _huber_value():
-    sp, nt, n, d, X, w, y, b, b_hat, r, rr, rnz, delta, t, eta0, t0, p, nll, huber = _s()
-    return Statement(
-        sp.Subs(rr**2 / 2, rr, delta),
-        sp.Subs(delta * (sp.Abs(rr) - delta / 2), rr, delta),
-        simplify=("expand",),
-    )
+def _huber_value(sign):
+    """Both Huber branches agree at r = sign * delta."""
+
+    def build():
+        sp, nt, n, d, X, w, y, b, b_hat, r, rr, rnz, delta, t, eta0, t0, p, nll, huber = _s()
+        return Statement(
+            sp.Subs(rr**2 / 2, rr, sign * delta),
+            sp.Subs(delta * (sp.Abs(rr) - delta / 2), rr, sign * delta),
+            simplify=("expand",),
+        )
+
+    return build
 
 
-def _huber_slope():
-    sp, nt, n, d, X, w, y, b, b_hat, r, rr, rnz, delta, t, eta0, t0, p, nll, huber = _s()
-    rp = sp.Symbol("r", positive=True)
-    return Statement(
-        sp.Subs(sp.Derivative(rp**2 / 2, rp), rp, delta),
-        sp.Subs(sp.Derivative(delta * (sp.Abs(rp) - delta / 2), rp), rp, delta),
-    )
+def _huber_slope(sign):
+    """Both Huber branches have the same slope at r = sign * delta."""
+
+    def build():
+        sp, nt, n, d, X, w, y, b, b_hat, r, rr, rnz, delta, t, eta0, t0, p, nll, huber = _s()
+        return Statement(
+            sp.Subs(sp.Derivative(rr**2 / 2, rr), rr, sign * delta),
+            sp.Subs(sp.Derivative(delta * (sp.Abs(rr) - delta / 2), rr), rr, sign * delta),
+        )
+
+    return build
 
 
 def _decay():
@@ -258,18 +275,32 @@ TOPIC = Topic(
         ),
         Claim(
             "huber-continuous",
-            "The two Huber pieces meet at ±δ",
-            r"Both branches equal $\delta^2/2$ at $|r| = \delta$ (by symmetry the same holds at $-\delta$).",
-            _huber_value,
-            Numeric(_sample, sizes=({},), seeds=6, rtol=1e-12, reference=_ref_huber_edge),
+            "The two Huber pieces meet at δ",
+            r"Both branches equal $\delta^2/2$ at $r = \delta$.",
+            _huber_value(1),
+            Numeric(_sample, sizes=({},), seeds=6, rtol=1e-12, reference=_ref_huber_edge(1)),
+        ),
+        Claim(
+            "huber-continuous-negative",
+            "and at -δ",
+            r"By symmetry they also meet at $r = -\delta$, again at height $\delta^2/2$.",
+            _huber_value(-1),
+            Numeric(_sample, sizes=({},), seeds=6, rtol=1e-12, reference=_ref_huber_edge(-1)),
         ),
         Claim(
             "huber-derivative-continuous",
-            "and so do their slopes",
-            r"Both slopes equal $\delta$ at $r = \delta$, so the Huber gradient $\operatorname{clip}(r, -\delta, \delta)$ "
+            "So do their slopes, at δ",
+            r"Both slopes equal $\delta$ at $r = \delta$.",
+            _huber_slope(1),
+            Numeric(_sample, sizes=({},), seeds=6, reference=_ref_huber_slope(1), **_FD),
+        ),
+        Claim(
+            "huber-derivative-continuous-negative",
+            "and at -δ",
+            r"Both slopes equal $-\delta$ at $r = -\delta$, so the Huber gradient $\operatorname{clip}(r, -\delta, \delta)$ "
             "is continuous and shrinks to 0 with the residual.",
-            _huber_slope,
-            Numeric(_sample, sizes=({},), seeds=6, reference=_ref_huber_slope, **_FD),
+            _huber_slope(-1),
+            Numeric(_sample, sizes=({},), seeds=6, reference=_ref_huber_slope(-1), **_FD),
         ),
         Claim(
             "scale-mle",
