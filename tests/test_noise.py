@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlmath import noise
-from dlmath.noise import Gaussian, Huber, Laplace, StudentT
+from dlmath.noise import Cauchy, Gaussian, Huber, Laplace, Logistic, StudentT
 
 R = np.array([-50.0, -3.0, -1.0, -0.25, 0.0, 0.1, 0.7, 2.0, 40.0])
 
@@ -28,8 +28,10 @@ R = np.array([-50.0, -3.0, -1.0, -0.25, 0.0, 0.1, 0.7, 2.0, 40.0])
         (StudentT(3.0, 1.5), scipy.stats.t(df=3.0, scale=1.5)),
         (StudentT(1.0), scipy.stats.cauchy()),
         (StudentT(0.5, 2.0), scipy.stats.t(df=0.5, scale=2.0)),
+        (Cauchy(0.3), scipy.stats.cauchy(scale=0.3)),
+        (Logistic(1.7), scipy.stats.logistic(scale=1.7)),
     ],
-    ids=["gaussian", "laplace", "student-t", "cauchy", "student-t-heavy"],
+    ids=["gaussian", "laplace", "student-t", "cauchy-as-t", "student-t-heavy", "cauchy", "logistic"],
 )
 def test_logpdf_matches_scipy_stats(model, ref):
     np.testing.assert_allclose(model.logpdf(R), ref.logpdf(R), rtol=1e-13, atol=1e-13)
@@ -88,7 +90,9 @@ def test_dloss_by_hand_and_sign_of_zero():
 
 
 @pytest.mark.parametrize(
-    "model", [Gaussian(1.3), Laplace(0.4), Huber(0.8, 1.7), StudentT(2.5, 0.6)], ids=lambda m: m.name
+    "model",
+    [Gaussian(1.3), Laplace(0.4), Huber(0.8, 1.7), StudentT(2.5, 0.6), Cauchy(0.7), Logistic(0.9)],
+    ids=lambda m: m.name,
 )
 def test_dloss_is_central_difference_of_loss(model):
     r = np.array([-7.3, -1.1, -0.2, 0.3, 0.9, 5.5])  # away from the kinks
@@ -98,14 +102,19 @@ def test_dloss_is_central_difference_of_loss(model):
 
 
 @pytest.mark.parametrize(
-    "model", [Gaussian(1.3), Laplace(0.4), Huber(0.8, 1.7), StudentT(2.5, 0.6)], ids=lambda m: m.name
+    "model",
+    [Gaussian(1.3), Laplace(0.4), Huber(0.8, 1.7), StudentT(2.5, 0.6), Cauchy(0.7), Logistic(0.9)],
+    ids=lambda m: m.name,
 )
 def test_loss_is_nll_up_to_affine_map(model):
     r = np.linspace(-6, 6, 25)
     nll = model.nll(r) - model.nll(0.0)
-    factor = {"gaussian": model.scale**2, "laplace": model.scale, "huber": model.scale**2}.get(
-        model.name, 1.0
-    )
+    factor = {
+        "gaussian": model.scale**2,
+        "laplace": model.scale,
+        "huber": model.scale**2,
+        "logistic": 2 * model.scale**2,
+    }.get(model.name, 1.0)
     np.testing.assert_allclose(model.loss(r), factor * nll, rtol=1e-12, atol=1e-12)
 
 
@@ -138,7 +147,7 @@ def test_huber_matches_torch_huber_and_smooth_l1():
 
 def test_elementwise_methods_follow_the_array_kind_and_dtype(backend):
     r = backend.asarray(np.array([-2.0, 0.0, 0.5], dtype=np.float32))
-    for model in (Gaussian(2.0), Laplace(), Huber(1.0), StudentT(3.0)):
+    for model in (Gaussian(2.0), Laplace(), Huber(1.0), StudentT(3.0), Cauchy(), Logistic(0.5)):
         for method in ("logpdf", "nll", "loss", "dloss"):
             out = getattr(model, method)(r)
             assert backend.is_native(out), (model.name, method)
@@ -160,7 +169,9 @@ def test_closed_form_scale_mles():
     assert Laplace().fit_scale(r) == pytest.approx(2.0, rel=1e-15)
 
 
-@pytest.mark.parametrize("model", [Huber(1.345), Huber(0.3), StudentT(1.0), StudentT(5.0)], ids=repr)
+@pytest.mark.parametrize(
+    "model", [Huber(1.345), Huber(0.3), StudentT(1.0), StudentT(5.0), Cauchy(), Logistic()], ids=repr
+)
 def test_scale_mle_maximises_the_likelihood(model):
     r = np.random.default_rng(3).standard_t(3, size=400) * 2.0
     s = model.fit_scale(r)
@@ -176,6 +187,30 @@ def test_student_t_scale_mle_matches_scipy_fit():
     r = np.random.default_rng(4).standard_t(4, size=2000) * 0.7
     _, _, scipy_scale = scipy.stats.t.fit(r, f0=4.0, floc=0.0)
     assert StudentT(4.0).fit_scale(r) == pytest.approx(scipy_scale, rel=1e-4)
+
+
+def test_logistic_scale_mle_matches_scipy_fit():
+    r = np.random.default_rng(6).logistic(scale=0.4, size=3000)
+    _, scipy_scale = scipy.stats.logistic.fit(r, floc=0.0)
+    assert Logistic().fit_scale(r) == pytest.approx(scipy_scale, rel=1e-5)
+
+
+def test_logistic_loss_is_quadratic_at_zero_and_linear_in_the_tails():
+    m = Logistic(0.5)
+    assert float(m.loss(1e-4)) == pytest.approx(0.5e-8, rel=1e-6)
+    # Slope 2*sigma = 1 far out; no overflow for huge residuals.
+    big = np.array([1e3, 1e300])
+    assert np.all(np.isfinite(m.loss(big)))
+    assert float(m.loss(2e3) - m.loss(1e3)) == pytest.approx(1e3, rel=1e-12)
+    assert m.dloss(big).tolist() == [1.0, 1.0]
+
+
+def test_cauchy_is_student_t_with_one_degree_of_freedom():
+    r = np.linspace(-9, 9, 19)
+    np.testing.assert_allclose(Cauchy(2.0).logpdf(r), StudentT(1.0, 2.0).logpdf(r), rtol=1e-15)
+    assert Cauchy(2.0).df == 1.0 and Cauchy(2.0).replace_scale(3.0) == Cauchy(3.0)
+    with pytest.raises(TypeError):
+        Cauchy(df=2.0)
 
 
 def test_scale_mle_recovers_the_true_scale():

@@ -11,9 +11,9 @@ For :math:`y_i = w^\top x_i + b + \varepsilon_i` with i.i.d. noise of density :m
 - Laplace, :math:`\ell = |r|`: least absolute deviations, an LP solved *exactly* (interior point,
   sample reduction and a certified optimal vertex; see ``dlmath._lad``).
 - Huber: convex and piecewise quadratic; semismooth Newton with a line search ends at the exact
-  minimiser once the set of inliers stops changing.
-- Student-t: not convex; a majorise-minimise (IRLS) iteration from the LAD fit, which never
-  increases the loss, to a local minimiser.
+  minimiser once the set of inliers stops changing. Logistic: convex and smooth; Newton's method.
+- Student-t and Cauchy: not convex; a majorise-minimise (IRLS) iteration from the LAD fit, which
+  never increases the loss, to a local minimiser.
 
 The scale :math:`\sigma` is estimated by maximum likelihood jointly with the coefficients unless
 ``scale=`` fixes it. For the Gaussian and Laplace models the coefficients do not depend on it.
@@ -243,72 +243,100 @@ def _greedy_rank(G, intercept, tol):
     return keep
 
 
-def _huber_newton(X, y, intercept, kappa, beta, colnorm, *, max_iter=100, tol=1e-10):
-    r"""Minimise :math:`\sum_i \rho_\kappa(y_i - z_i^\top\beta)` by semismooth Newton.
+def _convex_terms(model):
+    r"""``(loss, psi, weight, bound)`` for a convex model at its scale, as NumPy functions of ``r``.
 
-    The Hessian is :math:`Z_I^\top Z_I` over the inliers :math:`|r_i| \le \kappa`. Once the
-    inlier set is that of the minimiser the quadratic model is exact and the step lands on it.
-    ``colnorm`` holds the column norms of :math:`Z`; the gradient test is relative to
-    :math:`\kappa\sqrt n\,\lVert z_{:j}\rVert \ge \kappa\sum_i |z_{ij}|`.
+    ``psi`` is :math:`\ell'`, ``weight`` the (generalised) second derivative :math:`\ell''` used as
+    Hessian weight, and ``bound`` :math:`\sup|\ell'|`, which scales the gradient tolerance.
+    """
+    if model.name == "huber":
+        k = model.delta * model.scale
+
+        def loss(r):
+            a = np.abs(r)
+            return np.where(a <= k, 0.5 * r * r, k * (a - 0.5 * k))
+
+        return loss, (lambda r: np.clip(r, -k, k)), (lambda r: (np.abs(r) <= k).astype(np.float64)), k
+    s2 = 2.0 * model.scale
+
+    def loss(r):
+        return s2 * s2 * model._log_cosh(np, r / s2)
+
+    def weight(r):
+        th = np.tanh(r / s2)
+        return 1.0 - th * th
+
+    return loss, (lambda r: s2 * np.tanh(r / s2)), weight, s2
+
+
+def _convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=100, tol=1e-10):
+    r"""Minimise :math:`\sum_i \ell(y_i - z_i^\top\beta)` for a convex :math:`\ell` by Newton's method.
+
+    The Hessian is :math:`Z^\top \operatorname{diag}(\ell''(r)) Z`, with a backtracking line search.
+    For Huber (:math:`\ell'' = 1` on the inliers :math:`|r_i| \le \delta\sigma`, else 0) this is
+    semismooth Newton: once the inlier set is that of the minimiser the quadratic model is exact and
+    the step lands on it. ``colnorm`` holds the column norms of :math:`Z`; the gradient test is
+    relative to :math:`\sup|\ell'|\sqrt n\,\lVert z_{:j}\rVert \ge \sum_i |\ell'(r_i) z_{ij}|`.
     Returns ``(beta, n_iter, converged)``.
     """
     n, p = X.shape
     k = beta.size
-    colscale = colnorm * math.sqrt(n) * kappa + 1e-300
+    loss, psi, weight, bound = _convex_terms(model)
+    colscale = colnorm * math.sqrt(n) * bound + 1e-300
 
-    def obj(r):
-        a = np.abs(r)
-        return float(np.sum(np.where(a <= kappa, 0.5 * r * r, kappa * (a - 0.5 * kappa))))
+    def residual(b):
+        return y - _pred(X, b[:p], b[p] if intercept else 0.0)
 
-    r = y - _pred(X, beta[:p], beta[p] if intercept else 0.0)
-    f = obj(r)
+    r = residual(beta)
+    f = float(np.sum(loss(r)))
     for it in range(1, max_iter + 1):
-        psi = np.clip(r, -kappa, kappa)
-        g = _zt(X, psi, intercept)
+        g = _zt(X, psi(r), intercept)
         if np.all(np.abs(g) <= tol * colscale):
             return beta, it - 1, True
-        inl = (np.abs(r) <= kappa).astype(np.float64)
-        H = _gram(X, inl, intercept)
+        H = _gram(X, weight(r), intercept)
         H += 1e-12 * max(float(np.trace(H)) / k, 1e-300) * np.eye(k)
         step = _solve_spd(H, g)
         t = 1.0
         slope = -float(g @ step)
         while True:
             cand = beta + t * step
-            rc = y - _pred(X, cand[:p], cand[p] if intercept else 0.0)
-            fc = obj(rc)
-            if fc <= f + 1e-4 * t * slope or t < 1e-10:
+            rc = residual(cand)
+            fc = float(np.sum(loss(rc)))
+            # The last term forgives rounding noise in f once the decrease is at that level.
+            if fc <= f + 1e-4 * t * slope + 1e-14 * abs(f) or t < 1e-10:
                 break
             t *= 0.5
         if fc > f:
             return beta, it, False
         beta, r, f = cand, rc, fc
-    psi = np.clip(r, -kappa, kappa)
-    return beta, max_iter, bool(np.all(np.abs(_zt(X, psi, intercept)) <= tol * colscale))
+    return beta, max_iter, bool(np.all(np.abs(_zt(X, psi(r), intercept)) <= tol * colscale))
 
 
-def _fit_huber(X, y, intercept, model, fixed_scale):
+def _fit_convex(X, y, intercept, model, fixed_scale):
+    """Huber or logistic noise: Newton in the coefficients, alternating with the scale MLE."""
     n, p = X.shape
     # The normal equations are accurate enough for a starting point and cost one pass over X.
     G = _gram(X, np.ones(n), intercept)
     beta = _solve_spd(G, _zt(X, y, intercept))
     colnorm = np.sqrt(np.diag(G))
-    d = model.delta
     if fixed_scale is not None:
-        beta, it, ok = _huber_newton(X, y, intercept, d * fixed_scale, beta, colnorm)
+        beta, it, ok = _convex_newton(X, y, intercept, model.replace_scale(fixed_scale), beta, colnorm)
         return beta, fixed_scale, it, ok
     # Coordinate descent on the negative log-likelihood: a Newton solve in beta at fixed sigma,
     # then the exact sigma for that beta; each half-step lowers the NLL.
     r = y - _pred(X, beta[:p], beta[p] if intercept else 0.0)
-    sigma = model.fit_scale(r) or 1.0
+    exact = 1e-13 * float(np.max(np.abs(y), initial=0.0))
+    sigma = model.fit_scale(r)
+    if sigma <= exact:
+        return beta, 0.0, 0, True
     total = 0
     ok = False
     for _ in range(200):
-        beta, it, ok_w = _huber_newton(X, y, intercept, d * sigma, beta, colnorm)
+        beta, it, ok_w = _convex_newton(X, y, intercept, model.replace_scale(sigma), beta, colnorm)
         total += it
         r = y - _pred(X, beta[:p], beta[p] if intercept else 0.0)
         new = model._scale_mle(np.abs(r), start=sigma)
-        if new == 0.0:  # (nearly) exact fit: the likelihood grows without bound as sigma -> 0
+        if new <= exact:  # an exact fit to rounding: the likelihood grows without bound as sigma -> 0
             return beta, 0.0, total, ok_w
         done = abs(new - sigma) <= 1e-10 * sigma
         sigma = new
@@ -358,7 +386,7 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
     .. math:: (\hat w, \hat b) = \arg\min_{w,b}\; \sum_{i=1}^n \ell\bigl(y_i - w^\top x_i - b\bigr),
               \qquad \hat\sigma = \arg\max_\sigma \sum_i \log p_\sigma(y_i - \hat w^\top x_i - \hat b),
 
-    with :math:`\ell` the training loss of ``noise`` (for Huber and Student-t, whose loss depends on
+    with :math:`\ell` the training loss of ``noise`` (for the other models, whose loss depends on
     :math:`\sigma`, the two are solved jointly). For Gaussian noise the first-order condition is
     the normal equation :math:`X^\top(Xw - y) = 0`; for Laplace noise it is
     :math:`0 \in \sum_i x_i\,\partial|r_i|`, a median condition.
@@ -366,8 +394,9 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
     Args:
         X: design matrix of shape ``[n_samples, n_features]``; finite real numbers.
         y: targets of shape ``[n_samples]``; finite real numbers.
-        noise: ``"gaussian"``, ``"laplace"``, ``"huber"`` (:math:`\delta = 1.345`) or
-            ``"student-t"`` (:math:`\nu = 4`), or a :mod:`dlmath.noise` model, whose shape
+        noise: ``"gaussian"``, ``"laplace"``, ``"huber"`` (:math:`\delta = 1.345`),
+            ``"student-t"`` (:math:`\nu = 4`), ``"cauchy"`` or ``"logistic"``, or a
+            :mod:`dlmath.noise` model, whose shape
             parameter (``delta``, ``df``) is used; its ``scale`` is ignored unless passed as ``scale``.
         fit_intercept: fit :math:`b` (default) or force :math:`b = 0`.
         method: Gaussian only: ``"svd"`` (default) or ``"normal"`` (normal equations by Cholesky;
@@ -430,7 +459,7 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
     n_iter, converged = 0, True
     if k == 0:
         w, b, method = np.zeros(0), 0.0, "none"
-        fixed_or_fit = model.fit_scale(y) if model.name in ("huber", "student-t") else 0.0
+        fixed_or_fit = model.fit_scale(y) if model.name not in ("gaussian", "laplace") else 0.0
     elif model.name == "gaussian":
         method = method or "svd"
         w, b = _lstsq(X, y, fit_intercept) if method == "svd" else _normal_equations(X, y, fit_intercept)
@@ -444,9 +473,9 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
 
                 res = lad(Xs, y, fit_intercept)
                 beta, n_iter, converged, method = res.coef, res.n_iter, res.certified, res.method
-            elif model.name == "huber":
-                beta, fixed_or_fit, n_iter, converged = _fit_huber(Xs, y, fit_intercept, model, fixed)
-                method = "semismooth-newton"
+            elif model.name in ("huber", "logistic"):
+                beta, fixed_or_fit, n_iter, converged = _fit_convex(Xs, y, fit_intercept, model, fixed)
+                method = "semismooth-newton" if model.name == "huber" else "newton"
             else:
                 beta, fixed_or_fit, n_iter, converged = _fit_student(Xs, y, fit_intercept, model, fixed)
                 method = "irls-mm"
@@ -459,7 +488,7 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
     r = y - _pred(X, w, b)
     if fixed is not None:
         sigma = fixed
-    elif model.name in ("huber", "student-t"):
+    elif model.name not in ("gaussian", "laplace"):
         sigma = fixed_or_fit
     else:
         sigma = model.fit_scale(r) if np.any(r != 0) else 0.0

@@ -9,6 +9,9 @@ i.i.d. residuals is, up to an additive constant and a positive factor,
           \text{Huber} \to \rho_\delta(r),\quad
           \text{Student-}t \to \tfrac{\nu+1}{2}\log\bigl(1 + \tfrac{r^2}{\nu\sigma^2}\bigr).
 
+:class:`Cauchy` is Student-:math:`t` with :math:`\nu = 1`; :class:`Logistic` has the smooth convex
+loss :math:`4\sigma^2\log\cosh\frac{r}{2\sigma}`.
+
 Every model has the same five methods:
 
 - ``logpdf(r)`` and ``nll(r) = -logpdf(r)``: the normalised density of one residual;
@@ -29,13 +32,23 @@ Python float. Hyper-parameters are validated when a model is built.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from ._array import check_real_scalar, float_input
 
-__all__ = ["Gaussian", "Laplace", "Huber", "StudentT", "NoiseModel", "MODELS", "get_model"]
+__all__ = [
+    "Gaussian",
+    "Laplace",
+    "Huber",
+    "StudentT",
+    "Cauchy",
+    "Logistic",
+    "NoiseModel",
+    "MODELS",
+    "get_model",
+]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -119,7 +132,7 @@ class NoiseModel:
 
     def replace_scale(self, scale: float) -> NoiseModel:
         """The same model with another scale (used by the fitters)."""
-        params = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        params = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
         params["scale"] = scale
         return type(self)(**params)
 
@@ -385,11 +398,101 @@ class StudentT(NoiseModel):
         return _solve_scale(hd, a)
 
 
+@dataclass(frozen=True)
+class Cauchy(StudentT):
+    r"""Cauchy noise: :class:`StudentT` with :math:`\nu = 1`, density :math:`\frac{1}{\pi\sigma(1 + r^2/\sigma^2)}`.
+
+    .. math:: \ell(r) = \log\Bigl(1 + \frac{r^2}{\sigma^2}\Bigr),\qquad
+              \ell'(r) = \frac{2r}{\sigma^2 + r^2}.
+
+    Args:
+        scale: :math:`\sigma`, finite and > 0 (default 1).
+
+    Examples:
+        >>> from dlmath.noise import Cauchy
+        >>> float(Cauchy(2.0).dloss(2.0))
+        0.5
+    """
+
+    df: float = field(default=1.0, init=False)
+    scale: float = 1.0
+    name = "cauchy"
+
+
+@dataclass(frozen=True)
+class Logistic(NoiseModel):
+    r"""Logistic noise: density :math:`\frac{1}{4\sigma}\operatorname{sech}^2\frac{r}{2\sigma}`, smooth and
+    convex like Huber, with exponential tails.
+
+    .. math:: -\log p(r) = 2\log\cosh\frac{r}{2\sigma} + \log 4\sigma,\qquad
+              \ell(r) = 4\sigma^2\log\cosh\frac{r}{2\sigma},\qquad
+              \ell'(r) = 2\sigma\tanh\frac{r}{2\sigma},
+
+    so :math:`\ell(r) \approx \tfrac12 r^2` near 0 and :math:`\ell'(r) \to \pm 2\sigma` in the tails
+    (the loss is :math:`2\sigma^2` times the NLL less its minimum). ``fit_scale`` solves
+    :math:`\frac1n\sum_i t_i\tanh(t_i/2) = 1`, :math:`t_i = r_i/\sigma`.
+
+    Args:
+        scale: :math:`\sigma`, finite and > 0 (default 1).
+
+    Examples:
+        >>> import math
+        >>> import numpy as np
+        >>> from dlmath.noise import Logistic
+        >>> round(float(Logistic().logpdf(0.0)), 12) == round(-math.log(4.0), 12)
+        True
+        >>> Logistic().dloss(np.array([0.0, 1e6])).tolist()
+        [0.0, 2.0]
+    """
+
+    scale: float = 1.0
+    name = "logistic"
+
+    def __post_init__(self):
+        object.__setattr__(self, "scale", check_real_scalar("Logistic", "scale", self.scale))
+
+    @staticmethod
+    def _log_cosh(xp, u):
+        # Large |u|: |u| + log1p(exp(-2|u|)) - log 2 cannot overflow. Small |u|: that form cancels
+        # (both terms near log 2), so use log1p(sinh(u)^2)/2 there, on input clipped to |u| <= 1.
+        a = xp.abs(u)
+        small = a < 1.0
+        sh = xp.sinh(xp.where(small, a, xp.zeros_like(a)))
+        return xp.where(small, 0.5 * xp.log1p(sh * sh), a + xp.log1p(xp.exp(-2.0 * a)) - math.log(2.0))
+
+    def logpdf(self, r):
+        xp, r = float_input("Logistic.logpdf", r, "r")
+        s = self.scale
+        return -2.0 * self._log_cosh(xp, r / (2.0 * s)) - math.log(4.0 * s)
+
+    def loss(self, r):
+        xp, r = float_input("Logistic.loss", r, "r")
+        s = self.scale
+        return 4.0 * s * s * self._log_cosh(xp, r / (2.0 * s))
+
+    def dloss(self, r):
+        xp, r = float_input("Logistic.dloss", r, "r")
+        s = self.scale
+        return 2.0 * s * xp.tanh(r / (2.0 * s))
+
+    def fit_scale(self, r) -> float:
+        return self._scale_mle(np.abs(_residuals_np("Logistic", r)))
+
+    def _scale_mle(self, a, start=None) -> float:
+        def hd(t):
+            th = np.tanh(0.5 * t)
+            return t * th, t * th + 0.5 * t * t * (1.0 - th * th)
+
+        return _solve_scale(hd, a, start)
+
+
 MODELS: dict[str, type] = {
     "gaussian": Gaussian,
     "laplace": Laplace,
     "huber": Huber,
     "student-t": StudentT,
+    "cauchy": Cauchy,
+    "logistic": Logistic,
 }
 _ALIASES = {
     "normal": "gaussian",
