@@ -28,12 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _mest
 from . import noise as _noise
 from ._array import check_real_scalar, float_input
 
 __all__ = ["fit_linear", "LinearFit", "ConditioningWarning"]
-
-_CHUNK = 1 << 11
 
 
 @contextlib.contextmanager
@@ -114,49 +113,6 @@ def _validate(X, y, fn="fit_linear"):
     return X, y
 
 
-def _pred(X, coef, intercept):
-    out = X @ coef
-    if intercept:
-        out += intercept
-    return out
-
-
-def _gram(X, weights, intercept):
-    r""":math:`Z^\top \operatorname{diag}(u) Z` for :math:`Z = [X, \mathbf 1]` (or :math:`X`), by blocks."""
-    n, p = X.shape
-    k = p + int(intercept)
-    G = np.zeros((k, k))
-    root = np.sqrt(weights)
-    # Small blocks scaled by sqrt(u) keep the product symmetric (one SYRK call per block) and in
-    # cache; an unsymmetric (X*u).T @ X hits slow BLAS paths at some block sizes.
-    for lo in range(0, n, _CHUNK):
-        su = root[lo : lo + _CHUNK]
-        Xs = X[lo : lo + _CHUNK] * su[:, None]
-        G[:p, :p] += Xs.T @ Xs
-        if intercept:
-            G[:p, p] += Xs.T @ su
-    if intercept:
-        G[p, :p] = G[:p, p]
-        G[p, p] = float(np.sum(weights))
-    return G
-
-
-def _zt(X, v, intercept):
-    """:math:`Z^\\top v`."""
-    g = X.T @ v
-    return np.append(g, v.sum()) if intercept else g
-
-
-def _solve_spd(G, rhs):
-    k = G.shape[0]
-    try:
-        L = np.linalg.cholesky(G)
-        return np.linalg.solve(L.T, np.linalg.solve(L, rhs))
-    except np.linalg.LinAlgError:
-        ridge = 1e-12 * max(float(np.trace(G)) / k, 1e-300)
-        return np.linalg.lstsq(G + ridge * np.eye(k), rhs, rcond=None)[0]
-
-
 def _split(beta, p, intercept):
     return beta[:p].copy(), (float(beta[p]) if intercept else 0.0)
 
@@ -189,7 +145,7 @@ def _lstsq(X, y, intercept):
 def _normal_equations(X, y, intercept):
     r"""The textbook solve :math:`(Z^\top Z)\beta = Z^\top y` by Cholesky; warns when digits are lost."""
     n, p = X.shape
-    G = _gram(X, np.ones(n), intercept)
+    G = _mest.gram(X, np.ones(n), intercept)
     cond = float(np.linalg.cond(G))
     if not cond < 1e8:
         digits = 16 if not math.isfinite(cond) else min(16, round(math.log10(cond)))
@@ -199,7 +155,7 @@ def _normal_equations(X, y, intercept):
             ConditioningWarning,
             stacklevel=3,
         )
-    beta = _solve_spd(G, _zt(X, y, intercept))
+    beta = _mest.solve_spd(G, _mest.zt(X, y, intercept))
     return _split(beta, p, intercept)
 
 
@@ -214,10 +170,10 @@ def _independent_columns(X, intercept, *, tol=1e-9, sample=20_000):
     n, p = X.shape
     if n > sample:
         rows = np.random.default_rng(0).integers(0, n, sample)
-        keep = _greedy_rank(_gram(X[rows], np.ones(sample), intercept), intercept, tol)
+        keep = _greedy_rank(_mest.gram(X[rows], np.ones(sample), intercept), intercept, tol)
         if keep.all():
             return None
-    keep = _greedy_rank(_gram(X, np.ones(n), intercept), intercept, tol)
+    keep = _greedy_rank(_mest.gram(X, np.ones(n), intercept), intercept, tol)
     return None if keep.all() else np.flatnonzero(keep)
 
 
@@ -241,143 +197,6 @@ def _greedy_rank(G, intercept, tol):
             if j < p:
                 keep[j] = True
     return keep
-
-
-def _convex_terms(model):
-    r"""``(loss, psi, weight, bound)`` for a convex model at its scale, as NumPy functions of ``r``.
-
-    ``psi`` is :math:`\ell'`, ``weight`` the (generalised) second derivative :math:`\ell''` used as
-    Hessian weight, and ``bound`` :math:`\sup|\ell'|`, which scales the gradient tolerance.
-    """
-    if model.name == "huber":
-        k = model.delta * model.scale
-
-        def loss(r):
-            a = np.abs(r)
-            return np.where(a <= k, 0.5 * r * r, k * (a - 0.5 * k))
-
-        return loss, (lambda r: np.clip(r, -k, k)), (lambda r: (np.abs(r) <= k).astype(np.float64)), k
-    s2 = 2.0 * model.scale
-
-    def loss(r):
-        return s2 * s2 * model._log_cosh(np, r / s2)
-
-    def weight(r):
-        th = np.tanh(r / s2)
-        return 1.0 - th * th
-
-    return loss, (lambda r: s2 * np.tanh(r / s2)), weight, s2
-
-
-def _convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=100, tol=1e-10):
-    r"""Minimise :math:`\sum_i \ell(y_i - z_i^\top\beta)` for a convex :math:`\ell` by Newton's method.
-
-    The Hessian is :math:`Z^\top \operatorname{diag}(\ell''(r)) Z`, with a backtracking line search.
-    For Huber (:math:`\ell'' = 1` on the inliers :math:`|r_i| \le \delta\sigma`, else 0) this is
-    semismooth Newton: once the inlier set is that of the minimiser the quadratic model is exact and
-    the step lands on it. ``colnorm`` holds the column norms of :math:`Z`; the gradient test is
-    relative to :math:`\sup|\ell'|\sqrt n\,\lVert z_{:j}\rVert \ge \sum_i |\ell'(r_i) z_{ij}|`.
-    Returns ``(beta, n_iter, converged)``.
-    """
-    n, p = X.shape
-    k = beta.size
-    loss, psi, weight, bound = _convex_terms(model)
-    colscale = colnorm * math.sqrt(n) * bound + 1e-300
-
-    def residual(b):
-        return y - _pred(X, b[:p], b[p] if intercept else 0.0)
-
-    r = residual(beta)
-    f = float(np.sum(loss(r)))
-    for it in range(1, max_iter + 1):
-        g = _zt(X, psi(r), intercept)
-        if np.all(np.abs(g) <= tol * colscale):
-            return beta, it - 1, True
-        H = _gram(X, weight(r), intercept)
-        H += 1e-12 * max(float(np.trace(H)) / k, 1e-300) * np.eye(k)
-        step = _solve_spd(H, g)
-        t = 1.0
-        slope = -float(g @ step)
-        while True:
-            cand = beta + t * step
-            rc = residual(cand)
-            fc = float(np.sum(loss(rc)))
-            # The last term forgives rounding noise in f once the decrease is at that level.
-            if fc <= f + 1e-4 * t * slope + 1e-14 * abs(f) or t < 1e-10:
-                break
-            t *= 0.5
-        if fc > f:
-            return beta, it, False
-        beta, r, f = cand, rc, fc
-    return beta, max_iter, bool(np.all(np.abs(_zt(X, psi(r), intercept)) <= tol * colscale))
-
-
-def _fit_convex(X, y, intercept, model, fixed_scale):
-    """Huber or logistic noise: Newton in the coefficients, alternating with the scale MLE."""
-    n, p = X.shape
-    # The normal equations are accurate enough for a starting point and cost one pass over X.
-    G = _gram(X, np.ones(n), intercept)
-    beta = _solve_spd(G, _zt(X, y, intercept))
-    colnorm = np.sqrt(np.diag(G))
-    if fixed_scale is not None:
-        beta, it, ok = _convex_newton(X, y, intercept, model.replace_scale(fixed_scale), beta, colnorm)
-        return beta, fixed_scale, it, ok
-    # Coordinate descent on the negative log-likelihood: a Newton solve in beta at fixed sigma,
-    # then the exact sigma for that beta; each half-step lowers the NLL.
-    r = y - _pred(X, beta[:p], beta[p] if intercept else 0.0)
-    exact = 1e-13 * float(np.max(np.abs(y), initial=0.0))
-    sigma = model.fit_scale(r)
-    if sigma <= exact:
-        return beta, 0.0, 0, True
-    total = 0
-    ok = False
-    for _ in range(200):
-        beta, it, ok_w = _convex_newton(X, y, intercept, model.replace_scale(sigma), beta, colnorm)
-        total += it
-        r = y - _pred(X, beta[:p], beta[p] if intercept else 0.0)
-        new = model._scale_mle(np.abs(r), start=sigma)
-        if new <= exact:  # an exact fit to rounding: the likelihood grows without bound as sigma -> 0
-            return beta, 0.0, total, ok_w
-        done = abs(new - sigma) <= 1e-10 * sigma
-        sigma = new
-        if done and ok_w and it == 0:
-            ok = True
-            break
-    return beta, sigma, total, ok
-
-
-def _fit_student(X, y, intercept, model, fixed_scale, *, max_iter=2000, tol=1e-9):
-    from ._lad import lad
-
-    n, p = X.shape
-    v = model.df
-    beta = lad(X, y, intercept).coef
-    r = y - _pred(X, beta[:p], beta[p] if intercept else 0.0)
-    sigma = fixed_scale if fixed_scale is not None else model.fit_scale(r)
-    if sigma == 0.0:  # too many exact zeros for a t likelihood: unbounded as sigma -> 0
-        return beta, 0.0, 0, True
-    colscale = _zt(np.abs(X), np.ones(n), intercept) + 1e-300
-    ok = False
-    it = 0
-    while it < max_iter:
-        it += 1
-        u = (v + 1.0) / (v * sigma * sigma + r * r)
-        g = _zt(X, u * r, intercept)
-        s_change = 0.0
-        if fixed_scale is None:
-            # The EM fixed point of the scale equation; it never raises the NLL.
-            new = math.sqrt(float(np.mean(u * r * r)) * sigma * sigma)
-            s_change = abs(new - sigma) / sigma
-        if np.all(np.abs(g) <= tol * colscale / sigma) and s_change <= tol:
-            ok = True
-            break
-        # Majorise-minimise: log1p(t^2/v) lies below its tangent quadratic in r^2, so the weighted
-        # least-squares step cannot increase the loss.
-        beta = _solve_spd(_gram(X, u, intercept), _zt(X, u * y, intercept))
-        r = y - _pred(X, beta[:p], beta[p] if intercept else 0.0)
-        if fixed_scale is None:
-            sigma = new if new > 0 else sigma
-    return beta, sigma, it, ok
 
 
 def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale=None) -> LinearFit:
@@ -474,10 +293,10 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
                 res = lad(Xs, y, fit_intercept)
                 beta, n_iter, converged, method = res.coef, res.n_iter, res.certified, res.method
             elif model.name in ("huber", "logistic"):
-                beta, fixed_or_fit, n_iter, converged = _fit_convex(Xs, y, fit_intercept, model, fixed)
+                beta, fixed_or_fit, n_iter, converged = _mest.fit_convex(Xs, y, fit_intercept, model, fixed)
                 method = "semismooth-newton" if model.name == "huber" else "newton"
             else:
-                beta, fixed_or_fit, n_iter, converged = _fit_student(Xs, y, fit_intercept, model, fixed)
+                beta, fixed_or_fit, n_iter, converged = _mest.fit_student(Xs, y, fit_intercept, model, fixed)
                 method = "irls-mm"
         ws, b = _split(beta, ps, fit_intercept)
         if cols is None:
@@ -485,7 +304,7 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         else:
             w = np.zeros(p)
             w[cols] = ws
-    r = y - _pred(X, w, b)
+    r = y - _mest.pred(X, w, b)
     if fixed is not None:
         sigma = fixed
     elif model.name not in ("gaussian", "laplace"):
