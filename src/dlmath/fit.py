@@ -13,7 +13,7 @@ For :math:`y_i = w^\top x_i + b + \varepsilon_i` with i.i.d. noise of density :m
 - Huber: convex and piecewise quadratic; semismooth Newton with a line search ends at the exact
   minimiser once the set of inliers stops changing. Logistic: convex and smooth; Newton's method.
 - Student-t and Cauchy: not convex; a majorise-minimise (IRLS) iteration from the LAD fit, which
-  never increases the loss, to a local minimiser.
+  never increases the loss, to a local minimiser. (The iterative solvers live in ``dlmath._mest``.)
 
 The scale :math:`\sigma` is estimated by maximum likelihood jointly with the coefficients unless
 ``scale=`` fixes it. For the Gaussian and Laplace models the coefficients do not depend on it.
