@@ -486,3 +486,16 @@ def test_lad_sample_reduction_on_hard_designs(name):
     assert f.method.startswith("preprocessed") and f.converged
     opt = lad_lp_optimum(X, y, True)
     assert abs(f.objective - opt) <= 1e-9 * opt
+
+
+def test_importing_the_fitting_modules_loads_no_scipy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dlmath.noise, dlmath.fit, dlmath.sgd; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('scipy', 'sympy', 'matplotlib')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr

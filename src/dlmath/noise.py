@@ -16,9 +16,9 @@ Every model has the same five methods:
 
 - ``logpdf(r)`` and ``nll(r) = -logpdf(r)``: the normalised density of one residual;
 - ``loss(r)``: the training loss :math:`\ell(r)`, the NLL with constants dropped and, for the
-  Gaussian, Laplace and Huber models, multiplied by :math:`\sigma^2`, :math:`\sigma`,
-  :math:`\sigma^2` so that it reads :math:`r^2/2`, :math:`|r|` and the Huber function of
-  PyTorch with threshold :math:`\delta\sigma`;
+  Gaussian, Laplace, Huber and logistic models, multiplied by :math:`\sigma^2`, :math:`\sigma`,
+  :math:`\sigma^2`, :math:`2\sigma^2` so that it reads :math:`r^2/2`, :math:`|r|`, the Huber
+  function of PyTorch with threshold :math:`\delta\sigma`, and :math:`\approx r^2/2` near 0;
 - ``dloss(r)``: :math:`\ell'(r)`, with the subgradient :math:`\operatorname{sign}(0) = 0` at
   the Laplace kink;
 - ``fit_scale(r)``: the maximum-likelihood scale :math:`\hat\sigma` for given residuals (the
@@ -122,7 +122,7 @@ def _solve_scale(hd, absr: np.ndarray, start: float | None = None) -> float:
 
 
 class NoiseModel:
-    """Shared behaviour of the noise models: ``nll`` and the residual validation."""
+    """Shared behaviour of the noise models: ``nll`` from ``logpdf``, and ``replace_scale``."""
 
     name = "noise"
 
