@@ -30,3 +30,23 @@ def test_pretty_is_readable_unicode():
     assert nt.pretty(X.T * y) == "Xᵀ⋅y"
     assert nt.pretty(nt.Grad(nt.Norm(w), w)) == "∇_w ‖w‖"
     assert nt.latex(sp.HadamardProduct(y, y)) == r"y \odot y"
+
+
+def test_sums_print_positive_terms_first():
+    a, b = sp.symbols("a b", real=True)
+    residual = y - X * w
+    assert nt.pretty(nt.Norm(residual)) == "‖y - X⋅w‖"
+    assert nt.latex(nt.Norm(residual)) == r"\left\lVert y - X w \right\rVert_{2}"
+    assert nt.pretty(X.T * (X * w - y)) == "Xᵀ⋅(X⋅w - y)"
+    assert nt.latex(sp.exp(b - a)) == "e^{b - a}"
+    assert nt.pretty(b - a) == "b - a"
+    # all-negative sums keep SymPy's order; the printed object is the checked one, unchanged
+    assert nt.pretty(-a - b) == "-a - b"
+    assert residual == y - X * w
+
+
+def test_max_prints_as_max_in_the_terminal():
+    a, b = sp.symbols("a b", real=True)
+    assert nt.pretty(sp.Max(a, b)) == "max(a, b)"
+    assert nt.pretty(sp.Min(a, b)) == "min(a, b)"
+

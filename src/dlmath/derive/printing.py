@@ -3,7 +3,9 @@ r"""Printers for display expressions: LaTeX for the page, Unicode for the termin
 Conventions on top of SymPy's printers: transposes print as :math:`X^\top`; an entry of a column
 vector prints as :math:`x_i` (not :math:`x_{i,0}`); names ending in ``_hat`` print with a hat;
 :math:`\mathbf 1`, :math:`\mathbf 0` and :math:`\odot` for the all-ones and zero matrices and the
-entrywise product. The display nodes of :mod:`dlmath.derive.notation` use the helpers below.
+entrywise product; ``Max``/``Min`` print as :math:`\max`/:math:`\min` in the terminal too. A sum
+prints its positive terms first (:math:`y - Xw`, where SymPy's canonical order gives
+:math:`-Xw + y`): only the printed order changes, the expression the checks use is the same object. The display nodes of :mod:`dlmath.derive.notation` use the helpers below.
 """
 
 from __future__ import annotations
@@ -12,9 +14,20 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty import PrettyPrinter
-from sympy.printing.pretty.stringpict import prettyForm
+from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 __all__ = ["latex", "pretty", "subscript", "paren_latex", "pretty_prefix", "pretty_wrap", "pretty_call"]
+
+
+def _negative(term) -> bool:
+    coeff = term.as_coeff_mmul()[0] if hasattr(term, "as_coeff_mmul") else term
+    return sp.S(coeff).could_extract_minus_sign()
+
+
+def _natural_order(terms: list) -> list:
+    """Positive terms before negative ones, each group in SymPy's order; all-negative sums unchanged."""
+    positive = [t for t in terms if not _negative(t)]
+    return positive + [t for t in terms if _negative(t)] if positive else list(terms)
 
 
 def _hat_parts(name: str):
@@ -23,6 +36,10 @@ def _hat_parts(name: str):
 
 class _Latex(LatexPrinter):
     """Names ending in ``_hat`` print with a hat (``w_hat`` -> :math:`\\hat{w}`)."""
+
+    def _as_ordered_terms(self, expr, order=None):
+        # MatAdd is an Add subclass, so this orders matrix sums too.
+        return _natural_order(super()._as_ordered_terms(expr, order=order))
 
     def _print_Symbol(self, expr, style="plain"):
         base = _hat_parts(expr.name)
@@ -60,6 +77,26 @@ class _Latex(LatexPrinter):
 
 
 class _Pretty(PrettyPrinter):
+    def _as_ordered_terms(self, expr, order=None):
+        return _natural_order(super()._as_ordered_terms(expr, order=order))
+
+    def _print_MatAdd(self, expr):
+        out = None
+        for term in _natural_order(expr.args):
+            if out is None:
+                out = self._print(term)
+                continue
+            sign = " - " if _negative(term) else " + "
+            form = self._print(-term if sign == " - " else term)
+            out = prettyForm(*stringPict.next(out, sign, form))
+        return prettyForm(*out, binding=prettyForm.ADD)
+
+    def _print_Max(self, expr):
+        return pretty_call(self, "max", *expr.args)
+
+    def _print_Min(self, expr):
+        return pretty_call(self, "min", *expr.args)
+
     def _print_Symbol(self, e, bold_name=False):
         base = _hat_parts(e.name)
         if base is not None:
@@ -138,6 +175,6 @@ def pretty_wrap(printer, arg, left: str, right: str):
     return prettyForm(*prettyForm(*body.left(left)).right(right))
 
 
-def pretty_call(printer, name: str, arg):
-    body = prettyForm(*printer._print(arg).parens())
+def pretty_call(printer, name: str, *args):
+    body = printer._print_seq(args, "(", ")")
     return prettyForm(*body.left(name))
