@@ -117,9 +117,12 @@ class _Item:
     @property
     def where_text(self) -> tuple[str, ...]:
         """The ``given`` substitutions as Unicode for the terminal."""
+        import sympy as sp
+
         from .printing import pretty
 
-        return tuple(f"{pretty(k)} = {pretty(v)}" for k, v in self.statement().given.items())
+        # One pretty form per equation, so a multi-line right side keeps its left side aligned.
+        return tuple(pretty(sp.Eq(k, v, evaluate=False)) for k, v in self.statement().given.items())
 
 
 _BUILT: dict[int, tuple[Any, Statement]] = {}
