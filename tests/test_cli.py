@@ -43,12 +43,14 @@ def test_list(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines][:2] == ["gaussian-l2", "laplace-l1"]
     assert len(lines) == 8
+    assert "x-pow-x             The derivative of xˣ" in lines
 
 
 def test_show_prints_steps_with_verdicts(capsys):
     assert cli.main(["show", "x-pow-x"]) == 0
     out = capsys.readouterr().out
-    assert "The derivative of x^x" in out
+    assert "The derivative of xˣ  [x-pow-x]" in out and "Multiply back by xˣ" in out
+    assert "$" not in out.split("Derivation")[0]  # the title's TeX is printed as Unicode
     assert "symbolic  ✓ pass" in out and "numeric   ✓ pass" in out
     assert "\033[" not in out  # no colour when stdout is not a TTY
 

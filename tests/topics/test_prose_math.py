@@ -1,4 +1,4 @@
-"""Every relation in the topics' explanations (``why`` texts and prose) is tied to a check.
+"""Every relation in the topics' explanations (titles, labels, ``why`` texts, prose) is tied to a check.
 
 Formulas a reader sees in a step are printed from checked statements; the sentences around them
 are typed by hand. Each math fragment there that states a relation (``=``, ``\\le``, ``>``, ...)
@@ -259,6 +259,7 @@ CHECKED = {
     r"\frac{d}{dx}\log y = y'/y": _log_derivative_of_xx,
     r"\log x = -1": _minimum_at_inverse_e,
     r"x = 1/e \approx 0.368": _minimum_at_inverse_e,
+    "x = 1/e": _minimum_at_inverse_e,
     r"\partial_{x_k} \sqrt{\sum_i x_i^2} = \frac{2x_k}{2\sqrt{\sum_i x_i^2}}": _norm_partial,
     r"\lVert tu\rVert = |t|\,\lVert u\rVert": _norm_scaling,
     r"\lVert x\rVert \ge u^\top x / \lVert u\rVert": _cauchy_schwarz,
@@ -304,7 +305,8 @@ DEFINITIONS = {
 
 def _relations():
     for topic in TOPICS:
-        for text in (topic.prose, *(item.why for item in topic.steps + topic.claims)):
+        items = topic.steps + topic.claims
+        for text in (topic.title, topic.prose, *(i.why for i in items), *(i.label for i in items)):
             for m in re.finditer(r"\$\$?(.+?)\$\$?", text, re.S):
                 if REL.search(m.group(1)):
                     yield topic.id, m.group(1)

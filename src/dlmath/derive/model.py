@@ -176,7 +176,12 @@ class Claim(_Item):
 
 @dataclass(frozen=True)
 class Topic:
-    """One section of the reference: a derivation with its claims, prose and implementation."""
+    """One section of the reference: a derivation with its claims, prose and implementation.
+
+    ``title``, ``claim``, ``prose`` and the items' ``label`` and ``why`` may carry inline TeX between
+    ``$...$``: the page typesets it and the terminal prints it as Unicode (``$x^x$`` -> ``xˣ``).
+    The ``id`` is plain and stable: the CLI and the page's anchors use it.
+    """
 
     id: str
     title: str

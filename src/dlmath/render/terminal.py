@@ -172,7 +172,7 @@ def _wrap(text: str, indent: str, width: int = 100) -> str:
 
 def render_item(index: str, item, report=None, *, color: bool = False) -> str:
     """One step or claim: label, formula (multi-line Unicode), where-clauses, reason, verdicts."""
-    lines = [_bold(f"{index} {item.label}", color)]
+    lines = [_bold(f"{index} {tex_to_text(item.label)}", color)]
     formula = item.text
     lines.extend("     " + line for line in formula.splitlines())
     for where in item.where_text:
@@ -198,7 +198,7 @@ def render_item(index: str, item, report=None, *, color: bool = False) -> str:
 def render_topic(topic, report=None, *, color: bool = False) -> str:
     """The whole derivation of ``topic``; with ``report``, each item with its check results."""
     by_id = {r.id: r for r in report.items} if report is not None else {}
-    out = [_bold(f"{topic.title}  [{topic.id}]", color), "", _wrap(tex_to_text(topic.claim), "")]
+    out = [_bold(f"{tex_to_text(topic.title)}  [{topic.id}]", color), "", _wrap(tex_to_text(topic.claim), "")]
     if topic.assumptions:
         out += ["", "Assumptions: " + "; ".join(a.text for a in topic.assumptions)]
     out += ["", _bold("Derivation", color)]
@@ -221,7 +221,7 @@ def render_topic(topic, report=None, *, color: bool = False) -> str:
 
 def render_list(topics) -> str:
     width = max(len(t.id) for t in topics)
-    return "\n".join(f"{t.id:<{width}}  {t.title}" for t in topics)
+    return "\n".join(f"{t.id:<{width}}  {tex_to_text(t.title)}" for t in topics)
 
 
 def _counts(results) -> str:
@@ -274,7 +274,11 @@ def render_failures(reports, *, color: bool = False) -> str:
         for item in rep.items:
             if item.passed:
                 continue
-            out.append(_paint(f"✗ {rep.topic_id} / {item.id} ({item.kind}: {item.label})", "fail", color))
+            out.append(
+                _paint(
+                    f"✗ {rep.topic_id} / {item.id} ({item.kind}: {tex_to_text(item.label)})", "fail", color
+                )
+            )
             for way, result in (("symbolic", item.symbolic), ("numeric", item.numeric)):
                 out.append(f"    {way}: {result.status}: {result.detail}")
                 if result.residual:

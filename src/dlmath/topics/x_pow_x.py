@@ -49,7 +49,7 @@ _num = Numeric(_sample, sizes=({},), seeds=6, rtol=1e-7, atol=1e-9)
 
 TOPIC = Topic(
     id="x-pow-x",
-    title="The derivative of x^x",
+    title="The derivative of $x^x$",
     claim=r"For $x > 0$, $\frac{d}{dx} x^x = x^x(\log x + 1)$, found by differentiating $\log x^x = x\log x$.",
     assumptions=(Assumption(r"x > 0", "x > 0"),),
     steps=(
@@ -77,7 +77,7 @@ TOPIC = Topic(
         ),
         Step(
             "result",
-            "Multiply back by x^x",
+            "Multiply back by $x^x$",
             "Equate the two sides and multiply by $y = x^x$.",
             _result,
             _num,
@@ -86,7 +86,7 @@ TOPIC = Topic(
     claims=(
         Claim(
             "minimum",
-            "x^x is smallest at x = 1/e",
+            "$x^x$ is smallest at $x = 1/e$",
             r"The derivative vanishes where $\log x = -1$, at $x = 1/e \approx 0.368$, the minimum of $x^x$ on $x > 0$.",
             _minimum,
             Numeric(_sample, sizes=({},), seeds=2, atol=1e-8),
