@@ -121,6 +121,26 @@ def test_tex_to_text_reads_like_math():
     assert tex_to_text(r"$\operatorname{softmax}(z)$") == "softmax(z)"
 
 
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        (r"$\hat\sigma^2 = \frac1n \sum_i r_i^2$", "σ̂² = 1/n Σᵢ rᵢ²"),
+        (r"$\hat b = \frac1n\sum_i |r_i|$", "b̂ = 1/n Σᵢ |rᵢ|"),
+        (r"beyond $\pm\delta$", "beyond ±δ"),
+        (r"$\ell_\delta(r)$", "ℓ_δ(r)"),
+        (r"$m = \max_i x_i$", "m = maxᵢ xᵢ"),
+        (r"$\max_i x_i \le \tau\operatorname{LSE}(x/\tau)$", "maxᵢ xᵢ ≤ τ LSE(x/τ)"),
+        (r"$\log\sum_i e^{x_i} = e^{m}\sum_i e^{x_i - m}$", "log Σᵢ e^(xᵢ) = eᵐ Σᵢ e^(xᵢ - m)"),
+        (r"$\frac{d}{dx}x^n = nx^{n-1}$", "d/dx xⁿ = nxⁿ⁻¹"),
+        (r"$t\mapsto tu$", "t ↦ tu"),
+    ],
+)
+def test_tex_to_text_handles_the_topics_macros(tex, text):
+    from dlmath.render.terminal import tex_to_text
+
+    assert tex_to_text(tex) == text
+
+
 def test_table_colours_only_on_request():
     from dlmath.derive.model import CheckResult, ItemReport, TopicReport
     from dlmath.render.terminal import render_table

@@ -29,13 +29,14 @@ _MACROS = [
     (r"\\mathbb\{R\}", "ℝ"),
     (r"\\mathbf\{1\}", "𝟏"),
     (r"\\mathbf\{0\}", "𝟎"),
-    (r"\\operatorname\{([^}]*)\}", r"\1"),
+    # braces end a preceding command's name (\tau\operatorname{LSE} -> \tau{LSE}); they are dropped later
+    (r"\\operatorname\{([^}]*)\}", r"{\1}"),
     (r"\\text\{([^}]*)\}", r"\1"),
-    (r"\\hat\s*\{?\\?([A-Za-z]+)\}?", "\\1\u0302"),
-    (r"\\[td]?frac\s*(\d)(\d)", r"\1/\2"),
+    (r"\\hat\s*\{?(\\?)([A-Za-z]+)\}?", lambda m: (_WORDS.get(m[2], m[2]) if m[1] else m[2]) + "\u0302"),
+    (r"\\[td]?frac\s*([A-Za-z0-9])([A-Za-z0-9])", r"\1/\2"),
     (r"\\overset\{[^}]*\}\{\\sim\}", "~"),
     (r"\\sum_\{?([a-z])\}?", lambda m: "Σ" + m.group(1).translate(_SUB_EARLY) + " "),
-    (r"\\max_\{?([a-z])\}?", r"max\1 "),
+    (r"\\max_\{?([a-z])\}?", lambda m: "max" + m.group(1).translate(_SUB_EARLY) + " "),
 ]
 _WORDS = {
     "sum": "Σ",
@@ -54,6 +55,9 @@ _WORDS = {
     "approx": "≈",
     "gg": "≫",
     "in": "∈",
+    "pm": "±",
+    "mp": "∓",
+    "ell": "ℓ",
     "mapsto": "↦",
     "succeq": "⪰",
     "odot": "⊙",
@@ -77,6 +81,8 @@ _WORDS = {
     "beta": "β",
 }
 _SUPER = str.maketrans("0123456789+-=()nijkTx", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱʲᵏᵀˣ")
+# a lone letter exponent reads well raised (eᵐ, eʸ); a longer one stays e^(b - a)
+_SUPER_LETTER = str.maketrans("abdeghmoprstuvwy", "ᵃᵇᵈᵉᵍʰᵐᵒᵖʳˢᵗᵘᵛʷʸ")
 _SUB = str.maketrans("0123456789+-=()aeijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 
 
@@ -87,6 +93,8 @@ def _group(text: str) -> str:
 
 def _script(text: str, table, marker: str) -> str:
     """Unicode super/subscript when every character has one, else ``^(...)``/``_(...)``."""
+    if table is _SUPER and len(text) == 1 and ord(text) in _SUPER_LETTER:
+        return text.translate(_SUPER_LETTER)
     if text and all(ord(c) in table for c in text):
         return text.translate(table)
     return marker + ("(" + text + ")" if len(text) > 1 else text)
@@ -126,14 +134,19 @@ def _fractions_and_roots(s: str) -> str:
             continue
         second, k = _braced(s, k) if k < len(s) and s[k] == "{" else ("", k)
         out.append(f"{_group(_fractions_and_roots(first))}/{_group(_fractions_and_roots(second))}")
+        if k < len(s) and s[k].isalnum():
+            out.append(" ")  # d/dx x^n, not d/dxx^n
 
 
 _FUNCTIONS = {"log", "exp", "max", "lim", "sign"}
+_RELATIONS = {"to", "mapsto", "le", "leq", "ge", "geq", "ne", "neq", "approx", "gg", "in", "sim"}
 
 
 def _word(m: re.Match, s: str) -> str:
     name = m.group(1)
     text = _WORDS.get(name, name)
+    if name in _RELATIONS:
+        return f" {text} "  # repeated spaces collapse below
     if name in _FUNCTIONS and m.start() > 0 and s[m.start() - 1].isalnum():
         return " " + text
     return text
@@ -150,6 +163,8 @@ def _tex_part(tex: str) -> str:
     s = re.sub(r"_\{([^{}]*)\}", lambda m: _script(m.group(1), _SUB, "_"), s)
     s = re.sub(r"_([A-Za-z0-9])", lambda m: _script(m.group(1), _SUB, "_"), s)
     s = s.replace("{", "").replace("}", "")
+    s = re.sub(r"(?<=[\w)])Σ", " Σ", s)  # log Σᵢ, e^m Σᵢ
+    s = re.sub(r"(?<=[α-ω])(?=[A-Za-z])", " ", s)  # τ LSE(x/τ)
     return re.sub(r"[ \t]+", " ", s)
 
 
