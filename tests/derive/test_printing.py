@@ -60,3 +60,11 @@ def test_where_clause_keeps_a_multiline_right_side_aligned():
     (where,) = step.where_text
     rows = where.splitlines()
     assert len(rows) == 2 and rows[1].startswith("w\u0302 = (Xᵀ⋅X)") and rows[0].strip() == "-1"
+
+
+def test_a_defined_name_with_a_minus_is_parenthesized_under_a_derivative():
+    sigma = sp.Symbol("sigma", positive=True)
+    nll = nt.defined(r"-\log L(w)", "−log L(w)", lambda rec: sigma)
+    assert nt.latex(sp.Derivative(nll, sigma)) == r"\frac{d}{d \sigma} \left(-\log L(w)\right)"
+    plain = nt.defined(r"L(w)", "L(w)", lambda rec: sigma)
+    assert nt.latex(sp.Derivative(plain, sigma)) == r"\frac{d}{d \sigma} L(w)"

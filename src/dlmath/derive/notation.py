@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.stringpict import prettyForm
 
 from .printing import latex, paren_latex, pretty, pretty_call, pretty_prefix, pretty_wrap, subscript
@@ -394,6 +395,10 @@ def defined(latex_name: str, text_name: str, definition: Callable, *args, shape=
         "text_name": text_name,
         "definition": staticmethod(definition),
     }
+    if latex_name.lstrip().startswith("-"):
+        # a name with a leading minus binds like a sum: \frac{\partial}{\partial\sigma}(-\log L(w)),
+        # never \frac{\partial}{\partial\sigma} - \log L(w)
+        attrs["precedence"] = PRECEDENCE["Add"]
     if shape is None:
         if real:
             attrs["is_real"] = True
