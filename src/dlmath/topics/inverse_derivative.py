@@ -73,7 +73,7 @@ TOPIC = Topic(
     steps=(
         Step(
             "chain-rule",
-            "Differentiate f(f⁻¹(y)) = y",
+            r"Differentiate $f(f^{-1}(y)) = y$",
             r"The left side is a composition, so the chain rule applies; the right side has derivative 1. "
             r"Hence $f'(f^{-1}(y))\,(f^{-1})'(y) = 1$. (Numerically checked with $f$ = softplus.)",
             _chain,
@@ -110,7 +110,7 @@ TOPIC = Topic(
         ),
         Step(
             "cube-root",
-            "Where f′ vanishes the inverse is steep",
+            r"Where $f'$ vanishes the inverse is steep",
             r"$f(x) = x^3$ has $f'(0) = 0$: the inverse $y^{1/3}$ has slope $1/(3y^{2/3})$, unbounded as $y \to 0$.",
             _pair(lambda sp, x: x**3, lambda sp, v: v ** sp.Rational(1, 3), "positive"),
             Numeric(_uniform(0.01, 10.0), sizes=({},), seeds=6, **_FD),

@@ -242,7 +242,7 @@ TOPIC = Topic(
         ),
         Step(
             "no-fade",
-            "The slope of |r| has size 1 however small r is",
+            "The slope of $|r|$ has size 1 however small $r$ is",
             r"Under L2 the per-example gradient $-x_i r_i$ shrinks with the residual; under L1 it keeps "
             "full size until the residual changes sign.",
             _no_fade,
@@ -250,7 +250,7 @@ TOPIC = Topic(
         ),
         Step(
             "no-fade-limit",
-            "Even in the limit r → 0",
+            r"Even in the limit $r \to 0$",
             "The one-sided limit of the slope's size is 1, not 0: nothing slows the steps down near the optimum.",
             _l2_fades,
             Numeric(_sample, sizes=({},), seeds=2, **_FD),
@@ -275,28 +275,28 @@ TOPIC = Topic(
         ),
         Claim(
             "huber-continuous",
-            "The two Huber pieces meet at δ",
+            r"The two Huber pieces meet at $\delta$",
             r"Both branches equal $\delta^2/2$ at $r = \delta$.",
             _huber_value(1),
             Numeric(_sample, sizes=({},), seeds=6, rtol=1e-12, reference=_ref_huber_edge(1)),
         ),
         Claim(
             "huber-continuous-negative",
-            "and at -δ",
+            r"and at $-\delta$",
             r"By symmetry they also meet at $r = -\delta$, again at height $\delta^2/2$.",
             _huber_value(-1),
             Numeric(_sample, sizes=({},), seeds=6, rtol=1e-12, reference=_ref_huber_edge(-1)),
         ),
         Claim(
             "huber-derivative-continuous",
-            "So do their slopes, at δ",
+            r"So do their slopes, at $\delta$",
             r"Both slopes equal $\delta$ at $r = \delta$.",
             _huber_slope(1),
             Numeric(_sample, sizes=({},), seeds=6, reference=_ref_huber_slope(1), **_FD),
         ),
         Claim(
             "huber-derivative-continuous-negative",
-            "and at -δ",
+            r"and at $-\delta$",
             r"Both slopes equal $-\delta$ at $r = -\delta$, so the Huber gradient $\operatorname{clip}(r, -\delta, \delta)$ "
             "is continuous and shrinks to 0 with the residual.",
             _huber_slope(-1),

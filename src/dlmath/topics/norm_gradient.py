@@ -163,14 +163,14 @@ TOPIC = Topic(
         ),
         Step(
             "cusp-right",
-            "From the right, the slope along u is ‖u‖",
+            r"From the right, the slope along $u$ is $\lVert u\rVert$",
             r"Along the line $t\mapsto tu$ through 0, $\lVert tu\rVert = |t|\,\lVert u\rVert$.",
             _right,
             Numeric(_sample, sizes=SIZES, rtol=1e-6, atol=1e-6),
         ),
         Step(
             "cusp-left",
-            "From the left, it is -‖u‖",
+            r"From the left, it is $-\lVert u\rVert$",
             "The two one-sided slopes differ for every direction $u \\ne 0$, so no linear map (gradient) "
             "fits at 0: the norm has a cusp there.",
             _left,
@@ -188,7 +188,7 @@ TOPIC = Topic(
         ),
         Claim(
             "eps-divide",
-            "Dividing by ‖x‖ + ε",
+            r"Dividing by $\lVert x\rVert + \epsilon$",
             r"$x / (\lVert x\rVert + \epsilon)$ is defined at 0 and always shorter than a unit vector.",
             _eps_divide,
             Numeric(_sample, sizes=SIZES),

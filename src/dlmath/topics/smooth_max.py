@@ -218,7 +218,7 @@ TOPIC = Topic(
     claims=(
         Claim(
             "tie",
-            "A tie leaves a gap of exactly τ log 2",
+            r"A tie leaves a gap of exactly $\tau\log 2$",
             r"For $a = b$ both terms are equal and the correction is $\tau\log 2$ at every temperature; "
             "the limit is still the maximum, but only linearly in $\\tau$.",
             _tie_stmt,
@@ -226,14 +226,14 @@ TOPIC = Topic(
         ),
         Claim(
             "n-ary-lower",
-            "n numbers: never below the maximum",
+            "$n$ numbers: never below the maximum",
             r"The sum $\sum_i e^{x_i/\tau}$ contains the term $e^{\max_i x_i/\tau}$ and only positive others.",
             _lower,
             Numeric(_vec, sizes=SIZES, atol=1e-12, reference=_ref_vec, against="lhs"),
         ),
         Claim(
             "n-ary-upper",
-            "n numbers: at most τ log n above it",
+            r"$n$ numbers: at most $\tau\log n$ above it",
             r"Each of the $n$ terms is at most $e^{\max_i x_i/\tau}$, so the sum is at most $n$ times that.",
             _upper,
             Numeric(_vec, sizes=SIZES, atol=1e-12, reference=_ref_vec, against="lhs"),

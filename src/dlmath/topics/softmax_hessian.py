@@ -321,7 +321,7 @@ TOPIC = Topic(
         ),
         Claim(
             "hvp",
-            "Hessian-vector product in O(K)",
+            "Hessian-vector product in $O(K)$",
             r"Expanding $(\operatorname{diag}(p) - pp^\top)v$ needs one dot product and two elementwise "
             "products, never the $K \\times K$ matrix.",
             _hvp,
