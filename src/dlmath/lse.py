@@ -175,10 +175,18 @@ def smooth_max(x, axis=None, *, temperature=1.0, keepdims=False):
     tau = check_real_scalar("smooth_max", "temperature", temperature)
     xp, x = float_input("smooth_max", x)
     axes = normalize_axis("smooth_max", axis, x.ndim)
-    if tau == 1.0:
+    if tau == 1.0 or any(x.shape[i] == 0 for i in axes):
         return logsumexp(x, axis=axes, keepdims=keepdims)
-    out = logsumexp(x / tau, axis=axes, keepdims=keepdims)
-    return out * tau
+    xc = _compute_dtype(xp, x)
+    # m + tau*LSE((x - m)/tau), never tau*LSE(x/tau): x/tau overflows for a small tau (1e300/1e-10)
+    # where the shifted values only head towards -inf, whose exponentials are 0.
+    with np.errstate(over="ignore", invalid="ignore"):
+        d, m = _shift(xp, xc, axes)
+        s = logsumexp(d / tau, axis=axes, keepdims=True)
+        finite = xp.isfinite(m)
+        out = xp.where(finite, xp.where(finite, m, xp.zeros_like(m)) + tau * s, m)
+    out = xp.reshape(out, _out_shape(x.shape, axes, keepdims))
+    return xp.astype(out, x.dtype) if out.dtype != x.dtype else out
 
 
 def _class_axes(fname, x, axis):
@@ -218,13 +226,12 @@ def softmax(x, axis=-1, *, temperature=1.0):
     xp, x = float_input("softmax", x)
     axes = _class_axes("softmax", x, axis)
     xc = _compute_dtype(xp, x)
-    if tau != 1.0:
-        xc = xc / tau
     if any(x.shape[i] == 0 for i in axes):
         return x
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         d, m = _shift(xp, xc, axes)
-        e = xp.exp(d)
+        # softmax(x/tau) = softmax((x - m)/tau): divide after the shift, so nothing overflows
+        e = xp.exp(d / tau if tau != 1.0 else d)
         s = xp.sum(e, axis=axes, keepdims=True)
         p = e / s
         p = xp.where(m == -math.inf, xp.full_like(p, math.nan), p)
@@ -259,17 +266,17 @@ def log_softmax(x, axis=-1, *, temperature=1.0):
     xp, x = float_input("log_softmax", x)
     axes = _class_axes("log_softmax", x, axis)
     xc = _compute_dtype(xp, x)
-    if tau != 1.0:
-        xc = xc / tau
     if any(x.shape[i] == 0 for i in axes):
         return x
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        out = _log_softmax_core(xp, xc, axes)
+        out = _log_softmax_core(xp, xc, axes, tau)
     return xp.astype(out, x.dtype) if out.dtype != x.dtype else out
 
 
-def _log_softmax_core(xp, x, axes):
+def _log_softmax_core(xp, x, axes, tau=1.0):
     d, m = _shift(xp, x, axes)
+    if tau != 1.0:
+        d = d / tau  # after the shift, as in softmax: the maximum's entry stays exactly 0
     r = _rest_sum(xp, xp.exp(d), axes)
     out = d - xp.log1p(r)
     return xp.where(m == -math.inf, xp.full_like(out, math.nan), out)
