@@ -53,3 +53,28 @@ def sample_regression(rng, size, noise) -> dict:
 def residual(vals) -> np.ndarray:
     """``y - Xw`` of an instance, as a flat array."""
     return (vals["y"] - vals["X"] @ vals["w"]).ravel()
+
+
+def noise_references(model: str, scale: str):
+    """``(density, nll, grad)``: the references a regression topic checks its first steps against.
+
+    Each maps an instance to ``[(label, value)]`` from the :mod:`dlmath.noise` class ``model``
+    (``"Gaussian"``, ``"Laplace"``), built with the instance's scale ``vals[scale]``: the density
+    of one residual, the summed negative log-likelihood, and the gradient ``-Xᵀ dloss(r)``.
+    """
+
+    def make(*args):
+        from dlmath import noise
+
+        return getattr(noise, model)(*args)
+
+    def density(vals):
+        return [(f"exp(dlmath.noise.{model}.logpdf)", np.exp(make(vals[scale]).logpdf(vals["r_i"])))]
+
+    def nll(vals):
+        return [(f"sum of dlmath.noise.{model}.nll", np.sum(make(vals[scale]).nll(residual(vals))))]
+
+    def grad(vals):
+        return [(f"-Xᵀ dlmath.noise.{model}.dloss(r)", -vals["X"].T @ make().dloss(residual(vals)))]
+
+    return density, nll, grad

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
-
 from ..derive.model import Assumption, Claim, Numeric, Statement, Step, Topic
-from ._regression import regression_model, residual, sample_regression
+from ._regression import noise_references, regression_model, residual, sample_regression
 
 SIZES = ({"n": 4, "d": 1}, {"n": 6, "d": 2}, {"n": 9, "d": 3})
 DIMS = {"n": 3, "d": 2}
@@ -33,22 +31,7 @@ def _sample(rng, size):
     return {**vals, "sigma": sigma, "r_i": float(rng.normal(0.0, 2.0))}
 
 
-def _ref_density(vals):
-    from dlmath.noise import Gaussian
-
-    return [("exp(dlmath.noise.Gaussian.logpdf)", np.exp(Gaussian(vals["sigma"]).logpdf(vals["r_i"])))]
-
-
-def _ref_nll(vals):
-    from dlmath.noise import Gaussian
-
-    return [("sum of dlmath.noise.Gaussian.nll", np.sum(Gaussian(vals["sigma"]).nll(residual(vals))))]
-
-
-def _ref_grad(vals):
-    from dlmath.noise import Gaussian
-
-    return [("-Xᵀ dlmath.noise.Gaussian.dloss(r)", -vals["X"].T @ Gaussian().dloss(residual(vals)))]
+_ref_density, _ref_nll, _ref_grad = noise_references("Gaussian", "sigma")
 
 
 def _ref_fit(vals):

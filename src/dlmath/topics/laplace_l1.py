@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
-
 from ..derive.model import Assumption, CheckResult, Claim, Numeric, Statement, Step, Topic
-from ._regression import regression_model, residual, sample_regression
+from ._regression import noise_references, regression_model, residual, sample_regression
 
 SIZES = ({"n": 4, "d": 1}, {"n": 6, "d": 2}, {"n": 9, "d": 3})
 DIMS = {"n": 3, "d": 2}
@@ -38,22 +36,7 @@ def _sample(rng, size):
     return {**vals, "b": b, "r_i": r, "r": r, "delta": float(rng.uniform(0.2, 2.0))}
 
 
-def _ref_density(vals):
-    from dlmath.noise import Laplace
-
-    return [("exp(dlmath.noise.Laplace.logpdf)", np.exp(Laplace(vals["b"]).logpdf(vals["r_i"])))]
-
-
-def _ref_nll(vals):
-    from dlmath.noise import Laplace
-
-    return [("sum of dlmath.noise.Laplace.nll", np.sum(Laplace(vals["b"]).nll(residual(vals))))]
-
-
-def _ref_subgradient(vals):
-    from dlmath.noise import Laplace
-
-    return [("-Xᵀ dlmath.noise.Laplace.dloss(r)", -vals["X"].T @ Laplace().dloss(residual(vals)))]
+_ref_density, _ref_nll, _ref_subgradient = noise_references("Laplace", "b")
 
 
 def _ref_sign(vals):
