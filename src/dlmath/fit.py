@@ -48,7 +48,12 @@ def _one_blas_thread():
     except ImportError:  # pragma: no cover - optional
         yield
         return
-    with threadpool_limits(1, user_api="blas"):
+    with warnings.catch_warnings():
+        # threadpoolctl warns (RuntimeWarning) about coexisting OpenMP runtimes, which is no
+        # concern of a BLAS-only limit; dlmath lets no RuntimeWarning escape.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        limits = threadpool_limits(1, user_api="blas")
+    with limits:
         yield
 
 
