@@ -499,3 +499,16 @@ def test_importing_the_fitting_modules_loads_no_scipy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("s", [1e-12, 1e12])
+@pytest.mark.parametrize("n", [3000, 60_000])
+def test_lad_is_equivariant_to_column_scaling(s, n):
+    g = rng(15)
+    X = g.standard_normal((n, 5))
+    y = X @ g.standard_normal(5) + g.laplace(size=n)
+    base = fit_linear(X, y, noise="laplace")
+    f = fit_linear(X * s, y, noise="laplace")
+    assert f.converged
+    assert f.objective == pytest.approx(base.objective, rel=1e-12)
+    np.testing.assert_allclose(f.coef * s, base.coef, rtol=1e-8, atol=1e-10)

@@ -171,11 +171,19 @@ def _step(x1, d1, x2, d2):
 
 
 def _independent_rows(Z, order, k):
-    """The first ``k`` rows in ``order`` that are linearly independent (greedy Gram-Schmidt)."""
+    """The first ``k`` rows in ``order`` that are linearly independent (greedy Gram-Schmidt).
+
+    Columns are first scaled to unit size over the candidate rows: independence does not depend
+    on column scaling, but a relative threshold on raw rows would ignore a column (such as the
+    intercept) that is tiny beside the others.
+    """
     basis = []
     Q = np.zeros((k, Z.shape[1]))
-    for i in order:
-        v = Z[i].astype(np.float64, copy=True)
+    cand = Z[np.asarray(order)]
+    col = np.sqrt(np.einsum("ij,ij->j", cand, cand))
+    col[col == 0] = 1.0
+    for pos, i in enumerate(order):
+        v = cand[pos] / col
         nrm0 = float(np.linalg.norm(v))
         if nrm0 == 0.0:
             continue
