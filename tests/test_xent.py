@@ -148,7 +148,9 @@ def test_bad_target_is_a_named_value_error(target, pattern):
 
 
 def test_bad_reduction_lists_the_choices():
-    with pytest.raises(ValueError, match=r"cross_entropy: 'reduction' must be one of 'none', 'sum', 'mean'; got 'avg'"):
+    with pytest.raises(
+        ValueError, match=r"cross_entropy: 'reduction' must be one of 'none', 'sum', 'mean'; got 'avg'"
+    ):
         dlmath.cross_entropy(np.zeros((2, 3)), [0, 1], reduction="avg")
 
 
@@ -162,7 +164,9 @@ def test_complex_logits_and_tuple_axis_are_type_errors():
 
 
 def test_hvp_shape_mismatch_is_named():
-    with pytest.raises(ValueError, match=r"softmax_hvp: 'v' must have the logits' shape \(2, 3\); got \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"softmax_hvp: 'v' must have the logits' shape \(2, 3\); got \(3,\)"
+    ):
         dlmath.softmax_hvp(np.zeros((2, 3)), np.zeros(3))
 
 
@@ -299,7 +303,9 @@ def test_torch_autograd_through_cross_entropy_equals_its_grad():
     z = torch.tensor(rng(25).standard_normal((3, 4)), requires_grad=True)
     t = torch.tensor([1, 0, 3])
     dlmath.cross_entropy(z, t).backward()
-    np.testing.assert_allclose(z.grad.numpy(), dlmath.cross_entropy_grad(z.detach().numpy(), t.numpy()), rtol=1e-12)
+    np.testing.assert_allclose(
+        z.grad.numpy(), dlmath.cross_entropy_grad(z.detach().numpy(), t.numpy()), rtol=1e-12
+    )
 
 
 def test_jax_grad_and_jit_through_cross_entropy():
@@ -319,3 +325,21 @@ def test_mean_of_an_empty_batch_is_nan_like_torch():
     out = dlmath.cross_entropy(np.zeros((0, 3)), np.zeros(0, dtype=int))
     assert math.isnan(float(out))
     assert math.isnan(float(F.cross_entropy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))))
+
+
+def test_hvp_v_of_another_kind_of_array_is_a_named_type_error():
+    with pytest.raises(
+        TypeError, match=r"^softmax_hvp: 'logits' and 'v' must be the same kind of array; got numpy"
+    ):
+        dlmath.softmax_hvp(np.zeros(3), torch.zeros(3))
+    # array-likes and NumPy arrays beside torch logits are converted, as for the target
+    out = dlmath.softmax_hvp(torch.zeros(2, dtype=torch.float64), np.array([1.0, -1.0]))
+    assert isinstance(out, torch.Tensor) and out.tolist() == [0.5, -0.5]
+
+
+@pytest.mark.parametrize("f", [dlmath.softmax_hessian, lambda z: dlmath.softmax_hvp(z, z)])
+def test_scalar_logits_name_the_argument(f):
+    with pytest.raises(
+        ValueError, match=r"'logits' must have at least one dimension \(the class axis\); got a 0-d"
+    ):
+        f(np.float64(1.0))

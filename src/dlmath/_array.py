@@ -133,9 +133,7 @@ def as_float(fname: str, xp, arr, argname: str = "x"):
             f"{fname}: argument '{argname}' must be real; got complex dtype {arr.dtype}. "
             "Pass the real part or the magnitude explicitly."
         )
-    raise TypeError(
-        f"{fname}: argument '{argname}' must be a real numeric array; got dtype {arr.dtype}"
-    )
+    raise TypeError(f"{fname}: argument '{argname}' must be a real numeric array; got dtype {arr.dtype}")
 
 
 def normalize_axis(fname: str, axis, ndim: int, *, argname: str = "axis") -> tuple[int, ...]:
@@ -167,12 +165,14 @@ def normalize_axis(fname: str, axis, ndim: int, *, argname: str = "axis") -> tup
     return tuple(sorted(out))
 
 
-def single_axis(fname: str, axis, ndim: int, *, argname: str = "axis") -> int:
-    """Validate an axis that must be exactly one int (class axes)."""
+def single_axis(fname: str, axis, ndim: int, *, argname: str = "axis", array_name: str = "x") -> int:
+    """Validate an axis that must be exactly one int (class axes) of the array named ``array_name``."""
     if axis is None or isinstance(axis, (tuple, list)):
         raise TypeError(f"{fname}: '{argname}' must be a single int; got {axis!r}")
     if ndim == 0:
-        raise ValueError(f"{fname}: input must have at least one dimension (the class axis); got a scalar")
+        raise ValueError(
+            f"{fname}: '{array_name}' must have at least one dimension (the class axis); got a 0-d array"
+        )
     return normalize_axis(fname, axis, ndim, argname=argname)[0]
 
 

@@ -89,7 +89,7 @@ def _generic_lse(xp, x, axes, keepdims):
     xc = _compute_dtype(xp, x)
     out_shape = _out_shape(x.shape, axes, keepdims)
     if any(x.shape[i] == 0 for i in axes):
-        return xp.full(out_shape, -math.inf, dtype=x.dtype, device=_array._compat().device(x))
+        return xp.full(out_shape, -math.inf, dtype=x.dtype, device=_array.device_of(x))
     d, m = _shift(xp, xc, axes)
     r = _rest_sum(xp, xp.exp(d), axes)
     finite = xp.isfinite(m)
@@ -229,13 +229,17 @@ def softmax(x, axis=-1, *, temperature=1.0):
     if any(x.shape[i] == 0 for i in axes):
         return x
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        d, m = _shift(xp, xc, axes)
-        # softmax(x/tau) = softmax((x - m)/tau): divide after the shift, so nothing overflows
-        e = xp.exp(d / tau if tau != 1.0 else d)
-        s = xp.sum(e, axis=axes, keepdims=True)
-        p = e / s
-        p = xp.where(m == -math.inf, xp.full_like(p, math.nan), p)
+        p = _softmax_core(xp, xc, axes, tau)
     return xp.astype(p, x.dtype) if p.dtype != x.dtype else p
+
+
+def _softmax_core(xp, x, axes, tau=1.0):
+    """Softmax of ``x/tau`` over ``axes``; NaN for a slice of all ``-inf`` (callers set errstate)."""
+    d, m = _shift(xp, x, axes)
+    # softmax(x/tau) = softmax((x - m)/tau): divide after the shift, so nothing overflows
+    e = xp.exp(d / tau if tau != 1.0 else d)
+    p = e / xp.sum(e, axis=axes, keepdims=True)
+    return xp.where(m == -math.inf, xp.full_like(p, math.nan), p)
 
 
 def log_softmax(x, axis=-1, *, temperature=1.0):

@@ -27,6 +27,7 @@ import numpy as np
 
 from ._array import (
     as_float,
+    device_of,
     dtype_kind,
     get_namespace,
     is_concrete,
@@ -34,7 +35,7 @@ from ._array import (
     single_axis,
     to_numpy,
 )
-from .lse import _compute_dtype, _log_softmax_core, _shift
+from .lse import _compute_dtype, _log_softmax_core, _softmax_core
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "softmax_hessian", "softmax_hvp"]
 
@@ -48,7 +49,7 @@ def _logits_last(fname, logits, axis):
     except TypeError as exc:
         raise TypeError(f"{fname}: argument 'logits' must be a real numeric array ({exc})") from None
     z = as_float(fname, xp, z, "logits")
-    ax = single_axis(fname, axis, z.ndim)
+    ax = single_axis(fname, axis, z.ndim, array_name="logits")
     shape = tuple(z.shape)
     if ax != z.ndim - 1:
         z = xp.moveaxis(z, ax, -1)
@@ -67,17 +68,31 @@ def _check_reduction(fname, reduction):
         )
 
 
+def _like_logits(fname, xp, z, other, argname):
+    """``other`` as an array of the logits' namespace ``xp`` (array-likes are converted).
+
+    A different kind of array (a torch ``v`` beside NumPy logits) is a ``TypeError`` naming both.
+    """
+    try:
+        xo, (_, arr) = get_namespace(z, other)
+    except TypeError as exc:
+        raise TypeError(f"{fname}: argument '{argname}' must be an array like the logits ({exc})") from None
+    if xo is not xp:
+        raise TypeError(
+            f"{fname}: 'logits' and '{argname}' must be the same kind of array; got "
+            f"{type(z).__module__}.{type(z).__name__} and {type(other).__module__}.{type(other).__name__}"
+        )
+    return arr
+
+
+def _first_bad(bad) -> tuple[int, ...]:
+    """The position of the first True entry of a NumPy mask, for error messages."""
+    return tuple(int(i) for i in np.argwhere(bad)[0])
+
+
 def _target(fname, xp, z, target, ax, logits_shape):
     """Validate the target; return ``("index", t)`` (class axis absent) or ``("prob", y)`` (class axis last)."""
-    try:
-        xt, (_, t) = get_namespace(z, target)
-    except TypeError as exc:
-        raise TypeError(f"{fname}: argument 'target' must be an array like the logits ({exc})") from None
-    if xt is not xp:
-        raise TypeError(
-            f"{fname}: 'logits' and 'target' must be the same kind of array; got "
-            f"{type(z).__module__}.{type(z).__name__} and {type(target).__module__}.{type(target).__name__}"
-        )
+    t = _like_logits(fname, xp, z, target, "target")
     kind = dtype_kind(xp, t.dtype)
     K = z.shape[-1]
     batch_shape = tuple(z.shape[:-1])
@@ -91,7 +106,7 @@ def _target(fname, xp, z, target, ax, logits_shape):
             tn = to_numpy(t)
             bad = (tn < 0) | (tn >= K)
             if bad.any():
-                pos = tuple(int(i) for i in np.argwhere(bad)[0])
+                pos = _first_bad(bad)
                 raise ValueError(
                     f"{fname}: target index {int(tn[pos])} at position {pos} is out of range for "
                     f"{K} classes (expected 0 <= index < {K} along axis {ax} of logits with shape "
@@ -109,7 +124,7 @@ def _target(fname, xp, z, target, ax, logits_shape):
             yn = to_numpy(y)
             bad = ~(yn >= 0) | ~np.isfinite(yn)
             if bad.any():
-                pos = tuple(int(i) for i in np.argwhere(bad)[0])
+                pos = _first_bad(bad)
                 raise ValueError(
                     f"{fname}: probability 'target' must be finite and non-negative; got "
                     f"{float(yn[pos])!r} at position {pos}"
@@ -124,16 +139,8 @@ def _target(fname, xp, z, target, ax, logits_shape):
 
 
 def _one_hot(xp, t, K, dtype, like):
-    classes = xp.arange(K, device=_device(like))
+    classes = xp.arange(K, device=device_of(like))
     return xp.astype(xp.expand_dims(t, axis=-1) == classes, dtype)
-
-
-def _device(a):
-    if isinstance(a, np.ndarray):
-        return "cpu"
-    import array_api_compat
-
-    return array_api_compat.device(a)
 
 
 def _reduce(xp, per_example, reduction):
@@ -143,7 +150,7 @@ def _reduce(xp, per_example, reduction):
     if reduction == "sum":
         return total
     n = math.prod(per_example.shape)
-    return total / n if n else xp.full((), math.nan, dtype=per_example.dtype, device=_device(per_example))
+    return total / n if n else xp.full((), math.nan, dtype=per_example.dtype, device=device_of(per_example))
 
 
 def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
@@ -257,10 +264,7 @@ def cross_entropy_grad(logits, target, *, axis=-1, reduction="mean"):
 
 def _softmax_last(xp, z):
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        d, m = _shift(xp, z, (z.ndim - 1,))
-        e = xp.exp(d)
-        p = e / xp.sum(e, axis=-1, keepdims=True)
-        return xp.where(m == -math.inf, xp.full_like(p, math.nan), p)
+        return _softmax_core(xp, z, (z.ndim - 1,))
 
 
 def softmax_hessian(logits, *, axis=-1):
@@ -298,7 +302,7 @@ def softmax_hessian(logits, *, axis=-1):
     p = _softmax_last(xp, zc)
     K = z.shape[-1]
     outer = xp.expand_dims(p, axis=-1) * xp.expand_dims(p, axis=-2)
-    eye = xp.eye(K, dtype=p.dtype, device=_device(p))
+    eye = xp.eye(K, dtype=p.dtype, device=device_of(p))
     H = xp.expand_dims(p, axis=-1) * eye - outer
     return xp.astype(H, z.dtype) if H.dtype != z.dtype else H
 
@@ -343,8 +347,8 @@ def softmax_hvp(logits, v, *, axis=-1):
         An array of ``logits.shape`` (class axis in place), same kind and dtype as ``logits``.
 
     Raises:
-        TypeError: bad dtype or axis.
-        ValueError: ``v``'s shape differs from ``logits``'s.
+        TypeError: bad dtype or axis; ``v`` a different kind of array than ``logits``.
+        ValueError: ``v``'s shape differs from ``logits``'s; ``axis`` out of range.
 
     Notes:
         The NumPy path works on cache-sized blocks of rows, spread over a few threads, reading
@@ -357,11 +361,7 @@ def softmax_hvp(logits, v, *, axis=-1):
     """
     fname = "softmax_hvp"
     xp, z, ax, logits_shape = _logits_last(fname, logits, axis)
-    try:
-        _, (_, vv) = get_namespace(z, v)
-    except TypeError as exc:
-        raise TypeError(f"{fname}: argument 'v' must be a real numeric array ({exc})") from None
-    vv = as_float(fname, xp, vv, "v")
+    vv = as_float(fname, xp, _like_logits(fname, xp, z, v, "v"), "v")
     if tuple(vv.shape) != logits_shape:
         raise ValueError(f"{fname}: 'v' must have the logits' shape {logits_shape}; got {tuple(vv.shape)}")
     if ax != vv.ndim - 1:
