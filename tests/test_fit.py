@@ -501,6 +501,19 @@ def test_importing_the_fitting_modules_loads_no_scipy():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+@pytest.mark.parametrize("noise", ["huber", "logistic", "student-t"])
+@pytest.mark.parametrize("s", [1e-8, 1e8])
+def test_m_estimators_are_equivariant_to_column_scaling(noise, s):
+    g = rng(16)
+    X = g.standard_normal((2000, 5))
+    y = X @ g.standard_normal(5) + g.laplace(size=2000)
+    base = fit_linear(X, y, noise=noise)
+    f = fit_linear(X * s, y, noise=noise)
+    assert f.converged and f.n_iter <= 5 * max(base.n_iter, 1)
+    assert f.objective == pytest.approx(base.objective, rel=1e-10)
+    np.testing.assert_allclose(f.coef * s, base.coef, rtol=1e-8, atol=1e-10)
+
+
 @pytest.mark.parametrize("s", [1e-12, 1e12])
 @pytest.mark.parametrize("n", [3000, 60_000])
 def test_lad_is_equivariant_to_column_scaling(s, n):

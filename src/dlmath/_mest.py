@@ -51,14 +51,26 @@ def zt(X, v, intercept):
     return np.append(g, v.sum()) if intercept else g
 
 
-def solve_spd(G, rhs):
+def solve_spd(G, rhs, ridge=0.0):
+    r"""Solve :math:`G x = b` for a symmetric positive (semi)definite Gram matrix.
+
+    :math:`G` is first scaled to unit diagonal (Jacobi), so columns of very different sizes neither
+    spoil the Cholesky factorisation nor drown in a ridge; ``ridge`` (relative to that unit
+    diagonal) regularises, and a semidefinite :math:`G` falls back to least squares.
+    """
     k = G.shape[0]
+    d = np.sqrt(np.abs(np.diag(G)))
+    d[d == 0] = 1.0
+    Gs = G / d / d[:, None]
+    if ridge:
+        Gs = Gs + ridge * np.eye(k)
+    bs = rhs / d
     try:
-        L = np.linalg.cholesky(G)
-        return np.linalg.solve(L.T, np.linalg.solve(L, rhs))
+        L = np.linalg.cholesky(Gs)
+        x = np.linalg.solve(L.T, np.linalg.solve(L, bs))
     except np.linalg.LinAlgError:
-        ridge = 1e-12 * max(float(np.trace(G)) / k, 1e-300)
-        return np.linalg.lstsq(G + ridge * np.eye(k), rhs, rcond=None)[0]
+        x = np.linalg.lstsq(Gs + 1e-12 * np.eye(k), bs, rcond=None)[0]
+    return x / d
 
 
 def convex_terms(model):
@@ -98,7 +110,6 @@ def convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=100, tol=1e
     Returns ``(beta, n_iter, converged)``.
     """
     n, p = X.shape
-    k = beta.size
     loss, psi, weight, bound = convex_terms(model)
     colscale = colnorm * math.sqrt(n) * bound + 1e-300
 
@@ -111,9 +122,7 @@ def convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=100, tol=1e
         g = zt(X, psi(r), intercept)
         if np.all(np.abs(g) <= tol * colscale):
             return beta, it - 1, True
-        H = gram(X, weight(r), intercept)
-        H += 1e-12 * max(float(np.trace(H)) / k, 1e-300) * np.eye(k)
-        step = solve_spd(H, g)
+        step = solve_spd(gram(X, weight(r), intercept), g, ridge=1e-12)
         t = 1.0
         slope = -float(g @ step)
         while True:
