@@ -43,7 +43,11 @@ def test_strings_are_a_type_error(f):
 @pytest.mark.parametrize(
     "axis, exc, pattern",
     [
-        (2, ValueError, r"'axis' 2 is out of range for an array with 2 dimensions \(expected -2 <= axis < 2\)"),
+        (
+            2,
+            ValueError,
+            r"'axis' 2 is out of range for an array with 2 dimensions \(expected -2 <= axis < 2\)",
+        ),
         (-3, ValueError, r"'axis' -3 is out of range"),
         ((0, 0), ValueError, r"'axis' contains a repeated axis: \(0, 0\)"),
         (1.5, TypeError, r"'axis' must be None, an int or a tuple of ints; got 1.5"),
@@ -57,7 +61,8 @@ def test_bad_axis_names_function_expected_and_received(f, axis, exc, pattern):
 
 @pytest.mark.parametrize("f", [dlmath.smooth_max, dlmath.softmax, dlmath.log_softmax])
 @pytest.mark.parametrize(
-    "tau, exc", [(0.0, ValueError), (-1.0, ValueError), (np.inf, ValueError), (np.nan, ValueError), ("1", TypeError)]
+    "tau, exc",
+    [(0.0, ValueError), (-1.0, ValueError), (np.inf, ValueError), (np.nan, ValueError), ("1", TypeError)],
 )
 def test_bad_temperature_is_named(f, tau, exc):
     with pytest.raises(exc, match=rf"^{f.__name__}: 'temperature' must be"):
@@ -88,3 +93,13 @@ def test_import_is_light():
 def test_public_api_is_listed_by_hand():
     for name in dlmath.__all__:
         assert callable(getattr(dlmath, name)) or hasattr(getattr(dlmath, name), "__name__"), name
+
+
+@pytest.mark.parametrize("module", ["dlmath.lse", "dlmath.xent", "dlmath.norm"])
+def test_docstring_examples_run(module):
+    # STYLE: every docstring example runs; nothing else in the test suite executes them
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0, result

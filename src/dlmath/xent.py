@@ -184,8 +184,8 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
 
     Examples:
         >>> from dlmath import cross_entropy
-        >>> float(cross_entropy([[2.0, 0.0, -1.0]], [0]))  # -log softmax(z)_0
-        0.1698280112343077
+        >>> float(cross_entropy([[2.0, 0.0, -1.0]], [0]))  # -log softmax(z)_0 = log(1 + e^-2 + e^-3)
+        0.16984601955628567
     """
     fname = "cross_entropy"
     _check_reduction(fname, reduction)
@@ -356,8 +356,8 @@ def softmax_hvp(logits, v, *, axis=-1):
 
     Examples:
         >>> from dlmath import softmax_hvp
-        >>> softmax_hvp([0.0, 0.0], [1.0, -1.0]).tolist()
-        [0.25, -0.25]
+        >>> softmax_hvp([0.0, 0.0], [1.0, -1.0]).tolist()  # p ⊙ v - p (pᵀv), p = (1/2, 1/2)
+        [0.5, -0.5]
     """
     fname = "softmax_hvp"
     xp, z, ax, logits_shape = _logits_last(fname, logits, axis)
