@@ -204,6 +204,29 @@ def test_softmax_hessian_equals_torch_autograd_hessian():
     np.testing.assert_allclose(dlmath.softmax_hessian(z), H_ref, rtol=1e-12, atol=1e-15)
 
 
+def test_cross_entropy_is_mass_times_lse_minus_target_dot_logits():
+    # the module docstring's identity, for a target that does not sum to 1 (mass 2.5)
+    z = rng(12).standard_normal((4, 5)) * 3
+    y = rng(13).random((4, 5))
+    y *= 2.5 / y.sum(-1, keepdims=True)
+    expected = 2.5 * dlmath.logsumexp(z, axis=-1) - (y * z).sum(-1)
+    np.testing.assert_allclose(dlmath.cross_entropy(z, y, reduction="none"), expected, rtol=1e-13)
+    ref = F.cross_entropy(torch.tensor(z), torch.tensor(y), reduction="none").numpy()
+    np.testing.assert_allclose(expected, ref, rtol=1e-13)
+
+
+def test_cross_entropy_hessian_is_mass_times_softmax_hessian():
+    # the module docstring's curvature for an unnormalised target: (sum_k y_k)(diag(p) - p p^T)
+    z = rng(14).standard_normal(5)
+    y = np.array([0.5, 1.5, 0.0, 1.0, 0.25])
+
+    def f(zz):
+        return F.cross_entropy(zz[None], torch.tensor(y)[None])
+
+    H_ref = torch.autograd.functional.hessian(f, torch.tensor(z)).numpy()
+    np.testing.assert_allclose(y.sum() * dlmath.softmax_hessian(z), H_ref, rtol=1e-12, atol=1e-15)
+
+
 def test_softmax_hessian_batches_with_class_axis_last():
     z = rng(11).standard_normal((3, 5, 2))
     H = dlmath.softmax_hessian(z, axis=1)
