@@ -525,3 +525,19 @@ def test_lad_is_equivariant_to_column_scaling(s, n):
     assert f.converged
     assert f.objective == pytest.approx(base.objective, rel=1e-12)
     np.testing.assert_allclose(f.coef * s, base.coef, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("noise", [Huber(1.0), Logistic()], ids=["huber", "logistic"])
+@pytest.mark.parametrize("scale", [1e-6, 1e-3])
+def test_tiny_fixed_scale_converges_towards_the_lad_fit(noise, scale):
+    # With the scale far below the residuals both losses are nearly sigma-multiples of |r|: the
+    # Hessian is almost empty, so the solver must fall back on the LAD start and majorisation.
+    g = rng(17)
+    X = g.standard_normal((3000, 4))
+    y = X @ g.standard_normal(4) + g.laplace(size=3000)
+    f = fit_linear(X, y, noise=noise, scale=scale)
+    lad = fit_linear(X, y, noise="laplace")
+    assert f.converged
+    at_lad = float(np.sum(f.noise.loss(y - X @ lad.coef - lad.intercept)))
+    assert f.objective <= at_lad * (1 + 1e-12)
+    np.testing.assert_allclose(f.coef, lad.coef, atol=1e-3)

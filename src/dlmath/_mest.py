@@ -74,10 +74,12 @@ def solve_spd(G, rhs, ridge=0.0):
 
 
 def convex_terms(model):
-    r"""``(loss, psi, weight, bound)`` for a convex model at its scale, as NumPy functions of ``r``.
+    r"""``(loss, psi, weight, mm_weight, bound)`` for a convex model at its scale, as NumPy functions.
 
-    ``psi`` is :math:`\ell'`, ``weight`` the (generalised) second derivative :math:`\ell''` used as
-    Hessian weight, and ``bound`` :math:`\sup|\ell'|`, which scales the gradient tolerance.
+    ``psi`` is :math:`\ell'`; ``weight`` the (generalised) second derivative :math:`\ell''`, the
+    Newton Hessian weight; ``mm_weight`` :math:`\ell'(r)/r`, the weight of the majorising quadratic
+    (valid because :math:`\ell(\sqrt{x})` is concave in :math:`x` for both models); ``bound``
+    :math:`\sup|\ell'|`, which scales the gradient tolerance.
     """
     if model.name == "huber":
         k = model.delta * model.scale
@@ -86,7 +88,17 @@ def convex_terms(model):
             a = np.abs(r)
             return np.where(a <= k, 0.5 * r * r, k * (a - 0.5 * k))
 
-        return loss, (lambda r: np.clip(r, -k, k)), (lambda r: (np.abs(r) <= k).astype(np.float64)), k
+        def mm_weight(r):
+            a = np.abs(r)
+            return k / np.maximum(a, k)
+
+        return (
+            loss,
+            lambda r: np.clip(r, -k, k),
+            lambda r: (np.abs(r) <= k).astype(np.float64),
+            mm_weight,
+            k,
+        )
     s2 = 2.0 * model.scale
 
     def loss(r):
@@ -96,25 +108,41 @@ def convex_terms(model):
         th = np.tanh(r / s2)
         return 1.0 - th * th
 
-    return loss, (lambda r: s2 * np.tanh(r / s2)), weight, s2
+    def mm_weight(r):
+        u = np.abs(r) / s2
+        small = u < 1e-8
+        safe = np.where(small, 1.0, u)
+        return np.where(small, 1.0, np.tanh(safe) / safe)
+
+    return loss, (lambda r: s2 * np.tanh(r / s2)), weight, mm_weight, s2
 
 
-def convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=100, tol=1e-10):
+def convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=200, tol=1e-10):
     r"""Minimise :math:`\sum_i \ell(y_i - z_i^\top\beta)` for a convex :math:`\ell` by Newton's method.
 
     The Hessian is :math:`Z^\top \operatorname{diag}(\ell''(r)) Z`, with a backtracking line search.
     For Huber (:math:`\ell'' = 1` on the inliers :math:`|r_i| \le \delta\sigma`, else 0) this is
     semismooth Newton: once the inlier set is that of the minimiser the quadratic model is exact and
-    the step lands on it. ``colnorm`` holds the column norms of :math:`Z`; the gradient test is
-    relative to :math:`\sup|\ell'|\sqrt n\,\lVert z_{:j}\rVert \ge \sum_i |\ell'(r_i) z_{ij}|`.
+    the step lands on it. Where the Hessian is nearly singular (fewer inliers than parameters) or
+    its step fails the line search, a majorise-minimise step (weighted least squares with weights
+    :math:`\ell'(r)/r`) is taken instead; it never increases the loss. ``colnorm`` holds the column
+    norms of :math:`Z`; the gradient test is relative to
+    :math:`\sup|\ell'|\sqrt n\,\lVert z_{:j}\rVert \ge \sum_i |\ell'(r_i) z_{ij}|`.
     Returns ``(beta, n_iter, converged)``.
     """
     n, p = X.shape
-    loss, psi, weight, bound = convex_terms(model)
+    k = beta.size
+    loss, psi, weight, mm_weight, bound = convex_terms(model)
     colscale = colnorm * math.sqrt(n) * bound + 1e-300
 
     def residual(b):
         return y - pred(X, b[:p], b[p] if intercept else 0.0)
+
+    def mm_step(r):
+        u = mm_weight(r)
+        cand = solve_spd(gram(X, u, intercept), zt(X, u * y, intercept))
+        rc = residual(cand)
+        return cand, rc, float(np.sum(loss(rc)))
 
     r = residual(beta)
     f = float(np.sum(loss(r)))
@@ -122,19 +150,24 @@ def convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=100, tol=1e
         g = zt(X, psi(r), intercept)
         if np.all(np.abs(g) <= tol * colscale):
             return beta, it - 1, True
-        step = solve_spd(gram(X, weight(r), intercept), g, ridge=1e-12)
-        t = 1.0
-        slope = -float(g @ step)
-        while True:
-            cand = beta + t * step
-            rc = residual(cand)
-            fc = float(np.sum(loss(rc)))
-            # The last term forgives rounding noise in f once the decrease is at that level.
-            if fc <= f + 1e-4 * t * slope + 1e-14 * abs(f) or t < 1e-10:
-                break
-            t *= 0.5
-        if fc > f:
-            return beta, it, False
+        w = weight(r)
+        fc = math.inf
+        if float(np.sum(w)) >= k:
+            step = solve_spd(gram(X, w, intercept), g, ridge=1e-12)
+            t = 1.0
+            slope = -float(g @ step)
+            for _ in range(30):
+                cand = beta + t * step
+                rc = residual(cand)
+                fc = float(np.sum(loss(rc)))
+                # The last term forgives rounding noise in f once the decrease is at that level.
+                if fc <= f + 1e-4 * t * slope + 1e-14 * abs(f):
+                    break
+                t *= 0.5
+        if not fc <= f + 1e-14 * abs(f):
+            cand, rc, fc = mm_step(r)
+            if fc > f + 1e-14 * abs(f):
+                return beta, it, False
         beta, r, f = cand, rc, fc
     return beta, max_iter, bool(np.all(np.abs(zt(X, psi(r), intercept)) <= tol * colscale))
 
@@ -147,7 +180,15 @@ def fit_convex(X, y, intercept, model, fixed_scale):
     beta = solve_spd(G, zt(X, y, intercept))
     colnorm = np.sqrt(np.diag(G))
     if fixed_scale is not None:
-        beta, it, ok = convex_newton(X, y, intercept, model.replace_scale(fixed_scale), beta, colnorm)
+        fixed = model.replace_scale(fixed_scale)
+        r = y - pred(X, beta[:p], beta[p] if intercept else 0.0)
+        if float(np.sum(convex_terms(fixed)[2](r))) < max(2 * beta.size, 0.05 * n):
+            # A scale far below the residuals makes the loss nearly |r|: start from the LAD fit,
+            # whose zero residuals give Newton a non-singular Hessian.
+            from ._lad import lad
+
+            beta = lad(X, y, intercept).coef
+        beta, it, ok = convex_newton(X, y, intercept, fixed, beta, colnorm)
         return beta, fixed_scale, it, ok
     # Coordinate descent on the negative log-likelihood: a Newton solve in beta at fixed sigma,
     # then the exact sigma for that beta; each half-step lowers the NLL.
