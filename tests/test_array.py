@@ -103,3 +103,24 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0, result
+
+
+@pytest.mark.parametrize(
+    ("f", "x", "kwargs", "expected"),
+    [
+        # x / temperature overflows; the shifted (x - max) / temperature does not
+        (dlmath.smooth_max, [1e300, 0.0], {"temperature": 1e-10}, 1e300),
+        (dlmath.smooth_max, [-1e308, 1e308], {"temperature": 0.5}, 1e308),
+        (dlmath.softmax, [1e300, 0.0], {"temperature": 1e-10}, [1.0, 0.0]),
+        (dlmath.log_softmax, [1e300, 0.0], {"temperature": 1e-10}, [0.0, -np.inf]),
+        # a float16 result past float16's range rounds to -inf in the final cast
+        (dlmath.log_softmax, np.array([1.0, -1e4], dtype=np.float16), {"temperature": 1e-3}, [0.0, -np.inf]),
+    ],
+)
+def test_no_runtime_warning_escapes_at_the_range_limits(f, x, kwargs, expected):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = f(x, **kwargs)
+    np.testing.assert_array_equal(out, expected)

@@ -274,7 +274,8 @@ def log_softmax(x, axis=-1, *, temperature=1.0):
         return x
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out = _log_softmax_core(xp, xc, axes, tau)
-    return xp.astype(out, x.dtype) if out.dtype != x.dtype else out
+        # float16 in: a log-probability below -65504 rounds to -inf in the cast, silently
+        return xp.astype(out, x.dtype) if out.dtype != x.dtype else out
 
 
 def _log_softmax_core(xp, x, axes, tau=1.0):
