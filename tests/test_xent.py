@@ -159,6 +159,9 @@ def test_complex_logits_and_tuple_axis_are_type_errors():
         dlmath.cross_entropy(np.zeros((2, 3), complex), [0, 1])
     with pytest.raises(TypeError, match="softmax_hvp: 'axis' must be a single int"):
         dlmath.softmax_hvp(np.zeros((2, 3)), np.zeros((2, 3)), axis=(0, 1))
+    for axis in (True, 1.5, None):  # not "None, an int or a tuple": a class axis is one int
+        with pytest.raises(TypeError, match=rf"^cross_entropy: 'axis' must be a single int; got {axis}$"):
+            dlmath.cross_entropy(np.zeros((2, 3)), [0, 1], axis=axis)
     with pytest.raises(ValueError, match="softmax_hessian: 'axis' 2 is out of range"):
         dlmath.softmax_hessian(np.zeros((2, 3)), axis=2)
 

@@ -167,7 +167,8 @@ def normalize_axis(fname: str, axis, ndim: int, *, argname: str = "axis") -> tup
 
 def single_axis(fname: str, axis, ndim: int, *, argname: str = "axis", array_name: str = "x") -> int:
     """Validate an axis that must be exactly one int (class axes) of the array named ``array_name``."""
-    if axis is None or isinstance(axis, (tuple, list)):
+    if axis is None or isinstance(axis, (tuple, list, bool, np.bool_)) or not hasattr(axis, "__index__"):
+        # checked here, not in normalize_axis, whose message would offer None and tuples
         raise TypeError(f"{fname}: '{argname}' must be a single int; got {axis!r}")
     if ndim == 0:
         raise ValueError(
