@@ -278,3 +278,48 @@ def test_models_are_immutable_values():
         m.delta = 3.0
     assert m.replace_scale(3.0) == Huber(1.0, 3.0)
     assert m == Huber(1.0, 2.0)
+
+
+ALL_MODELS = [
+    Gaussian(),
+    Laplace(),
+    Huber(),
+    StudentT(),
+    Cauchy(),
+    Logistic(),
+    Gaussian(1e-3),
+    StudentT(3, 1e-3),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("model", ALL_MODELS, ids=repr)
+def test_extreme_residuals_overflow_quietly_and_keep_the_dtype(model, dtype):
+    big = np.finfo(dtype).max
+    r = np.array([-big, -1.0, 0.0, 0.5, big, np.inf, -np.inf], dtype=dtype)
+    for method in ("logpdf", "nll", "loss", "dloss"):
+        out = getattr(model, method)(r)  # RuntimeWarnings are errors in this test suite
+        assert out.dtype == dtype
+        assert not np.any(np.isnan(out)), (method, out)
+    assert np.all(model.nll(r[[0, 4, 5, 6]]) > model.nll(r[[2]]))
+
+
+def test_nan_residuals_propagate():
+    for model in ALL_MODELS:
+        assert np.isnan(model.loss(np.array([np.nan]))[0])
+        assert np.isnan(model.dloss(np.array([np.nan]))[0])
+
+
+def test_signatures_show_the_residual_argument_only():
+    import inspect
+
+    assert list(inspect.signature(Huber.loss).parameters) == ["self", "r"]
+
+
+@pytest.mark.parametrize(
+    "model", [Gaussian(), Laplace(), Huber(), StudentT(), Cauchy(), Logistic()], ids=repr
+)
+@pytest.mark.parametrize("c", [1e-300, 1e-150, 1e150, 1e300])
+def test_scale_mle_is_equivariant_at_extreme_magnitudes(model, c):
+    r = np.random.default_rng(7).standard_t(3, size=50)
+    assert model.fit_scale(c * r) == pytest.approx(c * model.fit_scale(r), rel=1e-12)

@@ -31,6 +31,8 @@ Python float. Hyper-parameters are validated when a model is built.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from dataclasses import dataclass, field, fields
 
@@ -74,9 +76,14 @@ def _solve_scale(hd, absr: np.ndarray, start: float | None = None) -> float:
     Returns 0 when the left side stays :math:`\le 1` as :math:`\sigma \to 0` (too many exact
     zeros: the likelihood is unbounded there).
     """
-    nz = absr[absr > 0]
-    if nz.size == 0:
+    top = float(np.max(absr, initial=0.0))
+    if top == 0.0:
         return 0.0
+    # The root is scale-equivariant: solve for residuals divided by their maximum, so that no
+    # square over- or underflows, and scale back.
+    absr = absr / top
+    start = start / top if start else None
+    nz = absr[absr > 0]
     n = absr.size
 
     def phi(u):
@@ -118,7 +125,34 @@ def _solve_scale(hd, absr: np.ndarray, start: float | None = None) -> float:
             u = new
             break
         u = new
-    return math.exp(u)
+    return top * math.exp(u)
+
+
+def _elementwise(method):
+    """Wrap ``method(self, xp, r)`` as ``method(self, r)`` with dlmath's input rules.
+
+    The residuals are validated by :func:`float_input`; float16 is computed in float32 and cast
+    back; overflow to ``inf`` (a squared residual of 1e200, say) is the correct limit and raises no
+    ``RuntimeWarning``.
+    """
+    name = method.__name__
+
+    @functools.wraps(method)
+    def wrapper(self, r):
+        xp, x = float_input(f"{type(self).__name__}.{name}", r, "r")
+        f16 = getattr(xp, "float16", None)  # array-api-strict has no float16
+        half = f16 is not None and x.dtype == f16
+        if half:
+            x = xp.astype(x, xp.float32)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            out = method(self, xp, x)
+            if half:
+                out = xp.astype(out, f16)
+        return out
+
+    sig = inspect.signature(method)
+    wrapper.__signature__ = sig.replace(parameters=[q for q in sig.parameters.values() if q.name != "xp"])
+    return wrapper
 
 
 class NoiseModel:
@@ -169,22 +203,26 @@ class Gaussian(NoiseModel):
     def __post_init__(self):
         object.__setattr__(self, "scale", check_real_scalar("Gaussian", "scale", self.scale))
 
-    def logpdf(self, r):
-        _, r = float_input("Gaussian.logpdf", r, "r")
+    @_elementwise
+    def logpdf(self, xp, r):
         s = self.scale
         return -0.5 * (r / s) ** 2 - (math.log(s) + 0.5 * _LOG_2PI)
 
-    def loss(self, r):
-        _, r = float_input("Gaussian.loss", r, "r")
+    @_elementwise
+    def loss(self, xp, r):
         return 0.5 * r * r
 
-    def dloss(self, r):
-        _, r = float_input("Gaussian.dloss", r, "r")
+    @_elementwise
+    def dloss(self, xp, r):
         return r * 1.0
 
     def fit_scale(self, r) -> float:
-        a = _residuals_np("Gaussian", r)
-        return float(np.sqrt(np.mean(a * a)))
+        a = np.abs(_residuals_np("Gaussian", r))
+        top = float(a.max())
+        if top == 0.0:
+            return 0.0
+        b = a / top  # no overflow or underflow in the squares
+        return top * float(np.sqrt(np.mean(b * b)))
 
 
 @dataclass(frozen=True)
@@ -216,21 +254,23 @@ class Laplace(NoiseModel):
     def __post_init__(self):
         object.__setattr__(self, "scale", check_real_scalar("Laplace", "scale", self.scale))
 
-    def logpdf(self, r):
-        xp, r = float_input("Laplace.logpdf", r, "r")
+    @_elementwise
+    def logpdf(self, xp, r):
         b = self.scale
         return -xp.abs(r) / b - math.log(2.0 * b)
 
-    def loss(self, r):
-        xp, r = float_input("Laplace.loss", r, "r")
+    @_elementwise
+    def loss(self, xp, r):
         return xp.abs(r)
 
-    def dloss(self, r):
-        xp, r = float_input("Laplace.dloss", r, "r")
+    @_elementwise
+    def dloss(self, xp, r):
         return xp.sign(r)
 
     def fit_scale(self, r) -> float:
-        return float(np.mean(np.abs(_residuals_np("Laplace", r))))
+        a = np.abs(_residuals_np("Laplace", r))
+        top = float(a.max())
+        return top * float(np.mean(a / top)) if top > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -296,17 +336,17 @@ class Huber(NoiseModel):
         inner = xp.where(a <= d, a, xp.zeros_like(a))
         return xp.where(a <= d, 0.5 * inner * inner, d * (a - 0.5 * d))
 
-    def logpdf(self, r):
-        xp, r = float_input("Huber.logpdf", r, "r")
+    @_elementwise
+    def logpdf(self, xp, r):
         s = self.scale
         return -self._rho(xp, r / s, self.delta) - (math.log(s) + math.log(self.normalizer))
 
-    def loss(self, r):
-        xp, r = float_input("Huber.loss", r, "r")
+    @_elementwise
+    def loss(self, xp, r):
         return self._rho(xp, r, self.delta * self.scale)
 
-    def dloss(self, r):
-        xp, r = float_input("Huber.dloss", r, "r")
+    @_elementwise
+    def dloss(self, xp, r):
         k = self.delta * self.scale
         return xp.where(r > k, xp.full_like(r, k), xp.where(r < -k, xp.full_like(r, -k), r))
 
@@ -369,22 +409,27 @@ class StudentT(NoiseModel):
             - math.log(self.scale)
         )
 
-    def logpdf(self, r):
-        xp, r = float_input("StudentT.logpdf", r, "r")
+    @_elementwise
+    def logpdf(self, xp, r):
         v, s = self.df, self.scale
         return self._log_norm() - 0.5 * (v + 1.0) * xp.log1p((r / s) ** 2 / v)
 
-    def loss(self, r):
-        xp, r = float_input("StudentT.loss", r, "r")
+    @_elementwise
+    def loss(self, xp, r):
         v, s = self.df, self.scale
         return 0.5 * (v + 1.0) * xp.log1p((r / s) ** 2 / v)
 
-    def dloss(self, r):
-        _, r = float_input("StudentT.dloss", r, "r")
+    @_elementwise
+    def dloss(self, xp, r):
         v, s = self.df, self.scale
-        # Divide r by the scale first: r*r could overflow where (r/s)**2 does not.
+        # (v+1) t / (v + t^2) overflows to inf/inf for huge |t|; there the equal form
+        # (v+1) / (v/t + t) is used, each branch on input that is safe for it.
         t = r / s
-        return (v + 1.0) * t / (s * (v + t * t))
+        big = xp.abs(t) >= 1.0
+        ones = xp.ones_like(t)
+        tb = xp.where(big, t, ones)
+        ts = xp.where(big, xp.zeros_like(t), t)
+        return xp.where(big, (v + 1.0) / (s * (v / tb + tb)), (v + 1.0) * ts / (s * (v + ts * ts)))
 
     def fit_scale(self, r) -> float:
         a = np.abs(_residuals_np("StudentT", r))
@@ -460,18 +505,18 @@ class Logistic(NoiseModel):
         sh = xp.sinh(xp.where(small, a, xp.zeros_like(a)))
         return xp.where(small, 0.5 * xp.log1p(sh * sh), a + xp.log1p(xp.exp(-2.0 * a)) - math.log(2.0))
 
-    def logpdf(self, r):
-        xp, r = float_input("Logistic.logpdf", r, "r")
+    @_elementwise
+    def logpdf(self, xp, r):
         s = self.scale
         return -2.0 * self._log_cosh(xp, r / (2.0 * s)) - math.log(4.0 * s)
 
-    def loss(self, r):
-        xp, r = float_input("Logistic.loss", r, "r")
+    @_elementwise
+    def loss(self, xp, r):
         s = self.scale
         return 4.0 * s * s * self._log_cosh(xp, r / (2.0 * s))
 
-    def dloss(self, r):
-        xp, r = float_input("Logistic.dloss", r, "r")
+    @_elementwise
+    def dloss(self, xp, r):
         s = self.scale
         return 2.0 * s * xp.tanh(r / (2.0 * s))
 
