@@ -541,3 +541,18 @@ def test_tiny_fixed_scale_converges_towards_the_lad_fit(noise, scale):
     at_lad = float(np.sum(f.noise.loss(y - X @ lad.coef - lad.intercept)))
     assert f.objective <= at_lad * (1 + 1e-12)
     np.testing.assert_allclose(f.coef, lad.coef, atol=1e-3)
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "laplace", "huber", "student-t", "logistic"])
+@pytest.mark.parametrize(("cx", "cy"), [(1.0, 1e200), (1e200, 1.0), (1e-200, 1.0), (1.0, 1e-200)])
+def test_extreme_magnitudes_fit_like_unit_data(noise, cx, cy):
+    # Gram matrices would square 1e200 to inf and 1e-200 to 0; the data are rescaled by powers of 2.
+    g = rng(18)
+    X = g.standard_normal((200, 3))
+    y = X @ [1.0, 2.0, 3.0] + g.laplace(size=200)
+    base = fit_linear(X, y, noise=noise)
+    f = fit_linear(X * cx, y * cy, noise=noise)
+    assert f.converged
+    np.testing.assert_allclose(f.coef * cx / cy, base.coef, rtol=1e-10, atol=1e-12)
+    assert f.intercept / cy == pytest.approx(base.intercept, rel=1e-10, abs=1e-12)
+    assert f.scale / cy == pytest.approx(base.scale, rel=1e-10)

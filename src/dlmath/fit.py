@@ -204,6 +204,65 @@ def _greedy_rank(G, intercept, tol):
     return keep
 
 
+def _rescale(X, y):
+    """``(X', y', cx, cy)``: data divided by powers of two when any column or ``y`` is extreme.
+
+    Gram matrices square the data, so entries beyond about 1e150 (or below 1e-150) would over- or
+    underflow; dividing each column and ``y`` by a power of two near its largest magnitude is
+    exact, and every fitter is equivariant to it. ``cx`` is ``None`` when nothing needs scaling.
+    """
+    n = X.shape[0]
+    colmax = np.maximum(X.max(axis=0), -X.min(axis=0)) if n else np.zeros(X.shape[1])
+    ymax = float(np.max(np.abs(y), initial=0.0))
+    allmax = np.append(colmax, ymax)
+    if np.all((allmax == 0) | ((allmax > 1e-100) & (allmax < 1e100))):
+        return X, y, None, 1.0
+
+    def pow2(m):
+        return np.where(m > 0, np.ldexp(1.0, np.frexp(np.where(m > 0, m, 1.0))[1]), 1.0)
+
+    cx = pow2(colmax)
+    cy = float(pow2(np.array(ymax)))
+    return X / cx, y / cy, cx, cy
+
+
+def _solve(X, y, fit_intercept, model, method, fixed):
+    """Dispatch to the model's fitter: ``(w, b, scale, n_iter, converged, method)``."""
+    n, p = X.shape
+    k = p + int(fit_intercept)
+    n_iter, converged, fitted_scale = 0, True, 0.0
+    if k == 0:
+        w, b, method = np.zeros(0), 0.0, "none"
+        if model.name not in ("gaussian", "laplace"):
+            fitted_scale = model.fit_scale(y)
+    elif model.name == "gaussian":
+        method = method or "svd"
+        w, b = _lstsq(X, y, fit_intercept) if method == "svd" else _normal_equations(X, y, fit_intercept)
+    else:
+        cols = _independent_columns(X, fit_intercept)
+        Xs = X if cols is None else np.ascontiguousarray(X[:, cols])
+        ps = Xs.shape[1]
+        with _one_blas_thread():
+            if model.name == "laplace":
+                from ._lad import lad
+
+                res = lad(Xs, y, fit_intercept)
+                beta, n_iter, converged, method = res.coef, res.n_iter, res.certified, res.method
+            elif model.name in ("huber", "logistic"):
+                beta, fitted_scale, n_iter, converged = _mest.fit_convex(Xs, y, fit_intercept, model, fixed)
+                method = "semismooth-newton" if model.name == "huber" else "newton"
+            else:
+                beta, fitted_scale, n_iter, converged = _mest.fit_student(Xs, y, fit_intercept, model, fixed)
+                method = "irls-mm"
+        ws, b = _split(beta, ps, fit_intercept)
+        if cols is None:
+            w = ws
+        else:
+            w = np.zeros(p)
+            w[cols] = ws
+    return w, b, fitted_scale, n_iter, converged, method
+
+
 def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale=None) -> LinearFit:
     r"""Maximum-likelihood linear regression under a chosen noise model.
 
@@ -280,40 +339,18 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         allowed = ", ".join(repr(m) for m in methods) or "none (leave method=None)"
         raise ValueError(f"{fn}: unknown method {method!r} for {model.name} noise; expected {allowed}")
 
-    n_iter, converged = 0, True
-    if k == 0:
-        w, b, method = np.zeros(0), 0.0, "none"
-        fixed_or_fit = model.fit_scale(y) if model.name not in ("gaussian", "laplace") else 0.0
-    elif model.name == "gaussian":
-        method = method or "svd"
-        w, b = _lstsq(X, y, fit_intercept) if method == "svd" else _normal_equations(X, y, fit_intercept)
-    else:
-        cols = _independent_columns(X, fit_intercept)
-        Xs = X if cols is None else np.ascontiguousarray(X[:, cols])
-        ps = Xs.shape[1]
-        with _one_blas_thread():
-            if model.name == "laplace":
-                from ._lad import lad
-
-                res = lad(Xs, y, fit_intercept)
-                beta, n_iter, converged, method = res.coef, res.n_iter, res.certified, res.method
-            elif model.name in ("huber", "logistic"):
-                beta, fixed_or_fit, n_iter, converged = _mest.fit_convex(Xs, y, fit_intercept, model, fixed)
-                method = "semismooth-newton" if model.name == "huber" else "newton"
-            else:
-                beta, fixed_or_fit, n_iter, converged = _mest.fit_student(Xs, y, fit_intercept, model, fixed)
-                method = "irls-mm"
-        ws, b = _split(beta, ps, fit_intercept)
-        if cols is None:
-            w = ws
-        else:
-            w = np.zeros(p)
-            w[cols] = ws
-    r = y - _mest.pred(X, w, b)
+    Xw, yw, cx, cy = _rescale(X, y)
+    w, b, fitted_scale, n_iter, converged, method = _solve(
+        Xw, yw, fit_intercept, model, method, None if fixed is None else fixed / cy
+    )
+    if cx is not None:
+        w, b, fitted_scale = w * (cy / cx), b * cy, fitted_scale * cy
+    with np.errstate(over="ignore", invalid="ignore"):  # inf is the honest value of an overflow
+        r = y - _mest.pred(X, w, b)
     if fixed is not None:
         sigma = fixed
     elif model.name not in ("gaussian", "laplace"):
-        sigma = fixed_or_fit
+        sigma = fitted_scale
     else:
         sigma = model.fit_scale(r) if np.any(r != 0) else 0.0
     fitted = model.replace_scale(sigma) if sigma > 0 else model
