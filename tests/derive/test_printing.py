@@ -16,7 +16,7 @@ def test_latex_uses_top_and_vector_subscripts():
     i = sp.Symbol("i", integer=True)
     assert nt.latex(X.T * y) == r"X^{\top} y"
     assert nt.latex(y[i, 0]) == "y_{i}"
-    assert nt.latex(nt.Grad(nt.Norm(w), w)) == r"\nabla_{w} \left\lVert w \right\rVert_{2}"
+    assert nt.latex(nt.Grad(nt.Norm(w), w)) == r"\nabla_{w} \lVert w \rVert_{2}"
 
 
 def test_hat_names_print_with_a_hat():
@@ -36,7 +36,7 @@ def test_sums_print_positive_terms_first():
     a, b = sp.symbols("a b", real=True)
     residual = y - X * w
     assert nt.pretty(nt.Norm(residual)) == "‖y - X⋅w‖"
-    assert nt.latex(nt.Norm(residual)) == r"\left\lVert y - X w \right\rVert_{2}"
+    assert nt.latex(nt.Norm(residual)) == r"\lVert y - X w \rVert_{2}"
     assert nt.pretty(X.T * (X * w - y)) == "Xᵀ⋅(X⋅w - y)"
     assert nt.latex(sp.exp(b - a)) == "e^{b - a}"
     assert nt.pretty(b - a) == "b - a"
@@ -68,3 +68,11 @@ def test_a_defined_name_with_a_minus_is_parenthesized_under_a_derivative():
     assert nt.latex(sp.Derivative(nll, sigma)) == r"\frac{d}{d \sigma} \left(-\log L(w)\right)"
     plain = nt.defined(r"L(w)", "L(w)", lambda rec: sigma)
     assert nt.latex(sp.Derivative(plain, sigma)) == r"\frac{d}{d \sigma} L(w)"
+
+
+def test_norm_bars_stretch_only_around_tall_content():
+    # MathJax draws \left\lVert x \right\rVert around a short x as small detached bars
+    assert nt.latex(nt.Norm(w)) == r"\lVert w \rVert_{2}"
+    assert nt.latex(nt.Norm1(y - X * w)) == r"\lVert y - X w \rVert_{1}"
+    tall = nt.latex(nt.Norm(w / sp.Symbol("tau", positive=True)))
+    assert tall.startswith(r"\left\lVert \frac") and tall.endswith(r"\right\rVert_{2}")

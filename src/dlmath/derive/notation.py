@@ -189,6 +189,20 @@ class _Scalar(_Display, sp.Expr):
         return True
 
 
+_TALL = (r"\frac", r"\sum", r"\sqrt", r"\prod", r"\begin")
+
+
+def _norm_latex(inner: str, p: str) -> str:
+    r"""``\lVert inner \rVert_p``, stretched with ``\left``/``\right`` only around tall content.
+
+    MathJax draws ``\left\lVert x \right\rVert`` around a short argument as two small, loosely
+    spaced bars (screenshots of the page), where the plain delimiters read like LaTeX.
+    """
+    if any(t in inner for t in _TALL):
+        return rf"\left\lVert {inner} \right\rVert_{{{p}}}"
+    return rf"\lVert {inner} \rVert_{{{p}}}"
+
+
 class Norm(_Scalar):
     r"""The Euclidean norm :math:`\lVert v\rVert_2` of a vector expression."""
 
@@ -199,7 +213,7 @@ class Norm(_Scalar):
         return sp.sqrt(sp.factor_terms(sum(e**2 for e in _entries(rec(self.args[0])))))
 
     def _latex(self, printer):
-        return rf"\left\lVert {printer._print(self.args[0])} \right\rVert_{{2}}"
+        return _norm_latex(printer._print(self.args[0]), "2")
 
     def _pretty(self, printer):
         return pretty_wrap(printer, self.args[0], "‖", "‖")
@@ -214,7 +228,7 @@ class Norm1(_Scalar):
         return sum(sp.Abs(e) for e in _entries(rec(self.args[0])))
 
     def _latex(self, printer):
-        return rf"\left\lVert {printer._print(self.args[0])} \right\rVert_{{1}}"
+        return _norm_latex(printer._print(self.args[0]), "1")
 
     def _pretty(self, printer):
         return pretty_wrap(printer, self.args[0], "‖", "‖₁")
