@@ -152,3 +152,12 @@ def test_bad_data_is_named():
         sgd_linear(np.ones((3, 1)), np.ones(2), loss="l2")
     with pytest.raises(ValueError, match=r"sgd_linear: 'X' must be finite"):
         sgd_linear(np.array([[np.nan], [1.0]]), np.ones(2), loss="l2")
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_a_diverging_run_is_flagged_without_warnings(data, batch_size):
+    X, y = data
+    res = sgd_linear(X, y, loss="l2", lr=50.0, steps=3000, batch_size=batch_size)
+    assert res.diverged and not np.isfinite(res.jitter)
+    # Sign-based L1 steps stay bounded by lr * |x| whatever lr is.
+    assert not sgd_linear(X, y, loss="l1", lr=50.0, steps=300, batch_size=batch_size).diverged

@@ -45,6 +45,8 @@ class SGDResult:
         jitter: the root-mean-square of ``distance`` over the last quarter of the run: how far
             the late iterates stray from the optimum.
         loss_name, schedule: the settings of the run.
+        diverged: whether an iterate became infinite or NaN (a step size too large for the
+            data under L2); ``jitter`` and ``loss`` are then inf or NaN as well.
     """
 
     weights: np.ndarray
@@ -55,6 +57,7 @@ class SGDResult:
     jitter: float
     loss_name: str
     schedule: str
+    diverged: bool = False
 
     def window_jitter(self, start: float, stop: float) -> float:
         """RMS distance to the optimum over the fraction ``[start, stop)`` of the run (0 <= start < stop <= 1)."""
@@ -183,38 +186,43 @@ def sgd_linear(
     W = np.empty((steps + 1, p))
     W[0] = w
     scale = etas / batch_size
-    if batch_size == 1:
-        rows = X[batches[:, 0]]
-        targets = y[batches[:, 0]]
-        for s in range(steps):
-            x = rows[s]
-            r = targets[s] - float(x @ w)
-            if loss == "l2":
-                g = r
-            elif loss == "l1":
-                g = math.copysign(1.0, r) if r != 0 else 0.0
-            else:
-                g = min(max(r, -delta), delta)
-            w = w + scale[s] * g * x
-            W[s + 1] = w
-    else:
-        for s in range(steps):
-            Xb = X[batches[s]]
-            r = y[batches[s]] - Xb @ w
-            w = w + scale[s] * (Xb.T @ _psi(loss, r, delta))
-            W[s + 1] = w
+    # A step size too large for L2 makes the iterates grow without bound; the run then records
+    # inf/NaN (flagged by ``diverged``) instead of raising floating-point warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if batch_size == 1:
+            rows = X[batches[:, 0]]
+            targets = y[batches[:, 0]]
+            for s in range(steps):
+                x = rows[s]
+                r = targets[s] - float(x @ w)
+                if loss == "l2":
+                    g = r
+                elif loss == "l1":
+                    g = math.copysign(1.0, r) if r != 0 else 0.0
+                else:
+                    g = min(max(r, -delta), delta)
+                w = w + scale[s] * g * x
+                W[s + 1] = w
+        else:
+            for s in range(steps):
+                Xb = X[batches[s]]
+                r = y[batches[s]] - Xb @ w
+                w = w + scale[s] * (Xb.T @ _psi(loss, r, delta))
+                W[s + 1] = w
 
     model = {"l2": "gaussian", "l1": "laplace", "huber": Huber(delta=delta)}[loss]
     optimum = fit_linear(X, y, noise=model, fit_intercept=False, scale=1.0).coef
     losses = np.empty(steps + 1)
     block = max(1, (1 << 20) // max(n, 1))
-    for lo in range(0, steps + 1, block):
-        R = y[None, :] - W[lo : lo + block] @ X.T
-        losses[lo : lo + block] = np.mean(_rho(loss, R, delta), axis=1)
-    dist = np.sqrt(np.sum((W - optimum) ** 2, axis=1))
-    tail = dist[-max(1, (steps + 1) // 4) :]
-    jitter = float(np.sqrt(np.mean(tail * tail)))
-    return SGDResult(W, losses, etas, optimum, dist, jitter, loss, schedule)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for lo in range(0, steps + 1, block):
+            R = y[None, :] - W[lo : lo + block] @ X.T
+            losses[lo : lo + block] = np.mean(_rho(loss, R, delta), axis=1)
+        dist = np.sqrt(np.sum((W - optimum) ** 2, axis=1))
+        tail = dist[-max(1, (steps + 1) // 4) :]
+        jitter = float(np.sqrt(np.mean(tail * tail)))
+    diverged = not bool(np.all(np.isfinite(W)))
+    return SGDResult(W, losses, etas, optimum, dist, jitter, loss, schedule, diverged)
 
 
 def make_regression(n=200, *, n_features=2, noise=1e-3, seed=0):
