@@ -76,3 +76,21 @@ def test_norm_bars_stretch_only_around_tall_content():
     assert nt.latex(nt.Norm1(y - X * w)) == r"\lVert y - X w \rVert_{1}"
     tall = nt.latex(nt.Norm(w / sp.Symbol("tau", positive=True)))
     assert tall.startswith(r"\left\lVert \frac") and tall.endswith(r"\right\rVert_{2}")
+
+
+def test_a_negative_matrix_term_prints_with_a_minus_not_plus_minus():
+    k = sp.Symbol("k", integer=True, positive=True)
+    p, v = nt.Vector("p", k), nt.Vector("v", k)
+    hvp = sp.HadamardProduct(p, v) - nt.Dot(p, v) * p
+    assert nt.latex(hvp) == r"p \odot v - \left(p^{\top} v\right) p"
+    assert nt.pretty(hvp) == "p ⊙ v - pᵀv⋅p"
+    assert nt.latex(v - nt.LSE(v) * sp.OneMatrix(k, 1)) == r"v - \operatorname{LSE}(v) \mathbf{1}"
+
+
+def test_function_nodes_use_plain_parentheses_around_short_arguments():
+    # MathJax leaves a gap between \operatorname{f} and \left(
+    assert nt.latex(nt.LSE(w)) == r"\operatorname{LSE}(w)"
+    assert nt.latex(nt.Softmax(w)) == r"\operatorname{softmax}(w)"
+    assert nt.latex(nt.Diag(w)) == r"\operatorname{diag}(w)"
+    tau = sp.Symbol("tau", positive=True)
+    assert nt.latex(nt.LSE(w / tau)) == r"\operatorname{LSE}\left( \frac{1}{\tau} w \right)"

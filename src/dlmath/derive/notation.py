@@ -24,7 +24,16 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.stringpict import prettyForm
 
-from .printing import latex, paren_latex, pretty, pretty_call, pretty_prefix, pretty_wrap, subscript
+from .printing import (
+    delimited,
+    latex,
+    paren_latex,
+    pretty,
+    pretty_call,
+    pretty_prefix,
+    pretty_wrap,
+    subscript,
+)
 
 __all__ = [
     "Vector",
@@ -189,18 +198,9 @@ class _Scalar(_Display, sp.Expr):
         return True
 
 
-_TALL = (r"\frac", r"\sum", r"\sqrt", r"\prod", r"\begin")
-
-
 def _norm_latex(inner: str, p: str) -> str:
-    r"""``\lVert inner \rVert_p``, stretched with ``\left``/``\right`` only around tall content.
-
-    MathJax draws ``\left\lVert x \right\rVert`` around a short argument as two small, loosely
-    spaced bars (screenshots of the page), where the plain delimiters read like LaTeX.
-    """
-    if any(t in inner for t in _TALL):
-        return rf"\left\lVert {inner} \right\rVert_{{{p}}}"
-    return rf"\lVert {inner} \rVert_{{{p}}}"
+    r"""``\lVert inner \rVert_p`` (see :func:`~dlmath.derive.printing.delimited`)."""
+    return delimited(inner, r"\lVert", r"\rVert") + f"_{{{p}}}"
 
 
 class Norm(_Scalar):
@@ -241,7 +241,7 @@ class LSE(_Scalar):
         return sp.log(sum(sp.exp(e) for e in _entries(rec(self.args[0]))))
 
     def _latex(self, printer):
-        return rf"\operatorname{{LSE}}\left({printer._print(self.args[0])}\right)"
+        return r"\operatorname{LSE}" + delimited(printer._print(self.args[0]))
 
     def _pretty(self, printer):
         return pretty_call(printer, "LSE", self.args[0])
@@ -308,7 +308,7 @@ class Softmax(_Elementwise):
         return sp.ImmutableMatrix(len(z), 1, [sp.exp(e) / total for e in z])
 
     def _latex(self, printer):
-        return rf"\operatorname{{softmax}}\left({printer._print(self.args[0])}\right)"
+        return r"\operatorname{softmax}" + delimited(printer._print(self.args[0]))
 
     def _pretty(self, printer):
         return pretty_call(printer, "softmax", self.args[0])
@@ -336,7 +336,7 @@ class SignOf(_Elementwise):
         return sp.ImmutableMatrix(len(v), 1, [sp.sign(e) for e in v])
 
     def _latex(self, printer):
-        return rf"\operatorname{{sign}}\left({printer._print(self.args[0])}\right)"
+        return r"\operatorname{sign}" + delimited(printer._print(self.args[0]))
 
     def _pretty(self, printer):
         return pretty_call(printer, "sign", self.args[0])
@@ -357,7 +357,7 @@ class Diag(_Display, MatrixExpr):
         return sp.ImmutableMatrix(sp.diag(*_entries(rec(self.args[0]))))
 
     def _latex(self, printer):
-        return rf"\operatorname{{diag}}\left({printer._print(self.args[0])}\right)"
+        return r"\operatorname{diag}" + delimited(printer._print(self.args[0]))
 
     def _pretty(self, printer):
         return pretty_call(printer, "diag", self.args[0])

@@ -16,7 +16,16 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-__all__ = ["latex", "pretty", "subscript", "paren_latex", "pretty_prefix", "pretty_wrap", "pretty_call"]
+__all__ = [
+    "latex",
+    "pretty",
+    "subscript",
+    "delimited",
+    "paren_latex",
+    "pretty_prefix",
+    "pretty_wrap",
+    "pretty_call",
+]
 
 
 def _negative(term) -> bool:
@@ -38,8 +47,20 @@ class _Latex(LatexPrinter):
     """Names ending in ``_hat`` print with a hat (``w_hat`` -> :math:`\\hat{w}`)."""
 
     def _as_ordered_terms(self, expr, order=None):
-        # MatAdd is an Add subclass, so this orders matrix sums too.
         return _natural_order(super()._as_ordered_terms(expr, order=order))
+
+    def _print_MatAdd(self, expr):
+        # SymPy prints MatAdd through _print_Add, whose sign test misses a negative MatMul that
+        # is not first ("p \odot v + - p^T v p"); put the minus in the operator instead.
+        out = []
+        for k, term in enumerate(_natural_order(expr.args)):
+            negative = k > 0 and _negative(term)
+            shown = -term if negative else term
+            tex = self._print(shown)
+            if k > 0 and isinstance(shown, sp.MatAdd):
+                tex = rf"\left({tex}\right)"
+            out.append(tex if k == 0 else (" - " if negative else " + ") + tex)
+        return "".join(out)
 
     def _print_Symbol(self, expr, style="plain"):
         base = _hat_parts(expr.name)
@@ -154,6 +175,21 @@ def subscript(s: str, fallback: str | None = None) -> str:
     if all(ch in "₀₁₂₃₄₅₆₇₈₉ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ₊₋₌₍₎" for ch in out):
         return out
     return fallback if fallback is not None else "_" + s
+
+
+_TALL = (r"\frac", r"\sum", r"\sqrt", r"\prod", r"\int", r"\begin", r"\left")
+
+
+def delimited(inner: str, left: str = "(", right: str = ")") -> str:
+    r"""``inner`` between delimiters, stretched with ``\left``/``\right`` only around tall content.
+
+    MathJax draws ``\left\lVert x \right\rVert`` around a short argument as two small, loosely
+    spaced bars, and ``\operatorname{f}\left(x\right)`` with a gap before the parenthesis
+    (screenshots of the page); plain delimiters read like LaTeX there.
+    """
+    if any(t in inner for t in _TALL):
+        return rf"\left{left} {inner} \right{right}"
+    return f"{left}{inner}{right}" if left == "(" else f"{left} {inner} {right}"
 
 
 def paren_latex(printer, arg) -> str:
