@@ -308,7 +308,9 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         concomitant-scale equation whose outlier terms are bounded.
 
         Rank-deficient designs: the Gaussian fit returns the minimum-norm solution; the other
-        models give coefficient 0 to every column that depends linearly on earlier ones.
+        models give coefficient 0 to every column that depends linearly on earlier ones. Data
+        with entries beyond :math:`10^{\pm 100}` are rescaled by exact powers of two before
+        fitting; a column whose coefficient would still exceed the float64 range gets 0.
 
     Examples:
         >>> import numpy as np
@@ -340,11 +342,22 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         raise ValueError(f"{fn}: unknown method {method!r} for {model.name} noise; expected {allowed}")
 
     Xw, yw, cx, cy = _rescale(X, y)
-    w, b, fitted_scale, n_iter, converged, method = _solve(
-        Xw, yw, fit_intercept, model, method, None if fixed is None else fixed / cy
-    )
+    fixed_w = None if fixed is None else fixed / cy
+    w, b, fitted_scale, n_iter, converged, method = _solve(Xw, yw, fit_intercept, model, method, fixed_w)
     if cx is not None:
-        w, b, fitted_scale = w * (cy / cx), b * cy, fitted_scale * cy
+        with np.errstate(over="ignore", invalid="ignore"):
+            w = np.where(w == 0, 0.0, (w * cy) / cx)
+        huge = ~np.isfinite(w)
+        if huge.any():
+            # Columns so small beside y that their coefficients exceed float64 (1e-320 against 1)
+            # are treated as numerically zero, like a constant column beside the intercept.
+            keep = np.flatnonzero(~huge)
+            ws, b, fitted_scale, n_iter, converged, method = _solve(
+                np.ascontiguousarray(Xw[:, keep]), yw, fit_intercept, model, method, fixed_w
+            )
+            w = np.zeros(p)
+            w[keep] = ws * cy / cx[keep]
+        b, fitted_scale = b * cy, fitted_scale * cy
     with np.errstate(over="ignore", invalid="ignore"):  # inf is the honest value of an overflow
         r = y - _mest.pred(X, w, b)
     if fixed is not None:
