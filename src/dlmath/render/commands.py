@@ -76,7 +76,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from .serve import ServeError, make_server
+    from .serve import ServeError, make_server, run_until_interrupted
 
     if not 0 <= args.port <= 65535:
         print(f"dlmath serve: --port must be in 0..65535, got {args.port}", file=sys.stderr)
@@ -92,12 +92,7 @@ def run_serve(args: argparse.Namespace) -> int:
         if index is None:
             return 1
         _report_failures(failing)
-        host, port = server.server_address[:2]
-        print(f"serving {index.parent} at http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+        run_until_interrupted(server, index.parent)
         return 0
     finally:
-        server.server_close()
+        server.server_close()  # also when the build fails; a second close is harmless

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-__all__ = ["HOST", "ServeError", "make_server", "serve"]
+__all__ = ["HOST", "ServeError", "make_server", "run_until_interrupted", "serve"]
 
 HOST = "127.0.0.1"
 
@@ -69,9 +69,13 @@ def make_server(directory: str | Path, port: int = 8000, *, must_exist: bool = T
 
 def serve(directory: str | Path, port: int = 8000) -> None:
     """Serve ``directory`` on http://127.0.0.1:``port``/ until interrupted."""
-    server = make_server(directory, port)
+    run_until_interrupted(make_server(directory, port), Path(directory))
+
+
+def run_until_interrupted(server: ThreadingHTTPServer, directory: Path) -> None:
+    """Announce where ``server`` serves ``directory``, serve until Ctrl-C, then close it."""
     host, bound = server.server_address[:2]
-    print(f"serving {Path(directory).absolute()} at http://{host}:{bound}/ (Ctrl-C stops)", flush=True)
+    print(f"serving {directory.absolute()} at http://{host}:{bound}/ (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
