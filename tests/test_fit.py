@@ -556,3 +556,33 @@ def test_extreme_magnitudes_fit_like_unit_data(noise, cx, cy):
     np.testing.assert_allclose(f.coef * cx / cy, base.coef, rtol=1e-10, atol=1e-12)
     assert f.intercept / cy == pytest.approx(base.intercept, rel=1e-10, abs=1e-12)
     assert f.scale / cy == pytest.approx(base.scale, rel=1e-10)
+
+
+NOISES = ["gaussian", "laplace", "huber", "student-t", "cauchy", "logistic"]
+
+
+@given(
+    st.integers(1, 30),
+    st.integers(0, 3),
+    st.booleans(),
+    st.sampled_from(["normal", "integer", "scaled", "constant-column", "scaled-y"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_every_model_fits_awkward_data_without_warnings(n, p, intercept, kind, seed):
+    # Ties, exact zeros, constant and all-zero columns, magnitudes from 1e-300 to 1e300.
+    if n < p + int(intercept):
+        return
+    g = rng(seed)
+    X = g.standard_normal((n, p))
+    y = g.standard_normal(n)
+    if kind == "integer":
+        X, y = np.round(X), np.round(y)
+    elif kind == "scaled":
+        X = X * 10.0 ** g.integers(-300, 300, size=p)
+    elif kind == "constant-column" and p:
+        X[:, 0] = 3.0
+    elif kind == "scaled-y":
+        y = y * 10.0 ** float(g.integers(-300, 300))
+    for noise in NOISES:
+        f = fit_linear(X, y, noise=noise, fit_intercept=intercept)
+        assert np.all(np.isfinite(f.coef)) and np.isfinite(f.intercept) and np.isfinite(f.scale)

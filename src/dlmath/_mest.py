@@ -215,6 +215,12 @@ def fit_convex(X, y, intercept, model, fixed_scale):
 
 
 def fit_student(X, y, intercept, model, fixed_scale, *, max_iter=2000, tol=1e-9):
+    r"""Student-t (and Cauchy) fit from the LAD start by majorise-minimise, with EM scale updates.
+
+    The weights are the EM weights :math:`w_i = (\nu+1)/(\nu + r_i^2/\sigma^2) \le (\nu+1)/\nu`,
+    which stay bounded however small :math:`\sigma` gets; the loss gradient is
+    :math:`-Z^\top(w \odot r)/\sigma^2`.
+    """
     from ._lad import lad
 
     n, p = X.shape
@@ -222,27 +228,31 @@ def fit_student(X, y, intercept, model, fixed_scale, *, max_iter=2000, tol=1e-9)
     beta = lad(X, y, intercept).coef
     r = y - pred(X, beta[:p], beta[p] if intercept else 0.0)
     sigma = fixed_scale if fixed_scale is not None else model.fit_scale(r)
-    if sigma == 0.0:  # too many exact zeros for a t likelihood: unbounded as sigma -> 0
+    exact = 1e-13 * float(np.max(np.abs(y), initial=0.0))
+    if sigma <= exact:  # too many exact zeros for a t likelihood: unbounded as sigma -> 0
         return beta, 0.0, 0, True
     colscale = zt(np.abs(X), np.ones(n), intercept) + 1e-300
     ok = False
     it = 0
     while it < max_iter:
         it += 1
-        u = (v + 1.0) / (v * sigma * sigma + r * r)
-        g = zt(X, u * r, intercept)
+        t = r / sigma
+        w = (v + 1.0) / (v + t * t)
+        g = zt(X, w * r, intercept)
         s_change = 0.0
         if fixed_scale is None:
             # The EM fixed point of the scale equation; it never raises the NLL.
-            new = math.sqrt(float(np.mean(u * r * r)) * sigma * sigma)
+            new = math.sqrt(float(np.mean(w * r * r)))
             s_change = abs(new - sigma) / sigma
-        if np.all(np.abs(g) <= tol * colscale / sigma) and s_change <= tol:
+        if np.all(np.abs(g) <= tol * colscale * sigma) and s_change <= tol:
             ok = True
             break
         # Majorise-minimise: log1p(t^2/v) lies below its tangent quadratic in r^2, so the weighted
         # least-squares step cannot increase the loss.
-        beta = solve_spd(gram(X, u, intercept), zt(X, u * y, intercept))
+        beta = solve_spd(gram(X, w, intercept), zt(X, w * y, intercept))
         r = y - pred(X, beta[:p], beta[p] if intercept else 0.0)
         if fixed_scale is None:
-            sigma = new if new > 0 else sigma
+            if new <= exact:
+                return beta, 0.0, it, True
+            sigma = new
     return beta, sigma, it, ok

@@ -240,6 +240,9 @@ def _solve(X, y, fit_intercept, model, method, fixed):
         w, b = _lstsq(X, y, fit_intercept) if method == "svd" else _normal_equations(X, y, fit_intercept)
     else:
         cols = _independent_columns(X, fit_intercept)
+        if cols is not None and cols.size == 0 and not fit_intercept:  # every column is zero
+            w, b, fitted_scale, n_iter, converged, method = _solve(X[:, :0], y, False, model, method, fixed)
+            return np.zeros(p), b, fitted_scale, n_iter, converged, method
         Xs = X if cols is None else np.ascontiguousarray(X[:, cols])
         ps = Xs.shape[1]
         with _one_blas_thread():
