@@ -63,8 +63,22 @@ class SGDResult:
         """RMS distance to the optimum over the fraction ``[start, stop)`` of the run (0 <= start < stop <= 1)."""
         T = self.distance.size
         lo, hi = int(start * T), max(int(start * T) + 1, int(stop * T))
-        d = self.distance[lo:hi]
-        return float(np.sqrt(np.mean(d * d)))
+        return _rms(self.distance[lo:hi])
+
+
+def _scaled_norm(D):
+    """Row norms of ``D`` without overflow: each row is divided by its largest entry first."""
+    top = np.max(np.abs(D), axis=1)
+    safe = np.where((top > 0) & np.isfinite(top), top, 1.0)
+    out = safe * np.sqrt(np.sum((D / safe[:, None]) ** 2, axis=1))
+    return np.where(np.isfinite(top), out, top)
+
+
+def _rms(d):
+    top = float(np.max(d)) if d.size else 0.0
+    if top == 0.0 or not np.isfinite(top):
+        return top
+    return top * float(np.sqrt(np.mean((d / top) ** 2)))
 
 
 def _psi(name, r, delta):
@@ -218,9 +232,8 @@ def sgd_linear(
         for lo in range(0, steps + 1, block):
             R = y[None, :] - W[lo : lo + block] @ X.T
             losses[lo : lo + block] = np.mean(_rho(loss, R, delta), axis=1)
-        dist = np.sqrt(np.sum((W - optimum) ** 2, axis=1))
-        tail = dist[-max(1, (steps + 1) // 4) :]
-        jitter = float(np.sqrt(np.mean(tail * tail)))
+        dist = _scaled_norm(W - optimum)
+        jitter = _rms(dist[-max(1, (steps + 1) // 4) :])
     diverged = not bool(np.all(np.isfinite(W)))
     return SGDResult(W, losses, etas, optimum, dist, jitter, loss, schedule, diverged)
 
