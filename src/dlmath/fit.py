@@ -75,7 +75,10 @@ class LinearFit:
         n_iter: iterations of the solver (0 for a direct solve).
         converged: whether the solver's optimality test passed: exact solves and certified LAD
             vertices report ``True``; Huber and Student-t a gradient below tolerance.
-        method: the algorithm used.
+        method: the algorithm used: ``"svd"`` or ``"normal"`` (Gaussian),
+            ``"interior-point+vertex"`` or ``"preprocessed-interior-point+vertex"`` (Laplace; the
+            second with Portnoy-Koenker sample reduction), ``"semismooth-newton"`` (Huber),
+            ``"newton"`` (logistic), ``"irls-mm"`` (Student-t, Cauchy), ``"none"`` (no parameters).
         noise: the noise model, with the fitted (or given) scale.
     """
 
