@@ -93,4 +93,15 @@ def test_function_nodes_use_plain_parentheses_around_short_arguments():
     assert nt.latex(nt.Softmax(w)) == r"\operatorname{softmax}(w)"
     assert nt.latex(nt.Diag(w)) == r"\operatorname{diag}(w)"
     tau = sp.Symbol("tau", positive=True)
-    assert nt.latex(nt.LSE(w / tau)) == r"\operatorname{LSE}\left( \frac{1}{\tau} w \right)"
+    assert nt.latex(nt.LSE(w / tau)) == r"\operatorname{LSE}\left( \frac{w}{\tau} \right)"
+
+
+def test_a_vector_over_a_scalar_prints_as_a_fraction_inside_tall_norm_bars():
+    k = sp.Symbol("k", integer=True, positive=True)
+    x, tau = nt.Vector("x", k), sp.Symbol("tau", positive=True)
+    assert nt.latex(nt.LSE(x / tau)) == r"\operatorname{LSE}\left( \frac{x}{\tau} \right)"
+    assert nt.pretty(x / tau) == "x\n─\nτ"
+    unit = nt.Norm(nt.Norm(x) ** -1 * x)
+    assert nt.latex(unit) == r"\left\lVert \frac{x}{\lVert x \rVert_{2}} \right\rVert_{2}"
+    assert nt.pretty(unit).splitlines() == ["‖  x  ‖", "‖ ─── ‖", "‖ ‖x‖ ‖"]
+    assert nt.pretty(nt.Norm1(x / tau)).splitlines()[-1] == "‖ τ ‖₁"

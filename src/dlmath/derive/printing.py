@@ -39,6 +39,15 @@ def _natural_order(terms: list) -> list:
     return positive + [t for t in terms if _negative(t)] if positive else list(terms)
 
 
+def _over_scalar(expr):
+    """``(matrix, denominator)`` when ``expr`` is a matrix divided by a scalar (``x/τ``), else None."""
+    if isinstance(expr, sp.MatMul) and len(expr.args) == 2:
+        coeff, matrix = expr.args
+        if isinstance(coeff, sp.Pow) and coeff.exp == -1 and getattr(matrix, "is_Matrix", False):
+            return matrix, coeff.base
+    return None
+
+
 def _hat_parts(name: str):
     return name[: -len("_hat")] if name.endswith("_hat") else None
 
@@ -48,6 +57,12 @@ class _Latex(LatexPrinter):
 
     def _as_ordered_terms(self, expr, order=None):
         return _natural_order(super()._as_ordered_terms(expr, order=order))
+
+    def _print_MatMul(self, expr):
+        parts = _over_scalar(expr)
+        if parts is None:
+            return super()._print_MatMul(expr)
+        return rf"\frac{{{self._print(parts[0])}}}{{{self._print(parts[1])}}}"
 
     def _print_MatAdd(self, expr):
         # SymPy prints MatAdd through _print_Add, whose sign test misses a negative MatMul that
@@ -111,6 +126,12 @@ class _Pretty(PrettyPrinter):
             form = self._print(-term if sign == " - " else term)
             out = prettyForm(*stringPict.next(out, sign, form))
         return prettyForm(*out, binding=prettyForm.ADD)
+
+    def _print_MatMul(self, expr):
+        parts = _over_scalar(expr)
+        if parts is None:
+            return super()._print_MatMul(expr)
+        return self._print(parts[0]) / self._print(parts[1])
 
     def _print_Max(self, expr):
         return pretty_call(self, "max", *expr.args)
@@ -207,8 +228,16 @@ def pretty_prefix(printer, prefix: str, arg):
 
 
 def pretty_wrap(printer, arg, left: str, right: str):
+    """``left body right`` with the bars as tall as the body (a fraction inside a norm)."""
     body = printer._print(arg)
-    return prettyForm(*prettyForm(*body.left(left)).right(right))
+    h = body.height()
+    if h == 1:
+        return prettyForm(*prettyForm(*body.left(left)).right(right))
+    # a right delimiter with a subscript (‖₁) keeps the subscript on the bottom row
+    bar, sub = right[0], right[1:]
+    lbar = stringPict("\n".join([left] * h), baseline=body.baseline)
+    rbar = stringPict("\n".join([bar] * (h - 1) + [bar + sub]), baseline=body.baseline)
+    return prettyForm(*stringPict.next(lbar, " ", body, " ", rbar))
 
 
 def pretty_call(printer, name: str, *args):
