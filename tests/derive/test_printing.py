@@ -105,3 +105,11 @@ def test_a_vector_over_a_scalar_prints_as_a_fraction_inside_tall_norm_bars():
     assert nt.latex(unit) == r"\left\lVert \frac{x}{\lVert x \rVert_{2}} \right\rVert_{2}"
     assert nt.pretty(unit).splitlines() == ["‖  x  ‖", "‖ ─── ‖", "‖ ‖x‖ ‖"]
     assert nt.pretty(nt.Norm1(x / tau)).splitlines()[-1] == "‖ τ ‖₁"
+
+
+def test_a_total_mass_prints_before_the_factor_it_weights():
+    k = sp.Symbol("k", integer=True, positive=True)
+    z, yv = nt.Vector("z", k), nt.Vector("y", k)
+    loss = nt.SumEntries(yv) * nt.LSE(z) - nt.Dot(yv, z)
+    assert nt.pretty(loss) == "(Σₖ yₖ)⋅LSE(z) - yᵀz"
+    assert nt.latex(loss) == r"\left(\textstyle\sum_{k} y_{k}\right) \operatorname{LSE}(z) - y^{\top} z"

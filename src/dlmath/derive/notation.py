@@ -263,6 +263,11 @@ class MaxEntry(_Scalar):
 class SumEntries(_Scalar):
     r""":math:`\sum_k y_k`, the total mass of a vector."""
 
+    @classmethod
+    def class_key(cls):
+        # sort before other factors, so a product prints as (Σ_k y_k) LSE(z), a weight first
+        return 4, 0, cls.__name__
+
     def to_explicit(self, rec):
         return sum(_entries(rec(self.args[0])))
 
