@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
 from dlmath.derive import Numeric, Statement
 from dlmath.derive import notation as nt
 from dlmath.derive.numeric import check as numeric_check
-from dlmath.derive.numeric import fd_grad, fd_hessian
 
 n, d = sp.symbols("n d", integer=True, positive=True)
 X, w, y = nt.Matrix("X", n, d), nt.Vector("w", d), nt.Vector("y", n)
@@ -23,17 +21,6 @@ def _sample_xy(rng, size):
 
 def _scalar(rng, size):
     return {"x": float(rng.normal()), "t": float(rng.uniform(0.1, 3.0))}
-
-
-def test_fd_grad_and_hessian_match_analytic():
-    A = np.array([[2.0, 0.5], [0.5, 1.0]])
-
-    def f(v):
-        return 0.5 * v @ A @ v + np.sin(v[0])
-
-    v = np.array([0.3, -1.2])
-    np.testing.assert_allclose(fd_grad(f, v), A @ v + np.array([np.cos(0.3), 0.0]), rtol=1e-8)
-    np.testing.assert_allclose(fd_hessian(f, v), A + np.diag([-np.sin(0.3), 0.0]), atol=1e-6)
 
 
 def test_numeric_pass_reports_tolerance_and_instances():

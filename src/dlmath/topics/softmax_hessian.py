@@ -90,7 +90,7 @@ def _ref_grad(vals):
     from dlmath import cross_entropy, cross_entropy_grad
 
     z, y = vals["z"].ravel(), vals["y"].ravel()
-    from ..derive.numeric import fd_grad
+    from ..derive.compiler import fd_grad
 
     fd = fd_grad(lambda zz: float(cross_entropy(zz, y, reduction="sum")), z)
     return [
