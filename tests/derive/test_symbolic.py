@@ -64,3 +64,13 @@ def test_symbolic_false_entry_is_not_hidden_behind_an_undecided_one():
     res = decide(Statement(lhs, rhs, simplify=("cancel",)), {})
     assert res.status == "fail"
     assert res.residual == "1"
+
+
+def test_undecided_says_how_many_probe_points_could_be_evaluated():
+    # log(x - 10) is not real at the probe points (x ~ N(0, 1.5)): none of them is evidence
+    stmt = Statement(sp.log(x - 10) + sp.log(x - 11), sp.log((x - 10) * (x - 11)), simplify=())
+    res = decide(stmt, {})
+    assert res.status == "undecided"
+    assert "could not be evaluated (real and finite) at any of 6 random points" in res.detail
+    res = decide(Statement(sp.sin(x) ** 2 + sp.cos(x) ** 2, sp.S.One, simplify=("cancel",)), {})
+    assert "it is 0 at 6 random points" in res.detail

@@ -141,8 +141,10 @@ def decide(stmt: Statement, dims: dict, seed: int = 0) -> CheckResult:
         return CheckResult("pass", f"{what} ({_chain_names(stmt.simplify)}){_dims_note(dims)}", seconds)
     # Every unresolved entry is probed (a few at most), so one true-but-stubborn entry cannot
     # hide a false one behind an "undecided".
+    evaluated = []
     for r, rel, _, _ in leftovers[:_PROBED_ENTRIES]:
-        bad = _probe(r, rel, seed)
+        bad, count = _probe(r, rel, seed)
+        evaluated.append(count)
         if bad is not None:
             return CheckResult(
                 "fail",
@@ -158,12 +160,14 @@ def decide(stmt: Statement, dims: dict, seed: int = 0) -> CheckResult:
         if rel == "="
         else f"SymPy could not decide the sign of the gap (relation {rel})"
     )
+    points = min(evaluated)
+    probed = (
+        f"it is {'0' if rel == '=' else 'consistent'} at {points} random point{'' if points == 1 else 's'}"
+        if points
+        else f"it could not be evaluated (real and finite) at any of {_PROBE_POINTS} random points"
+    )
     return CheckResult(
-        "undecided",
-        f"{reason}; it is {'0' if rel == '=' else 'consistent'} at {_PROBE_POINTS} random points, "
-        "so the numeric check decides",
-        seconds,
-        residual=_short(r),
+        "undecided", f"{reason}; {probed}, so the numeric check decides", seconds, residual=_short(r)
     )
 
 
@@ -199,10 +203,12 @@ def _point(symbols, rnd: random.Random) -> dict:
     return pt
 
 
-def _probe(r, rel, seed) -> str | None:
-    """A point where the residual is clearly non-zero (or the relation fails), as text; else None."""
+def _probe(r, rel, seed) -> tuple[str | None, int]:
+    """``(counterexample, points)``: a point where the residual is clearly non-zero (or the relation
+    fails) as text, else None; and how many points gave a real, finite value."""
     rnd = random.Random(seed)
     syms = sorted(r.free_symbols, key=lambda s: s.name)
+    count = 0
     for _ in range(_PROBE_POINTS):
         pt = _point(syms, rnd)
         try:
@@ -211,9 +217,10 @@ def _probe(r, rel, seed) -> str | None:
             continue
         if not v.is_number or v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or not v.is_real:
             continue
+        count += 1
         tol = sp.Float(10) ** (-_PROBE_DIGITS // 2)
         bad = abs(v) > tol if rel == "=" else (v < -tol if rel in (">=", "<=") else v <= 0)
         if bad:
             where = ", ".join(f"{s} = {float(x):.6g}" for s, x in pt.items())
-            return f"{where}: residual = {float(v):.6g}"
-    return None
+            return f"{where}: residual = {float(v):.6g}", count
+    return None, count
