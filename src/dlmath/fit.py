@@ -110,33 +110,51 @@ def _validate(X, y, fn="fit_linear"):
         raise ValueError(
             f"{fn}: 'y' must have shape ({X.shape[0]},) to match 'X' of shape {X.shape}; got shape {y.shape}"
         )
-    for name, a in (("X", X), ("y", y)):
-        # A finite sum proves every entry finite at a tenth of the cost of isfinite(a).all();
-        # only a non-finite sum (NaN, inf, or an overflowing sum) needs the element-wise search.
-        if not np.isfinite(a.sum()) and not np.isfinite(a).all():
+    # Column sums of squares: finite ones prove every entry finite at a fraction of the cost of
+    # isfinite(X).all(), and they tell the later steps how large each column is. Only a non-finite
+    # sum (NaN, inf, or squares overflowing beyond 1e154) needs the element-wise search.
+    with np.errstate(over="ignore", invalid="ignore"):
+        ss = np.einsum("ij,ij->j", X, X)
+        ssy = float(y @ y)
+    for name, a, sums in (("X", X, ss), ("y", y, ssy)):
+        if not np.all(np.isfinite(sums)) and not np.isfinite(a).all():
             where = np.argwhere(~np.isfinite(a))[0]
             raise ValueError(
                 f"{fn}: '{name}' must be finite; found {a[tuple(where)]} at index {tuple(int(i) for i in where)}"
             )
-    return X, y
+    return X, y, np.append(ss, ssy)
 
 
 def _split(beta, p, intercept):
     return beta[:p].copy(), (float(beta[p]) if intercept else 0.0)
 
 
-def _lstsq(X, y, intercept):
-    r"""Least squares by SVD of the centred design with unit-norm columns."""
+def _lstsq(X, y, intercept, ss=None):
+    r"""Least squares by SVD of the centred design with unit-norm columns.
+
+    ``ss`` (column sums of squares, when known) gives the centred norms as
+    :math:`\sqrt{\sum x^2 - n\bar x^2}` without another pass over ``X``, except for columns where
+    that difference cancels (mean much larger than spread), which are measured directly.
+    """
     n, p = X.shape
     if intercept:
         xm = X.mean(axis=0)
         ym = float(y.mean())
         A = X - xm
         yc = y - ym
+        if ss is None:
+            norms = np.sqrt(np.einsum("ij,ij->j", A, A))
+        else:
+            c2 = ss - n * xm * xm
+            norms = np.sqrt(np.maximum(c2, 0.0))
+            bad = ~(c2 > 1e-6 * ss)
+            if bad.any():
+                Ab = A[:, bad]
+                norms[bad] = np.sqrt(np.einsum("ij,ij->j", Ab, Ab))
     else:
         A = X.copy()
         yc = y
-    norms = np.sqrt(np.einsum("ij,ij->j", A, A))
+        norms = np.sqrt(np.einsum("ij,ij->j", A, A) if ss is None else ss)
     # A column that is zero to rounding (a constant beside the intercept: its centred norm is
     # rounding error of its mean) or so small that its coefficient would overflow gets
     # coefficient 0, the minimum-norm choice.
@@ -207,19 +225,26 @@ def _greedy_rank(G, intercept, tol):
     return keep
 
 
-def _rescale(X, y):
+def _rescale(X, y, ss):
     """``(X', y', cx, cy)``: data divided by powers of two when any column or ``y`` is extreme.
 
     Gram matrices square the data, so entries beyond about 1e150 (or below 1e-150) would over- or
     underflow; dividing each column and ``y`` by a power of two near its largest magnitude is
-    exact, and every fitter is equivariant to it. ``cx`` is ``None`` when nothing needs scaling.
+    exact, and every fitter is equivariant to it. ``cx`` is ``None`` when nothing needs scaling,
+    which the sums of squares ``ss`` (columns, then ``y``) decide without another pass.
     """
     n = X.shape[0]
+    odd = ~((ss > 1e-200) & (ss < 1e200))
+    if not odd.any():
+        return X, y, None, 1.0
+    # A zero sum of squares is harmless for an all-zero column (or y); otherwise squares
+    # underflowed and the data need scaling.
+    parts = [X[:, j] for j in np.flatnonzero(odd[:-1])] + ([y] if odd[-1] else [])
+    sums = ss[odd]
+    if np.all(sums == 0) and not any(np.any(a) for a in parts):
+        return X, y, None, 1.0
     colmax = np.maximum(X.max(axis=0), -X.min(axis=0)) if n else np.zeros(X.shape[1])
     ymax = float(np.max(np.abs(y), initial=0.0))
-    allmax = np.append(colmax, ymax)
-    if np.all((allmax == 0) | ((allmax > 1e-100) & (allmax < 1e100))):
-        return X, y, None, 1.0
 
     def pow2(m):
         return np.where(m > 0, np.ldexp(1.0, np.frexp(np.where(m > 0, m, 1.0))[1]), 1.0)
@@ -229,7 +254,7 @@ def _rescale(X, y):
     return X / cx, y / cy, cx, cy
 
 
-def _solve(X, y, fit_intercept, model, method, fixed):
+def _solve(X, y, fit_intercept, model, method, fixed, ss=None):
     """Dispatch to the model's fitter: ``(w, b, scale, n_iter, converged, method)``."""
     n, p = X.shape
     k = p + int(fit_intercept)
@@ -240,7 +265,10 @@ def _solve(X, y, fit_intercept, model, method, fixed):
             fitted_scale = model.fit_scale(y)
     elif model.name == "gaussian":
         method = method or "svd"
-        w, b = _lstsq(X, y, fit_intercept) if method == "svd" else _normal_equations(X, y, fit_intercept)
+        if method == "svd":
+            w, b = _lstsq(X, y, fit_intercept, ss)
+        else:
+            w, b = _normal_equations(X, y, fit_intercept)
     else:
         cols = _independent_columns(X, fit_intercept)
         if cols is not None and cols.size == 0 and not fit_intercept:  # every column is zero
@@ -331,7 +359,7 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
     """
     fn = "fit_linear"
     model = _noise.get_model(fn, noise)
-    X, y = _validate(X, y)
+    X, y, ss = _validate(X, y)
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"{fn}: 'fit_intercept' must be True or False; got {fit_intercept!r}")
     fixed = None if scale is None else check_real_scalar(fn, "scale", scale)
@@ -347,9 +375,12 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         allowed = ", ".join(repr(m) for m in methods) or "none (leave method=None)"
         raise ValueError(f"{fn}: unknown method {method!r} for {model.name} noise; expected {allowed}")
 
-    Xw, yw, cx, cy = _rescale(X, y)
+    Xw, yw, cx, cy = _rescale(X, y, ss)
     fixed_w = None if fixed is None else fixed / cy
-    w, b, fitted_scale, n_iter, converged, method = _solve(Xw, yw, fit_intercept, model, method, fixed_w)
+    col_ss = ss[:-1] if cx is None else None  # sums of squares of the columns actually fitted
+    w, b, fitted_scale, n_iter, converged, method = _solve(
+        Xw, yw, fit_intercept, model, method, fixed_w, col_ss
+    )
     if cx is not None:
         with np.errstate(over="ignore", invalid="ignore"):
             w = np.where(w == 0, 0.0, (w * cy) / cx)

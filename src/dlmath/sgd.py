@@ -179,7 +179,7 @@ def sgd_linear(
     steps = _positive_int(fn, "steps", steps)
     batch_size = _positive_int(fn, "batch_size", batch_size)
     t0 = steps / 10.0 if t0 is None else check_real_scalar(fn, "t0", t0)
-    X, y = _validate(X, y, fn)
+    X, y, _ = _validate(X, y, fn)
     n, p = X.shape
     if n == 0 or p == 0:
         raise ValueError(f"{fn}: 'X' must have at least one row and one column; got shape {X.shape}")
