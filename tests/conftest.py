@@ -19,9 +19,7 @@ def _backends():
             __import__(name)
             out.append(pytest.param(name, id=name))
         except ImportError:  # pragma: no cover - depends on the environment
-            out.append(
-                pytest.param(name, id=name, marks=pytest.mark.skip(reason=f"{name} is not installed"))
-            )
+            out.append(pytest.param(name, id=name, marks=pytest.mark.skip(reason=f"{name} is not installed")))
     return out
 
 

@@ -70,8 +70,9 @@ def test_safe_norm_edge_values():
     assert np.isnan(dlmath.safe_norm([np.nan, np.inf]))
     assert float(dlmath.safe_norm([0.0, 0.0])) == 0.0
     np.testing.assert_array_equal(dlmath.safe_norm(np.zeros((0, 3)), axis=0), np.zeros(3))
-    np.testing.assert_array_equal(dlmath.safe_norm(np.array([[1e308, 1e308], [0, 0]]), axis=1),
-                                  [np.sqrt(2) * 1e308, 0.0])
+    np.testing.assert_array_equal(
+        dlmath.safe_norm(np.array([[1e308, 1e308], [0, 0]]), axis=1), [np.sqrt(2) * 1e308, 0.0]
+    )
 
 
 def test_safe_norm_errors_name_the_function():

@@ -20,6 +20,7 @@ __all__ = [
     "get_namespace",
     "is_numpy",
     "normalize_axis",
+    "reduced_shape",
     "stop_gradient",
     "is_concrete",
     "check_real_scalar",
@@ -163,6 +164,13 @@ def normalize_axis(fname: str, axis, ndim: int, *, argname: str = "axis") -> tup
     if len(set(out)) != len(out):
         raise ValueError(f"{fname}: '{argname}' contains a repeated axis: {axis!r}")
     return tuple(sorted(out))
+
+
+def reduced_shape(shape, axes: tuple[int, ...], keepdims: bool) -> tuple[int, ...]:
+    """The shape of a reduction over ``axes``: those axes dropped, or kept with length 1."""
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
 def single_axis(fname: str, axis, ndim: int, *, argname: str = "axis", array_name: str = "x") -> int:

@@ -31,10 +31,7 @@ from ._array import check_real_scalar, float_input, is_numpy, normalize_axis
 __all__ = ["logsumexp", "smooth_max", "softmax", "log_softmax"]
 
 
-def _out_shape(shape, axes, keepdims):
-    if keepdims:
-        return tuple(1 if i in axes else n for i, n in enumerate(shape))
-    return tuple(n for i, n in enumerate(shape) if i not in axes)
+_out_shape = _array.reduced_shape
 
 
 def _numpy_lse(x, axes, keepdims):

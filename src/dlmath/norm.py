@@ -22,7 +22,15 @@ import math
 
 import numpy as np
 
-from ._array import compute_dtype, device_of, float_input, is_numpy, normalize_axis, stop_gradient
+from ._array import (
+    compute_dtype,
+    device_of,
+    float_input,
+    is_numpy,
+    normalize_axis,
+    reduced_shape,
+    stop_gradient,
+)
 
 __all__ = ["safe_norm", "norm_grad"]
 
@@ -44,7 +52,7 @@ def _norm_generic(xp, x, axes, keepdims):
         s_safe = xp.where(zero, xp.ones_like(s), s)
         n = xp.where(zero, xp.zeros_like(s), a_safe * xp.sqrt(s_safe))
     if not keepdims:
-        n = xp.reshape(n, tuple(d for i, d in enumerate(x.shape) if i not in axes))
+        n = xp.reshape(n, reduced_shape(x.shape, axes, False))
     return n
 
 
@@ -68,7 +76,7 @@ def _norm_numpy(x, axes, keepdims):
             if redo.any():
                 n = np.where(redo, _norm_generic(np, xf, axes, True), n)
         if not keepdims:
-            n = n.reshape([x.shape[i] for i in kept])
+            n = n.reshape(reduced_shape(x.shape, axes, False))
         # a float16/32 norm past the dtype's range is inf, as the true value rounds to
         return n.astype(x.dtype, copy=False)
 
@@ -109,10 +117,7 @@ def safe_norm(x, axis=None, *, keepdims=False):
     xp, x = float_input("safe_norm", x)
     axes = normalize_axis("safe_norm", axis, x.ndim)
     if any(x.shape[i] == 0 for i in axes):
-        shape = [1 if i in axes else d for i, d in enumerate(x.shape)] if keepdims else [
-            d for i, d in enumerate(x.shape) if i not in axes
-        ]
-        return xp.zeros(tuple(shape), dtype=x.dtype, device=device_of(x))
+        return xp.zeros(reduced_shape(x.shape, axes, keepdims), dtype=x.dtype, device=device_of(x))
     if is_numpy(xp):
         return _norm_numpy(x, axes, keepdims)
     xc = compute_dtype(xp, x)
