@@ -113,3 +113,8 @@ def test_a_total_mass_prints_before_the_factor_it_weights():
     loss = nt.SumEntries(yv) * nt.LSE(z) - nt.Dot(yv, z)
     assert nt.pretty(loss) == "(Σₖ yₖ)⋅LSE(z) - yᵀz"
     assert nt.latex(loss) == r"\left(\textstyle\sum_{k} y_{k}\right) \operatorname{LSE}(z) - y^{\top} z"
+
+
+def test_the_derivative_of_a_product_is_parenthesized():
+    assert nt.latex(sp.Derivative(x * sp.log(x), x)) == r"\frac{d}{d x} \left(x \log{\left(x \right)}\right)"
+    assert nt.latex(sp.Derivative(x**x, x)) == r"\frac{d}{d x} x^{x}"

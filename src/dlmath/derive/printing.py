@@ -64,6 +64,15 @@ class _Latex(LatexPrinter):
             return super()._print_MatMul(expr)
         return rf"\frac{{{self._print(parts[0])}}}{{{self._print(parts[1])}}}"
 
+    def _print_Derivative(self, expr):
+        # SymPy leaves a product bare: \frac{d}{dx} x \log(x) reads as (d/dx x) log x
+        out = super()._print_Derivative(expr)
+        if isinstance(expr.expr, sp.Mul):
+            inner = self._print(expr.expr)
+            if out.endswith(" " + inner):
+                out = out[: -len(inner)] + rf"\left({inner}\right)"
+        return out
+
     def _print_MatAdd(self, expr):
         # SymPy prints MatAdd through _print_Add, whose sign test misses a negative MatMul that
         # is not first ("p \odot v + - p^T v p"); put the minus in the operator instead.
