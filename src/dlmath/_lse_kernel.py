@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 _BLOCK = 1 << 17  # elements per block of the wide kernel: 1 MiB of float64 scratch (L2)
-_NARROW_BLOCK = 1 << 17  # elements per block of the narrow kernel: 1 MiB of float64 scratch
+_NARROW_BLOCK = 1 << 16  # elements per block of the narrow kernel: two 512 KiB float64 buffers
 _SMALL_K = 32  # rows shorter than this are reduced in a transposed (K, rows) layout
 _PARALLEL_MIN = 1 << 20  # below this many elements, threads cost more than they save
 _EXP_SAFE = 600.0  # see _exp_shift
@@ -137,35 +137,48 @@ def _rows_narrow(X, m_out, r_out, start, stop, rb):
     """Rows ``start:stop`` of a 2-D ``X`` with short rows (K < _SMALL_K), reduced column-wise.
 
     Reducing along a short contiguous axis is slow in NumPy, and so is ``exp`` on a strided view;
-    after one transposing copy every operation is a long contiguous loop. The maximum's own term
-    is removed by multiplying by a "below the maximum" mask (compared on the input, so exactly; a
-    masked write would be several times slower), and all but one of the ties are added back as an
-    integer, after the small terms are summed.
+    after one transposing copy every operation is a long contiguous loop. Masked writes
+    (``copyto(where=)``) cost several times a plain pass, so the maximum's own term is removed
+    arithmetically: after the shift every ``exp(x - m)`` lies in ``[0, 1]`` and equals 1 exactly at
+    the maximum and its ties, so ``floor`` picks those out, subtracting it leaves the small terms,
+    and all but one of the ties are added back as an integer after the small terms are summed.
     """
     K = X.shape[1]
     buf = np.empty((K, rb), dtype=np.float64)
-    below = np.empty((K, rb), dtype=bool)
+    ones = np.empty((K, rb), dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for i in range(start, stop, rb):
             j = min(i + rb, stop)
-            n = j - i
-            b = buf[:, :n]
-            lt = below[:, :n]
+            b = buf[:, : j - i]
             np.copyto(b, X[i:j].T)
             m = b.max(axis=0)
-            np.less(b, m, out=lt)
-            c = _exp_shift(m, X.dtype)
-            if c is not None:
-                np.subtract(b, c, out=b)
-            np.exp(b, out=b)
-            np.multiply(b, lt, out=b)
             r = r_out[i:j]
-            _scale(b.sum(axis=0), m, c, r)
-            # entries equal to the maximum, less the one kept out of r (< 256: K < _SMALL_K)
-            ties = lt.view(np.uint8).sum(axis=0, dtype=np.uint8).astype(np.int16)
-            np.subtract(K - 1, ties, out=ties)
-            np.add(r, ties, out=r, where=np.isfinite(m))
+            if np.isfinite(m).all():
+                f = ones[:, : j - i]
+                np.subtract(b, m, out=b)
+                np.exp(b, out=b)
+                np.floor(b, out=f)  # 1 at the maximum and its ties, else 0
+                np.subtract(b, f, out=b)
+                np.sum(b, axis=0, out=r)
+                ties = f.sum(axis=0)
+                ties -= 1.0
+                r += ties
+            else:
+                _narrow_block_non_finite(b, m, r)
             m_out[i:j] = m
+
+
+def _narrow_block_non_finite(b, m, r):
+    """The narrow kernel's block (transposed, in ``b``) when some row's maximum is +-inf or NaN."""
+    K = b.shape[0]
+    lt = b < m
+    c = np.where(np.isfinite(m), m, 0.0)
+    np.subtract(b, c, out=b)
+    np.exp(b, out=b)
+    np.multiply(b, lt, out=b)
+    _scale(b.sum(axis=0), m, c, r)
+    ties = K - 1 - lt.sum(axis=0)  # entries equal to the maximum, less the one kept out of r
+    np.add(r, ties, out=r, where=np.isfinite(m))
 
 
 def merge(m, r, axis=-1):
