@@ -309,7 +309,9 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
     :math:`0 \in \sum_i x_i\,\partial|r_i|`, a median condition.
 
     Args:
-        X: design matrix of shape ``[n_samples, n_features]``; finite real numbers.
+        X: design matrix of shape ``[n_samples, n_features]``; finite real numbers. NumPy, or any
+            array (PyTorch and JAX on the CPU, lists) that converts to NumPy; the fit runs in
+            float64 and returns NumPy arrays.
         y: targets of shape ``[n_samples]``; finite real numbers.
         noise: ``"gaussian"``, ``"laplace"``, ``"huber"`` (:math:`\delta = 1.345`),
             ``"student-t"`` (:math:`\nu = 4`), ``"cauchy"`` or ``"logistic"``, or a
