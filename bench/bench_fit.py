@@ -95,7 +95,12 @@ def peers_lad(X, y, repeat):
 
     t, res = timed(lp, 1)
     rows.append(
-        ("scipy linprog (HiGHS IPM, dual)", t, -res.fun if res.status == 0 else None, res.message[:40])
+        (
+            "scipy linprog (HiGHS IPM, dual)",
+            t,
+            -res.fun if res.status == 0 else None,
+            "" if res.status == 0 else res.message[:60],
+        )
     )
     if n <= SKLEARN_QR_MAX_N:
         from sklearn.linear_model import QuantileRegressor
