@@ -304,7 +304,7 @@ def test_student_t_is_a_local_mle():
     X = g.standard_normal((n, 2))
     y = X @ [0.5, -1.5] + 0.7 * g.standard_t(3.0, size=n)
     f = fit_linear(X, y, noise=StudentT(3.0))
-    assert f.converged and f.method == "irls-mm"
+    assert f.converged and f.method == "newton-mm"
     Z = design(X, True)
 
     def nll(theta):

@@ -6,7 +6,8 @@ over the rows, each one pass over :math:`X` that never forms :math:`Z`: predicti
 
 - Convex losses (Huber, logistic): Newton's method with a line search, alternating with the exact
   scale MLE when the scale is estimated (coordinate descent on the negative log-likelihood).
-- Student-t: majorise-minimise (IRLS) with EM scale updates; both steps never raise the NLL.
+- Student-t: Newton steps where the Hessian is positive definite, majorise-minimise (IRLS) steps
+  elsewhere, and the exact scale MLE; no step raises the NLL.
 """
 
 from __future__ import annotations
@@ -214,12 +215,17 @@ def fit_convex(X, y, intercept, model, fixed_scale):
     return beta, sigma, total, ok
 
 
-def fit_student(X, y, intercept, model, fixed_scale, *, max_iter=2000, tol=1e-9):
-    r"""Student-t (and Cauchy) fit from the LAD start by majorise-minimise, with EM scale updates.
+def fit_student(X, y, intercept, model, fixed_scale, *, max_iter=500, tol=1e-9):
+    r"""Student-t (and Cauchy) fit from the LAD start: Newton or majorise-minimise steps in the
+    coefficients, alternating with the exact scale MLE.
 
-    The weights are the EM weights :math:`w_i = (\nu+1)/(\nu + r_i^2/\sigma^2) \le (\nu+1)/\nu`,
-    which stay bounded however small :math:`\sigma` gets; the loss gradient is
-    :math:`-Z^\top(w \odot r)/\sigma^2`.
+    With :math:`t_i = r_i/\sigma`, the EM weights :math:`w_i = (\nu+1)/(\nu + t_i^2)` stay bounded
+    however small :math:`\sigma` gets; the loss gradient is :math:`-Z^\top(w \odot r)/\sigma^2` and
+    its Hessian :math:`Z^\top\operatorname{diag}(h)Z/\sigma^2`, :math:`h_i = (\nu+1)(\nu - t_i^2)/(\nu + t_i^2)^2`,
+    which is indefinite where outliers dominate. A Newton step is taken when that Hessian is
+    positive definite and the step lowers the loss; otherwise the weighted least-squares step with
+    weights :math:`w` (a majoriser: :math:`\log(1 + x/\nu)` is concave in :math:`x = t^2`), which
+    never raises it. Each scale update maximises the likelihood exactly, so no step raises the NLL.
     """
     from ._lad import lad
 
@@ -232,27 +238,61 @@ def fit_student(X, y, intercept, model, fixed_scale, *, max_iter=2000, tol=1e-9)
     if sigma <= exact:  # too many exact zeros for a t likelihood: unbounded as sigma -> 0
         return beta, 0.0, 0, True
     colscale = zt(np.abs(X), np.ones(n), intercept) + 1e-300
+
+    def loss(res):
+        return float(np.sum(np.log1p((res / sigma) ** 2 / v)))
+
     ok = False
     it = 0
+    f = loss(r)
     while it < max_iter:
         it += 1
         t = r / sigma
-        w = (v + 1.0) / (v + t * t)
+        q = v + t * t
+        w = (v + 1.0) / q
         g = zt(X, w * r, intercept)
-        s_change = 0.0
-        if fixed_scale is None:
-            # The EM fixed point of the scale equation; it never raises the NLL.
-            new = math.sqrt(float(np.mean(w * r * r)))
-            s_change = abs(new - sigma) / sigma
-        if np.all(np.abs(g) <= tol * colscale * sigma) and s_change <= tol:
+        if np.all(np.abs(g) <= tol * colscale * sigma):
+            if fixed_scale is None:
+                new = model.fit_scale(r)
+                if abs(new - sigma) > tol * sigma:
+                    sigma = new
+                    f = loss(r)
+                    continue
             ok = True
             break
-        # Majorise-minimise: log1p(t^2/v) lies below its tangent quadratic in r^2, so the weighted
-        # least-squares step cannot increase the loss.
-        beta = solve_spd(gram(X, w, intercept), zt(X, w * y, intercept))
-        r = y - pred(X, beta[:p], beta[p] if intercept else 0.0)
+        cand = None
+        h = (v + 1.0) * (v - t * t) / (q * q)
+        # gram() takes non-negative weights: split h into its positive and negative parts.
+        Hn = gram(X, np.maximum(h, 0.0), intercept)
+        if np.any(h < 0):
+            Hn -= gram(X, np.maximum(-h, 0.0), intercept)
+        try:
+            d = np.sqrt(np.abs(np.diag(Hn)))
+            d[d == 0] = 1.0
+            np.linalg.cholesky(Hn / d / d[:, None])
+            step = solve_spd(Hn, g)
+            tstep = 1.0
+            for _ in range(8):
+                b_try = beta + tstep * step
+                r_try = y - pred(X, b_try[:p], b_try[p] if intercept else 0.0)
+                f_try = loss(r_try)
+                if f_try <= f:
+                    cand = (b_try, r_try, f_try)
+                    break
+                tstep *= 0.5
+        except np.linalg.LinAlgError:
+            pass
+        if cand is None:
+            # Majorise-minimise: the weighted least-squares step cannot increase the loss.
+            b_try = solve_spd(gram(X, w, intercept), zt(X, w * y, intercept))
+            r_try = y - pred(X, b_try[:p], b_try[p] if intercept else 0.0)
+            cand = (b_try, r_try, loss(r_try))
+        beta, r, f = cand
         if fixed_scale is None:
+            new = model.fit_scale(r)
             if new <= exact:
                 return beta, 0.0, it, True
-            sigma = new
+            if new != sigma:
+                sigma = new
+                f = loss(r)
     return beta, sigma, it, ok

@@ -12,8 +12,9 @@ For :math:`y_i = w^\top x_i + b + \varepsilon_i` with i.i.d. noise of density :m
   sample reduction and a certified optimal vertex; see ``dlmath._lad``).
 - Huber: convex and piecewise quadratic; semismooth Newton with a line search ends at the exact
   minimiser once the set of inliers stops changing. Logistic: convex and smooth; Newton's method.
-- Student-t and Cauchy: not convex; a majorise-minimise (IRLS) iteration from the LAD fit, which
-  never increases the loss, to a local minimiser. (The iterative solvers live in ``dlmath._mest``.)
+- Student-t and Cauchy: not convex; from the LAD fit, Newton steps where the Hessian is positive
+  definite and majorise-minimise (IRLS) steps elsewhere, none of which increases the loss, to a
+  local minimiser. (The iterative solvers live in ``dlmath._mest``.)
 
 The scale :math:`\sigma` is estimated by maximum likelihood jointly with the coefficients unless
 ``scale=`` fixes it. For the Gaussian and Laplace models the coefficients do not depend on it.
@@ -78,7 +79,7 @@ class LinearFit:
         method: the algorithm used: ``"svd"`` or ``"normal"`` (Gaussian),
             ``"interior-point+vertex"`` or ``"preprocessed-interior-point+vertex"`` (Laplace; the
             second with Portnoy-Koenker sample reduction), ``"semismooth-newton"`` (Huber),
-            ``"newton"`` (logistic), ``"irls-mm"`` (Student-t, Cauchy), ``"none"`` (no parameters).
+            ``"newton"`` (logistic), ``"newton-mm"`` (Student-t, Cauchy), ``"none"`` (no parameters).
         noise: the noise model, with the fitted (or given) scale.
     """
 
@@ -287,7 +288,7 @@ def _solve(X, y, fit_intercept, model, method, fixed, ss=None):
                 method = "semismooth-newton" if model.name == "huber" else "newton"
             else:
                 beta, fitted_scale, n_iter, converged = _mest.fit_student(Xs, y, fit_intercept, model, fixed)
-                method = "irls-mm"
+                method = "newton-mm"
         ws, b = _split(beta, ps, fit_intercept)
         if cols is None:
             w = ws
