@@ -70,9 +70,9 @@ def _solve_scale(hd, absr: np.ndarray, start: float | None = None) -> float:
     r"""The root :math:`\sigma` of :math:`\frac1n\sum_i h(|r_i|/\sigma) = 1`.
 
     ``hd(t)`` returns :math:`(h(t), t\,h'(t))` for :math:`h` non-decreasing on :math:`[0, \infty)`
-    with :math:`h(0) = 0`, so the left side falls monotonically in :math:`\sigma`. The root is
-    bracketed by doubling from ``start`` (default: the RMS of the residuals) and found by Newton's
-    method in :math:`u = \log\sigma`, falling back to bisection whenever a step leaves the bracket.
+    with :math:`h(0) = 0`, so the left side falls monotonically in :math:`\sigma`. Newton's method
+    in :math:`u = \log\sigma` runs from ``start`` (default: the RMS of the residuals), keeping the
+    bracket that the signs seen so far give and bisecting it whenever a step would leave it.
     Returns 0 when the left side stays :math:`\le 1` as :math:`\sigma \to 0` (too many exact
     zeros: the likelihood is unbounded there).
     """
@@ -91,40 +91,26 @@ def _solve_scale(hd, absr: np.ndarray, start: float | None = None) -> float:
         return float(np.sum(h)) / n - 1.0, -float(np.sum(th)) / n
 
     u = math.log(start) if start else 0.5 * math.log(float(np.mean(absr * absr)))
-    f, df = phi(u)
     lo, hi = -math.inf, math.inf
     floor = math.log(float(nz.min())) - 40.0
-    step = 1.0
-    while not (lo > -math.inf and hi < math.inf):
-        if f > 0:
-            lo = u
-            if hi == math.inf:
-                u, step = u + step, step * 2
-        else:
-            hi = u
-            if lo == -math.inf:
-                if u < floor:
-                    return 0.0
-                u, step = u - step, step * 2
-        if lo > -math.inf and hi < math.inf:
-            break
-        f, df = phi(u)
-    u = 0.5 * (lo + hi)
     for _ in range(200):
         f, df = phi(u)
-        if f == 0.0:
+        if abs(f) <= 1e-14:  # the mean of h is 1 to rounding: sigma is as good as it gets
             break
         if f > 0:
             lo = u
         else:
             hi = u
-        new = u - f / df if df < 0 else 0.5 * (lo + hi)
+            if lo == -math.inf and u < floor:
+                return 0.0  # no root: the left side stays <= 1 however small sigma gets
+        new = u - f / df if df < 0 else u + (1.0 if f > 0 else -1.0)
+        new = min(max(new, u - 4.0), u + 4.0)  # no wild jumps before a bracket exists
         if not lo < new < hi:
-            new = 0.5 * (lo + hi)
-        if abs(new - u) <= 1e-15 * max(1.0, abs(u)) or hi - lo <= 1e-15 * max(1.0, abs(u)):
-            u = new
-            break
+            new = 0.5 * (lo + hi) if math.isfinite(lo + hi) else (u + 1.0 if f > 0 else u - 1.0)
+        done = abs(new - u) <= 1e-13 * max(1.0, abs(u)) or hi - lo <= 1e-14 * max(1.0, abs(u))
         u = new
+        if done:
+            break
     return top * math.exp(u)
 
 
