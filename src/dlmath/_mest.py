@@ -237,7 +237,9 @@ def fit_student(X, y, intercept, model, fixed_scale, *, max_iter=500, tol=1e-9):
     exact = 1e-13 * float(np.max(np.abs(y), initial=0.0))
     if sigma <= exact:  # too many exact zeros for a t likelihood: unbounded as sigma -> 0
         return beta, 0.0, 0, True
-    colscale = zt(np.abs(X), np.ones(n), intercept) + 1e-300
+    # Cauchy-Schwarz bound sqrt(n) * ||z_j|| >= sum_i |z_ij|, without a copy of |X|.
+    norms = np.sqrt(np.einsum("ij,ij->j", X, X))
+    colscale = math.sqrt(n) * (np.append(norms, math.sqrt(n)) if intercept else norms) + 1e-300
 
     def loss(res):
         return float(np.sum(np.log1p((res / sigma) ** 2 / v)))
