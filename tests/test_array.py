@@ -95,7 +95,9 @@ def test_public_api_is_listed_by_hand():
         assert callable(getattr(dlmath, name)) or hasattr(getattr(dlmath, name), "__name__"), name
 
 
-@pytest.mark.parametrize("module", ["dlmath.lse", "dlmath.xent", "dlmath.norm"])
+@pytest.mark.parametrize(
+    "module", ["dlmath.lse", "dlmath.xent", "dlmath.norm", "dlmath.noise", "dlmath.fit", "dlmath.sgd"]
+)
 def test_docstring_examples_run(module):
     # STYLE: every docstring example runs; nothing else in the test suite executes them
     import doctest

@@ -4,8 +4,11 @@ The numerical API is listed here by hand; nothing heavy (SymPy, SciPy, matplotli
 until a function that needs it runs.
 """
 
+from . import noise
+from .fit import ConditioningWarning, LinearFit, fit_linear
 from .lse import log_softmax, logsumexp, smooth_max, softmax
 from .norm import norm_grad, safe_norm
+from .sgd import SGDResult, sgd_linear
 from .xent import cross_entropy, cross_entropy_grad, softmax_hessian, softmax_hvp
 
 __version__ = "0.1.0"
@@ -21,4 +24,10 @@ __all__ = [
     "softmax_hvp",
     "safe_norm",
     "norm_grad",
+    "noise",
+    "fit_linear",
+    "LinearFit",
+    "ConditioningWarning",
+    "sgd_linear",
+    "SGDResult",
 ]
