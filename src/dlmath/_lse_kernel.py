@@ -42,6 +42,26 @@ _CHUNKS_PER_THREAD = 4  # work items per thread in a parallel reduction
 
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
+_scratch = threading.local()
+
+
+def _buffer(slot: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
+    """This thread's scratch array for ``slot``, reused across calls (at most ~1 MiB per slot).
+
+    Fresh blocks of a few hundred KiB come from ``mmap`` once the allocator has handed large
+    chunks back to the system (another library's big temporaries do that), and touching them
+    costs a page fault per 4 KiB: several ms per call, more than some whole reductions.
+    """
+    cache = getattr(_scratch, "buffers", None)
+    if cache is None:
+        cache = _scratch.buffers = {}
+    size = 1
+    for n in shape:
+        size *= n
+    buf = cache.get(slot)
+    if buf is None or buf.dtype != dtype or buf.size < size:
+        buf = cache[slot] = np.empty(size, dtype=dtype)
+    return buf[:size].reshape(shape)
 
 
 def _num_threads() -> int:
@@ -66,15 +86,35 @@ def _get_pool(n: int) -> ThreadPoolExecutor:
 
 
 def _run(tasks: list, workers: int | None = None) -> None:
-    """Run zero-argument callables on ``workers`` threads (default: one per task)."""
+    """Run zero-argument callables on ``workers`` threads (default: one per task), this one included.
+
+    The calling thread takes tasks from the same queue as the pool's threads instead of waiting:
+    a pool thread that is slow to wake (its core was idle; under a hypervisor that can take
+    milliseconds) then costs nothing, as the caller simply takes more of the tasks.
+    """
     workers = len(tasks) if workers is None else min(workers, len(tasks))
     if workers <= 1:
         for t in tasks:
             t()
         return
-    pool = _get_pool(workers)
-    for fut in [pool.submit(t) for t in tasks]:
-        fut.result()
+    queue = iter(tasks)
+    lock = threading.Lock()
+
+    def drain():
+        while True:
+            with lock:
+                task = next(queue, None)
+            if task is None:
+                return
+            task()
+
+    pool = _get_pool(workers - 1)
+    helpers = [pool.submit(drain) for _ in range(workers - 1)]
+    try:
+        drain()
+    finally:
+        for fut in helpers:
+            fut.result()
 
 
 def _exp_shift(m, dtype):
@@ -112,7 +152,7 @@ def _rows_wide(X, m_out, r_out, start, stop, rb):
     The maximum's own term is removed by its index, so ties are kept as the exact 1s they are.
     """
     K = X.shape[1]
-    buf = np.empty((rb, K), dtype=np.float64)
+    buf = _buffer("wide", (rb, K))
     ar = np.arange(rb)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for i in range(start, stop, rb):
@@ -144,8 +184,8 @@ def _rows_narrow(X, m_out, r_out, start, stop, rb):
     and all but one of the ties are added back as an integer after the small terms are summed.
     """
     K = X.shape[1]
-    buf = np.empty((K, rb), dtype=np.float64)
-    ones = np.empty((K, rb), dtype=np.float64)
+    buf = _buffer("narrow", (K, rb))
+    ones = _buffer("narrow-ones", (K, rb))
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for i in range(start, stop, rb):
             j = min(i + rb, stop)
