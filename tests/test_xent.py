@@ -369,3 +369,25 @@ def test_scalar_logits_name_the_argument(f):
         ValueError, match=r"'logits' must have at least one dimension \(the class axis\); got a 0-d"
     ):
         f(np.float64(1.0))
+
+
+def _dense_free_hvp_reference(z, v):
+    """p*v - p*(p.v) in float64 from float64 copies of the inputs."""
+    z = z.astype(np.float64)
+    v = v.astype(np.float64)
+    p = np.exp(z - z.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    return p * v - p * (p * v).sum(-1, keepdims=True)
+
+
+@pytest.mark.parametrize("offset", [0.0, -200.0, 500.0])
+def test_hvp_kernel_with_and_without_the_max_shift(offset):
+    # offset 0 keeps every row max in [0, 80], where the kernel skips the shift; the others need it
+    z = rng(31).standard_normal((48, 30000)) * 2 + 3 + offset
+    v = rng(32).standard_normal((48, 30000))
+    for dtype, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
+        zd, vd = z.astype(dtype), v.astype(dtype)
+        ref = _dense_free_hvp_reference(zd, vd)  # from the rounded inputs the kernel sees
+        got = dlmath.softmax_hvp(zd, vd)
+        assert got.dtype == dtype
+        assert np.abs(got - ref).max() <= tol * np.abs(ref).max()

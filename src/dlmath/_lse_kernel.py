@@ -27,11 +27,9 @@ why the narrow kernel multiplies by its mask instead.
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
+
+from ._parallel import num_threads, run, scratch
 
 _BLOCK = 1 << 17  # elements per block of the wide kernel: 1 MiB of float64 scratch (L2)
 _NARROW_BLOCK = 1 << 16  # elements per block of the narrow kernel: two 512 KiB float64 buffers
@@ -39,83 +37,6 @@ _SMALL_K = 32  # rows shorter than this are reduced in a transposed (K, rows) la
 _PARALLEL_MIN = 1 << 20  # below this many elements, threads cost more than they save
 _EXP_SAFE = 600.0  # see _exp_shift
 _CHUNKS_PER_THREAD = 4  # work items per thread in a parallel reduction
-
-_pool_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-_scratch = threading.local()
-
-
-def _buffer(slot: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
-    """This thread's scratch array for ``slot``, reused across calls (at most ~1 MiB per slot).
-
-    Fresh blocks of a few hundred KiB come from ``mmap`` once the allocator has handed large
-    chunks back to the system (another library's big temporaries do that), and touching them
-    costs a page fault per 4 KiB: several ms per call, more than some whole reductions.
-    """
-    cache = getattr(_scratch, "buffers", None)
-    if cache is None:
-        cache = _scratch.buffers = {}
-    size = 1
-    for n in shape:
-        size *= n
-    buf = cache.get(slot)
-    if buf is None or buf.dtype != dtype or buf.size < size:
-        buf = cache[slot] = np.empty(size, dtype=dtype)
-    return buf[:size].reshape(shape)
-
-
-def _num_threads() -> int:
-    env = os.environ.get("DLMATH_NUM_THREADS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            pass
-    try:
-        return max(1, min(len(os.sched_getaffinity(0)), 8))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return max(1, min(os.cpu_count() or 1, 8))
-
-
-def _get_pool(n: int) -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool._max_workers < n:
-            _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="dlmath")
-        return _pool
-
-
-def _run(tasks: list, workers: int | None = None) -> None:
-    """Run zero-argument callables on ``workers`` threads (default: one per task), this one included.
-
-    The calling thread takes tasks from the same queue as the pool's threads instead of waiting:
-    a pool thread that is slow to wake (its core was idle; under a hypervisor that can take
-    milliseconds) then costs nothing, as the caller simply takes more of the tasks.
-    """
-    workers = len(tasks) if workers is None else min(workers, len(tasks))
-    if workers <= 1:
-        for t in tasks:
-            t()
-        return
-    queue = iter(tasks)
-    lock = threading.Lock()
-
-    def drain():
-        while True:
-            with lock:
-                task = next(queue, None)
-            if task is None:
-                return
-            task()
-
-    pool = _get_pool(workers - 1)
-    helpers = [pool.submit(drain) for _ in range(workers - 1)]
-    try:
-        drain()
-    finally:
-        for fut in helpers:
-            fut.result()
-
 
 def _exp_shift(m, dtype):
     """Per-row shift ``c`` for ``exp(x - c)``, or ``None`` when no row needs one.
@@ -152,7 +73,7 @@ def _rows_wide(X, m_out, r_out, start, stop, rb):
     The maximum's own term is removed by its index, so ties are kept as the exact 1s they are.
     """
     K = X.shape[1]
-    buf = _buffer("wide", (rb, K))
+    buf = scratch("wide", (rb, K))
     ar = np.arange(rb)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for i in range(start, stop, rb):
@@ -184,8 +105,8 @@ def _rows_narrow(X, m_out, r_out, start, stop, rb):
     and all but one of the ties are added back as an integer after the small terms are summed.
     """
     K = X.shape[1]
-    buf = _buffer("narrow", (K, rb))
-    ones = _buffer("narrow-ones", (K, rb))
+    buf = scratch("narrow", (K, rb))
+    ones = scratch("narrow-ones", (K, rb))
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for i in range(start, stop, rb):
             j = min(i + rb, stop)
@@ -269,7 +190,7 @@ def lse_state(X):
         kernel, rb = _rows_narrow, max(1, _NARROW_BLOCK // K)
     else:
         kernel, rb = _rows_wide, max(1, _BLOCK // K)
-    nthreads = _num_threads() if X.size >= _PARALLEL_MIN else 1
+    nthreads = num_threads() if X.size >= _PARALLEL_MIN else 1
     nblocks = -(-R // rb)
     nthreads = min(nthreads, nblocks)
     if nthreads == 1:
@@ -280,5 +201,5 @@ def lse_state(X):
         # result is the same whichever thread takes it.
         per = -(-nblocks // (_CHUNKS_PER_THREAD * nthreads)) * rb
         tasks = [(lambda a=a: kernel(X, m_out, r_out, a, min(a + per, R), rb)) for a in range(0, R, per)]
-        _run(tasks, nthreads)
+        run(tasks, nthreads)
     return m_out, r_out

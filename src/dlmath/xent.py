@@ -307,24 +307,6 @@ def softmax_hessian(logits, *, axis=-1):
     return xp.astype(H, z.dtype) if H.dtype != z.dtype else H
 
 
-def _hvp_numpy_rows(Z, V, out, start, stop, rb):
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for i in range(start, stop, rb):
-            j = min(i + rb, stop)
-            z, v, o = Z[i:j], V[i:j], out[i:j]
-            m = z.max(axis=1, keepdims=True)
-            if not np.isfinite(m).all():
-                o[...] = _hvp_generic(np, z, v)
-                continue
-            e = np.subtract(z, m)
-            np.exp(e, out=e)
-            s = e.sum(axis=1, keepdims=True)
-            pv = np.einsum("ij,ij->i", e, v)[:, None] / s
-            np.subtract(v, pv, out=o)
-            o *= e
-            o /= s
-
-
 def _hvp_generic(xp, z, v):
     p = _softmax_last(xp, z)
     return p * v - p * xp.sum(p * v, axis=-1, keepdims=True)
@@ -370,21 +352,12 @@ def softmax_hvp(logits, v, *, axis=-1):
     vc = xp.astype(vv, zc.dtype) if vv.dtype != zc.dtype else vv
     K = z.shape[-1]
     if is_numpy(xp) and K > 0 and z.size > 0:
-        from ._lse_kernel import _num_threads, _run
+        from ._hvp_kernel import hvp_rows
 
         lead = z.shape[:-1]
         Z = np.ascontiguousarray(zc).reshape(-1, K)
         V = np.ascontiguousarray(vc).reshape(-1, K)
-        out = np.empty_like(Z)
-        R = Z.shape[0]
-        rb = max(1, (1 << 15) // K)
-        nblocks = -(-R // rb)
-        nt = min(_num_threads() if Z.size >= (1 << 20) else 1, nblocks)
-        if nt == 1:
-            _hvp_numpy_rows(Z, V, out, 0, R, rb)
-        else:
-            per = -(-nblocks // nt) * rb
-            _run([(lambda a=a: _hvp_numpy_rows(Z, V, out, a, min(a + per, R), rb)) for a in range(0, R, per)])
+        out = hvp_rows(Z, V, lambda zz, vv_: _hvp_generic(np, zz, vv_))
         hv = out.reshape(*lead, K)
     else:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
