@@ -137,3 +137,11 @@ def test_no_runtime_warning_escapes_from_the_generic_path():
         warnings.simplefilter("error")
         out = dlmath.logsumexp(xs.asarray([-1e308, 1e308]))
     assert float(out) == 1e308
+
+
+@pytest.mark.parametrize("f", ELEMENTWISE)
+def test_empty_class_axis_returns_a_new_empty_array(f):
+    x = np.zeros((3, 0))
+    out = f(x)
+    assert out.shape == (3, 0) and out.dtype == np.float64
+    assert out is not x and not np.shares_memory(out, x)

@@ -226,7 +226,7 @@ def softmax(x, axis=-1, *, temperature=1.0):
     axes = _class_axes("softmax", x, axis)
     xc = _compute_dtype(xp, x)
     if any(x.shape[i] == 0 for i in axes):
-        return x
+        return xp.zeros_like(x)  # nothing to normalise; a new array, never the input itself
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         p = _softmax_core(xp, xc, axes, tau)
     return xp.astype(p, x.dtype) if p.dtype != x.dtype else p
@@ -270,7 +270,7 @@ def log_softmax(x, axis=-1, *, temperature=1.0):
     axes = _class_axes("log_softmax", x, axis)
     xc = _compute_dtype(xp, x)
     if any(x.shape[i] == 0 for i in axes):
-        return x
+        return xp.zeros_like(x)  # nothing to normalise; a new array, never the input itself
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out = _log_softmax_core(xp, xc, axes, tau)
         # float16 in: a log-probability below -65504 rounds to -inf in the cast, silently

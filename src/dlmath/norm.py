@@ -159,7 +159,7 @@ def norm_grad(x, axis=None):
     xp, x = float_input("norm_grad", x)
     axes = normalize_axis("norm_grad", axis, x.ndim)
     if any(x.shape[i] == 0 for i in axes):
-        return x
+        return xp.zeros_like(x)  # an empty slice has no direction; a new array, not the input
     xc = compute_dtype(xp, x)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         t, _, a = _scaled(xp, xc, axes)
