@@ -586,3 +586,12 @@ def test_every_model_fits_awkward_data_without_warnings(n, p, intercept, kind, s
     for noise in NOISES:
         f = fit_linear(X, y, noise=noise, fit_intercept=intercept)
         assert np.all(np.isfinite(f.coef)) and np.isfinite(f.intercept) and np.isfinite(f.scale)
+
+
+@pytest.mark.parametrize("noise", NOISES)
+def test_data_near_the_largest_double_fit_without_warnings(noise):
+    # Rescaling by 2**1024 (the power above 1.7e308) overflowed with a RuntimeWarning.
+    X = np.array([[1.0], [2.0], [3.0], [4.0]])
+    y = np.array([1.7e308, -1.7e308, 1.7e308, -1.0e308])
+    f = fit_linear(X, y, noise=noise)
+    assert np.all(np.isfinite(f.coef)) and np.isfinite(f.intercept) and np.isfinite(f.scale)

@@ -248,7 +248,9 @@ def _rescale(X, y, ss):
     ymax = float(np.max(np.abs(y), initial=0.0))
 
     def pow2(m):
-        return np.where(m > 0, np.ldexp(1.0, np.frexp(np.where(m > 0, m, 1.0))[1]), 1.0)
+        # 2**(e-1) for m = f * 2**e, f in [0.5, 1): the scaled maximum lies in [1, 2), and even the
+        # largest double (e = 1024) gives a finite power.
+        return np.where(m > 0, np.ldexp(0.5, np.frexp(np.where(m > 0, m, 1.0))[1]), 1.0)
 
     cx = pow2(colmax)
     cy = float(pow2(np.array(ymax)))
@@ -404,8 +406,14 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         sigma = fixed
     elif model.name not in ("gaussian", "laplace"):
         sigma = fitted_scale
-    else:
+    elif cx is None or np.all(np.isfinite(r)):
         sigma = model.fit_scale(r) if np.any(r != 0) else 0.0
-    fitted = model.replace_scale(sigma) if sigma > 0 else model
+    else:
+        # Residuals beyond the float64 range (data near 1.7e308): their scale is measured on the
+        # rescaled data, where they are finite, and scaled back.
+        with np.errstate(over="ignore", invalid="ignore"):
+            rw = yw - _mest.pred(Xw, w * cx / cy, b / cy)
+            sigma = model.fit_scale(rw) * cy
+    fitted = model.replace_scale(sigma) if 0 < sigma < math.inf else model
     objective = float(np.sum(fitted.loss(r)))
     return LinearFit(w, b, float(sigma), objective, int(n_iter), bool(converged), method, fitted)
