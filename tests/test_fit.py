@@ -595,3 +595,21 @@ def test_data_near_the_largest_double_fit_without_warnings(noise):
     y = np.array([1.7e308, -1.7e308, 1.7e308, -1.0e308])
     f = fit_linear(X, y, noise=noise)
     assert np.all(np.isfinite(f.coef)) and np.isfinite(f.intercept) and np.isfinite(f.scale)
+
+
+@pytest.mark.parametrize("noise", NOISES)
+def test_columns_far_from_zero_fit_like_centred_ones(noise):
+    # x = 1e8 + noise is nearly parallel to the intercept column; the uncentred Gram matrices
+    # lost its spread and the iterative fits stopped unconverged.
+    g = rng(22)
+    X = g.standard_normal((300, 2))
+    y = X @ [1.0, -2.0] + 0.5 + g.laplace(size=300)
+    shift = np.array([1e8, -3e5])
+    base = fit_linear(X, y, noise=noise)
+    f = fit_linear(X + shift, y, noise=noise)
+    assert f.converged
+    np.testing.assert_allclose(f.coef, base.coef, rtol=1e-6)
+    assert f.intercept == pytest.approx(base.intercept - shift @ base.coef, rel=1e-6)
+    np.testing.assert_allclose(f.predict(X + shift), base.predict(X), atol=1e-6)
+    assert f.scale == pytest.approx(base.scale, rel=1e-6)
+    assert f.objective == pytest.approx(base.objective, rel=1e-6)

@@ -273,6 +273,9 @@ def _solve(X, y, fit_intercept, model, method, fixed, ss=None):
         else:
             w, b = _normal_equations(X, y, fit_intercept)
     else:
+        shift = _offsets(X, ss) if fit_intercept else None
+        if shift is not None:
+            X = X - shift
         cols = _independent_columns(X, fit_intercept)
         if cols is not None and cols.size == 0 and not fit_intercept:  # every column is zero
             w, b, fitted_scale, n_iter, converged, method = _solve(X[:, :0], y, False, model, method, fixed)
@@ -297,7 +300,32 @@ def _solve(X, y, fit_intercept, model, method, fixed, ss=None):
         else:
             w = np.zeros(p)
             w[cols] = ws
+        if shift is not None:
+            b -= float(shift @ w)
     return w, b, fitted_scale, n_iter, converged, method
+
+
+def _offsets(X, ss=None):
+    r"""Column means to subtract before an iterative fit with intercept, or ``None``.
+
+    A column whose mean is large beside its spread (:math:`x = 10^8 + 	ext{noise}`) is nearly
+    parallel to the intercept column, and the uncentred Gram matrices of the solvers lose its
+    spread to rounding: Huber, logistic and Student-t fits stopped unconverged. Fitting on
+    :math:`x - m` with intercept :math:`b + m^	op w` is the same model (the loss is unchanged), so
+    such columns are centred; the others are left alone to spare a copy of ``X``. ``ss`` holds the
+    column sums of squares when known.
+    """
+    n = X.shape[0]
+    if n == 0 or X.shape[1] == 0:
+        return None
+    m = X.mean(axis=0)
+    if ss is None:
+        ss = np.einsum("ij,ij->j", X, X)
+    # mean^2 > variance = ss/n - mean^2; the cancellation in the variance does not matter here.
+    offset = 2.0 * n * m * m > ss
+    if not offset.any():
+        return None
+    return np.where(offset, m, 0.0)
 
 
 def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale=None) -> LinearFit:
