@@ -613,3 +613,16 @@ def test_columns_far_from_zero_fit_like_centred_ones(noise):
     np.testing.assert_allclose(f.predict(X + shift), base.predict(X), atol=1e-6)
     assert f.scale == pytest.approx(base.scale, rel=1e-6)
     assert f.objective == pytest.approx(base.objective, rel=1e-6)
+
+
+def test_normal_equations_do_not_warn_for_column_scales_alone():
+    # cond(X^T X) is 1e16 here only because the columns differ in size by 1e4 each; the Jacobi-scaled
+    # Cholesky solve loses no digits, so no ConditioningWarning.
+    g = rng(23)
+    X = g.standard_normal((200, 3)) * [1e-4, 1.0, 1e4]
+    y = X @ [1e4, 1.0, 1e-4] + g.standard_normal(200)
+    assert np.linalg.cond(X.T @ X) > 1e15
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = fit_linear(X, y, method="normal")
+    np.testing.assert_allclose(f.coef, fit_linear(X, y).coef, rtol=1e-12)

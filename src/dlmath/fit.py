@@ -173,12 +173,16 @@ def _normal_equations(X, y, intercept):
     r"""The textbook solve :math:`(Z^\top Z)\beta = Z^\top y` by Cholesky; warns when digits are lost."""
     n, p = X.shape
     G = _mest.gram(X, np.ones(n), intercept)
-    cond = float(np.linalg.cond(G))
+    # solve_spd scales G to unit diagonal first, so the digits lost are set by the condition of
+    # the scaled matrix: columns of very different sizes alone cost nothing.
+    d = np.sqrt(np.diag(G))
+    d[d == 0] = 1.0
+    cond = float(np.linalg.cond(G / d / d[:, None]))
     if not cond < 1e8:
         digits = 16 if not math.isfinite(cond) else min(16, round(math.log10(cond)))
         warnings.warn(
-            f"fit_linear(method='normal'): cond(X^T X) = {cond:.1e}, so about {digits} of 16 significant "
-            "digits are lost; method='svd' loses half as many",
+            f"fit_linear(method='normal'): cond(X^T X) = {cond:.1e} with unit-size columns, so about "
+            f"{digits} of 16 significant digits are lost; method='svd' loses half as many",
             ConditioningWarning,
             stacklevel=3,
         )
@@ -353,7 +357,8 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
             parameter (``delta``, ``df``) is used; its ``scale`` is ignored unless passed as ``scale``.
         fit_intercept: fit :math:`b` (default) or force :math:`b = 0`.
         method: Gaussian only: ``"svd"`` (default) or ``"normal"`` (normal equations by Cholesky;
-            warns with :class:`ConditioningWarning` when :math:`\kappa(X^\top X) \ge 10^8`).
+            warns with :class:`ConditioningWarning` when :math:`\kappa(X^\top X) \ge 10^8` after
+            scaling its columns to unit size, which the solve does first).
         scale: a fixed :math:`\sigma` (finite, > 0) instead of its joint MLE. It changes the
             Huber and Student-t fits, not the Gaussian and Laplace coefficients.
 
