@@ -323,3 +323,26 @@ def test_signatures_show_the_residual_argument_only():
 def test_scale_mle_is_equivariant_at_extreme_magnitudes(model, c):
     r = np.random.default_rng(7).standard_t(3, size=50)
     assert model.fit_scale(c * r) == pytest.approx(c * model.fit_scale(r), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("df", "scale", "r"),
+    [(1.0, 1.0, 1e200), (3.0, 1e-300, 1.0), (4.0, 2.0, -1e160), (0.5, 1e-200, 1e200), (2.0, 1.0, 0.3)],
+)
+def test_student_t_loss_stays_finite_beyond_the_range_of_the_square(df, scale, r):
+    # (r/sigma)^2 overflowed to inf although the loss, a logarithm, is a few thousand at most.
+    import mpmath
+
+    with mpmath.workdps(50):
+        t2 = (mpmath.mpf(r) / mpmath.mpf(scale)) ** 2 / mpmath.mpf(df)
+        expected = float((mpmath.mpf(df) + 1) / 2 * mpmath.log1p(t2))
+    m = StudentT(df, scale)
+    assert float(m.loss(r)) == pytest.approx(expected, rel=1e-13)
+    assert float(m.logpdf(r)) == pytest.approx(m._log_norm() - expected, rel=1e-13)
+
+
+def test_student_t_loss_in_float32_stays_finite():
+    r = np.array([1e30, -3e38], dtype=np.float32)
+    out = Cauchy().loss(r)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, 2.0 * np.log(np.abs(r.astype(np.float64))), rtol=1e-6)

@@ -395,15 +395,30 @@ class StudentT(NoiseModel):
             - math.log(self.scale)
         )
 
+    def _log1p_t2(self, xp, r):
+        r"""Element-wise :math:`\log(1 + r^2/c^2)`, :math:`c = \sigma\sqrt\nu`, for every finite ``r``.
+
+        :math:`r^2/c^2` overflows long before the logarithm does (:math:`|r/c| > 10^{154}` in
+        float64, :math:`10^{19}` in float32); beyond :math:`|r| > c` the equal form
+        :math:`2(\log|r| - \log c) + \log(1 + c^2/r^2)` is used, each branch on input safe for it.
+        """
+        c = self.scale * math.sqrt(self.df)
+        log_c = math.log(self.scale) + 0.5 * math.log(self.df)
+        a = xp.abs(r)
+        big = a > c
+        ones = xp.ones_like(a)
+        ab = xp.where(big, a, ones)
+        u = xp.where(big, xp.zeros_like(a), a / c)
+        inv = c / ab
+        return xp.where(big, 2.0 * (xp.log(ab) - log_c) + xp.log1p(inv * inv), xp.log1p(u * u))
+
     @_elementwise
     def logpdf(self, xp, r):
-        v, s = self.df, self.scale
-        return self._log_norm() - 0.5 * (v + 1.0) * xp.log1p((r / s) ** 2 / v)
+        return self._log_norm() - 0.5 * (self.df + 1.0) * self._log1p_t2(xp, r)
 
     @_elementwise
     def loss(self, xp, r):
-        v, s = self.df, self.scale
-        return 0.5 * (v + 1.0) * xp.log1p((r / s) ** 2 / v)
+        return 0.5 * (self.df + 1.0) * self._log1p_t2(xp, r)
 
     @_elementwise
     def dloss(self, xp, r):
