@@ -346,3 +346,16 @@ def test_student_t_loss_in_float32_stays_finite():
     out = Cauchy().loss(r)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, 2.0 * np.log(np.abs(r.astype(np.float64))), rtol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e200, 1e300])
+def test_logistic_loss_at_extreme_scales_has_no_inf_times_zero(scale):
+    # 4 sigma^2 alone under- or overflows: the loss of a unit residual came out 0 or NaN.
+    import mpmath
+
+    r = np.array([1.0, -3.0, 0.25 * scale, 7.0 * scale])
+    # cosh(u) - 1 ~ u^2/2 is 1e-601 at sigma = 1e300: 700 digits keep it.
+    with mpmath.workdps(700):
+        s = mpmath.mpf(scale)
+        expected = [float(4 * s * s * mpmath.log(mpmath.cosh(mpmath.mpf(v) / (2 * s)))) for v in r]
+    np.testing.assert_allclose(Logistic(scale).loss(r), expected, rtol=1e-13)

@@ -103,7 +103,7 @@ def convex_terms(model):
     s2 = 2.0 * model.scale
 
     def loss(r):
-        return s2 * s2 * model._log_cosh(np, r / s2)
+        return model._loss(np, r, model.scale)
 
     def weight(r):
         th = np.tanh(r / s2)

@@ -511,10 +511,31 @@ class Logistic(NoiseModel):
         s = self.scale
         return -2.0 * self._log_cosh(xp, r / (2.0 * s)) - math.log(4.0 * s)
 
+    @staticmethod
+    def _loss(xp, r, s):
+        r"""The loss :math:`4\sigma^2\log\cosh\frac{r}{2\sigma}` without ``inf * 0`` at extreme scales.
+
+        The factor :math:`4\sigma^2` over- or underflows on its own (:math:`\sigma = 10^{\pm 200}`)
+        while the loss is moderate, so it is folded into each branch: near 0,
+        :math:`2(\sigma\sinh u)^2\,\frac{\log(1 + \sinh^2 u)}{\sinh^2 u}` with :math:`u = r/2\sigma`;
+        in the tails, :math:`2\sigma\bigl(|r| - 2\sigma(\log 2 - \log(1 + e^{-2|u|}))\bigr)`.
+        """
+        a = xp.abs(r)
+        u = a / (2.0 * s)
+        small = u < 1.0
+        zeros = xp.zeros_like(a)
+        sh = xp.sinh(xp.where(small, u, zeros))
+        x = sh * sh
+        nonzero = x > 0
+        ratio = xp.where(nonzero, xp.log1p(x) / xp.where(nonzero, x, xp.ones_like(x)), xp.ones_like(x))
+        near = 2.0 * (s * sh) ** 2 * ratio
+        ub = xp.where(small, zeros, u)
+        tail = 2.0 * s * (a - 2.0 * s * (math.log(2.0) - xp.log1p(xp.exp(-2.0 * ub))))
+        return xp.where(small, near, tail)
+
     @_elementwise
     def loss(self, xp, r):
-        s = self.scale
-        return 4.0 * s * s * self._log_cosh(xp, r / (2.0 * s))
+        return self._loss(xp, r, self.scale)
 
     @_elementwise
     def dloss(self, xp, r):
