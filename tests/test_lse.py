@@ -523,3 +523,14 @@ def test_kernel_merge_is_associative_on_partial_states():
     ref, _ = mp_lse(x)
     for mm, rr in (one, two):
         assert ulp_error(mm + math.log1p(rr), ref, 0.0, np.dtype(np.float64)) <= 1.0
+
+
+def test_lse_float16_beyond_its_range_rounds_to_inf_without_a_warning():
+    # 9e6 entries of float16's largest value: LSE = 65504 + log(9e6) = 65520.01, past the rounding
+    # boundary 65520, so the correctly rounded float16 answer is inf; the float64 -> float16 cast
+    # of the result used to emit "overflow encountered in cast"
+    x = np.full(9_000_000, 65504.0, dtype=np.float16)
+    got = logsumexp(x)
+    assert got.dtype == np.float16 and got == np.inf
+    x2 = x.reshape(9, 1_000_000)[:1]  # 1e6 entries: 65517.8, still finite
+    assert logsumexp(x2) == np.float16(65504.0 + math.log(1e6))
