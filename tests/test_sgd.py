@@ -161,3 +161,39 @@ def test_a_diverging_run_is_flagged_without_warnings(data, batch_size):
     assert res.diverged and not np.isfinite(res.jitter)
     # Sign-based L1 steps stay bounded by lr * |x| whatever lr is.
     assert not sgd_linear(X, y, loss="l1", lr=50.0, steps=300, batch_size=batch_size).diverged
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "pattern"),
+    [
+        ({"seed": -1}, ValueError, r"sgd_linear: 'seed' must be an int >= 0; got -1"),
+        ({"seed": 1.5}, TypeError, r"sgd_linear: 'seed' must be an int; got float 1.5"),
+        (
+            {"w0": [np.nan, 1.0]},
+            ValueError,
+            r"sgd_linear: 'w0' must be a finite vector of shape \(2,\); got \[nan",
+        ),
+    ],
+)
+def test_bad_seed_and_start_are_named(data, kwargs, exc, pattern):
+    # NumPy's own messages named neither sgd_linear nor the argument.
+    X, y = data
+    with pytest.raises(exc, match=pattern):
+        sgd_linear(X, y, loss="l1", **kwargs)
+
+
+def test_fewer_samples_than_features_is_named_by_sgd_linear():
+    g = np.random.default_rng(0)
+    with pytest.raises(
+        ValueError, match=r"sgd_linear: .*at least as many samples as features; got 'X' of shape \(3, 5\)"
+    ):
+        sgd_linear(g.standard_normal((3, 5)), g.standard_normal(3), loss="l2")
+
+
+def test_window_jitter_checks_its_window_and_never_averages_nothing(data):
+    X, y = data
+    res = sgd_linear(X, y, loss="l1", steps=7)  # 8 iterates: [0.95, 1) holds the last one only
+    assert res.window_jitter(0.95, 1.0) == pytest.approx(res.distance[-1], rel=1e-15)
+    for start, stop in ((1.0, 1.0), (0.5, 0.2), (-0.1, 0.5), (0.0, 1.5)):
+        with pytest.raises(ValueError, match=r"SGDResult.window_jitter: 'start' and 'stop' must satisfy"):
+            res.window_jitter(start, stop)

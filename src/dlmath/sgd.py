@@ -17,6 +17,7 @@ small :math:`r` is, so with a constant :math:`\eta` the iterates keep bouncing a
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from dataclasses import dataclass
 
@@ -60,9 +61,20 @@ class SGDResult:
     diverged: bool = False
 
     def window_jitter(self, start: float, stop: float) -> float:
-        """RMS distance to the optimum over the fraction ``[start, stop)`` of the run (0 <= start < stop <= 1)."""
+        """RMS distance to the optimum over the fraction ``[start, stop)`` of the run (0 <= start < stop <= 1).
+
+        The window holds at least one iterate; bounds outside that range raise ``ValueError``.
+        """
+        if not (
+            isinstance(start, numbers.Real) and isinstance(stop, numbers.Real) and 0 <= start < stop <= 1
+        ):
+            raise ValueError(
+                f"SGDResult.window_jitter: 'start' and 'stop' must satisfy 0 <= start < stop <= 1; "
+                f"got start={start!r}, stop={stop!r}"
+            )
         T = self.distance.size
-        lo, hi = int(start * T), max(int(start * T) + 1, int(stop * T))
+        lo = min(int(start * T), T - 1)
+        hi = max(lo + 1, int(stop * T))
         return _rms(self.distance[lo:hi])
 
 
@@ -104,13 +116,13 @@ def _choice(fn, name, value, options):
     return value
 
 
-def _positive_int(fn, name, value):
+def _positive_int(fn, name, value, least=1):
     try:
         v = operator.index(value)
     except TypeError:
         raise TypeError(f"{fn}: '{name}' must be an int; got {type(value).__name__} {value!r}") from None
-    if isinstance(value, bool) or v < 1:
-        raise ValueError(f"{fn}: '{name}' must be an int >= 1; got {value!r}")
+    if isinstance(value, bool) or v < least:
+        raise ValueError(f"{fn}: '{name}' must be an int >= {least}; got {value!r}")
     return v
 
 
@@ -155,8 +167,9 @@ def sgd_linear(
         An :class:`SGDResult` with the trajectory, the loss history and the ``jitter`` statistic.
 
     Raises:
-        ValueError: bad shapes or non-finite data; unknown ``loss`` or ``schedule`` (the message
-            lists the known ones); non-positive ``lr``, ``steps``, ``batch_size``, ``delta``, ``t0``.
+        ValueError: bad shapes or non-finite data; fewer samples than features (the optimum
+            would not be unique); unknown ``loss`` or ``schedule`` (the message lists the known
+            ones); non-positive ``lr``, ``steps``, ``batch_size``, ``delta``, ``t0``; negative ``seed``.
         TypeError: non-numeric arguments.
 
     Examples:
@@ -178,14 +191,22 @@ def sgd_linear(
     delta = check_real_scalar(fn, "delta", delta)
     steps = _positive_int(fn, "steps", steps)
     batch_size = _positive_int(fn, "batch_size", batch_size)
+    seed = _positive_int(fn, "seed", seed, least=0)
     t0 = steps / 10.0 if t0 is None else check_real_scalar(fn, "t0", t0)
     X, y, _ = _validate(X, y, fn)
     n, p = X.shape
     if n == 0 or p == 0:
         raise ValueError(f"{fn}: 'X' must have at least one row and one column; got shape {X.shape}")
+    if n < p:
+        raise ValueError(
+            f"{fn}: the optimum the run is measured against needs at least as many samples as "
+            f"features; got 'X' of shape {X.shape}"
+        )
     w = np.zeros(p) if w0 is None else np.array(w0, dtype=np.float64)
-    if w.shape != (p,) or not np.all(np.isfinite(w)):
+    if w.shape != (p,):
         raise ValueError(f"{fn}: 'w0' must be a finite vector of shape ({p},); got {np.shape(w0)}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{fn}: 'w0' must be a finite vector of shape ({p},); got {w0!r}")
 
     t = np.arange(steps, dtype=np.float64)
     if schedule == "constant":
