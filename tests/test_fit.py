@@ -626,3 +626,20 @@ def test_normal_equations_do_not_warn_for_column_scales_alone():
         warnings.simplefilter("error")
         f = fit_linear(X, y, method="normal")
     np.testing.assert_allclose(f.coef, fit_linear(X, y).coef, rtol=1e-12)
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_gaussian_rank_deficient_design_gives_the_minimum_norm_coefficients(intercept):
+    # Columns x and 3x: the scaled SVD split the weight 3:1 instead of 1:3 (minimum norm in the
+    # caller's units); a constant column beside the intercept gets 0.
+    g = rng(24)
+    x = g.standard_normal((100, 2))
+    X = np.column_stack([x[:, 0], 3.0 * x[:, 0], x[:, 1], np.full(100, 2.0)])
+    y = x @ [1.0, 2.0] + 0.5 + g.standard_normal(100)
+    f = fit_linear(X, y, fit_intercept=intercept)
+    if intercept:
+        ref = np.linalg.lstsq(X - X.mean(axis=0), y - y.mean(), rcond=None)[0]
+    else:
+        ref = np.linalg.lstsq(X, y, rcond=None)[0]
+    np.testing.assert_allclose(f.coef, ref, rtol=1e-10, atol=1e-12)
+    assert f.coef[1] == pytest.approx(3.0 * f.coef[0], rel=1e-10)

@@ -164,7 +164,15 @@ def _lstsq(X, y, intercept, ss=None):
     norms[dead] = 1.0
     A /= norms
     A[:, dead] = 0.0
-    w = np.linalg.lstsq(A, yc, rcond=None)[0] / norms
+    sol, _, rank, sv = np.linalg.lstsq(A, yc, rcond=None)
+    w = sol / norms
+    if rank < p:
+        # lstsq's answer has minimum norm in the scaled coordinates; the minimum-norm w in the
+        # caller's units differs when dependent columns differ in size (x and 2x split 2:1
+        # instead of 1:2). Remove w's component along the null space, mapped back to those units.
+        _, s, Vt = np.linalg.svd(A, full_matrices=False)
+        null = Vt[s <= np.finfo(float).eps * max(n, p) * sv.max(initial=0.0)].T / norms[:, None]
+        w = w - null @ np.linalg.lstsq(null, w, rcond=None)[0]
     b = ym - float(xm @ w) if intercept else 0.0
     return w, b
 
@@ -382,8 +390,10 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         median absolute LAD residual); scikit-learn's ``HuberRegressor`` instead solves a
         concomitant-scale equation whose outlier terms are bounded.
 
-        Rank-deficient designs: the Gaussian fit returns the minimum-norm solution; the other
-        models give coefficient 0 to every column that depends linearly on earlier ones. Data
+        Rank-deficient designs: the Gaussian fit returns the coefficients :math:`w` of minimum
+        Euclidean norm in the units of ``X`` (the intercept is not part of the norm: this is
+        ``np.linalg.lstsq`` on the centred data, as in scikit-learn's ``LinearRegression``); the
+        other models give coefficient 0 to every column that depends linearly on earlier ones. Data
         with entries beyond :math:`10^{\pm 100}` are rescaled by exact powers of two before
         fitting; a column whose coefficient would still exceed the float64 range gets 0.
 
