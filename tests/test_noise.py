@@ -359,3 +359,21 @@ def test_logistic_loss_at_extreme_scales_has_no_inf_times_zero(scale):
         s = mpmath.mpf(scale)
         expected = [float(4 * s * s * mpmath.log(mpmath.cosh(mpmath.mpf(v) / (2 * s)))) for v in r]
     np.testing.assert_allclose(Logistic(scale).loss(r), expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("delta", [1e-10, 1e-20, 1e-100, 1e-300])
+def test_huber_scale_mle_for_tiny_delta_is_delta_times_mean_absolute_residual(delta):
+    # Every |r|/sigma is beyond delta, so the equation reads delta * mean|r| / sigma = 1. The old
+    # search gave up 40 e-folds below the smallest residual and returned 0 for delta < 1e-17.
+    r = np.array([1.0, -2.0, 3.0])
+    assert Huber(delta).fit_scale(r) == pytest.approx(delta * 2.0, rel=1e-12)
+
+
+def test_student_t_scale_mle_at_the_fraction_of_zeros_where_the_root_disappears():
+    # nu = 1: a root exists exactly when fewer than half of the residuals are 0. With three of five
+    # non-zero (|r| = 1), (3/5) * 2 t^2 / (1 + t^2) = 1 gives t^2 = 5, sigma = 1/sqrt(5).
+    assert StudentT(1.0).fit_scale([0.0, 0.0, 1.0, -1.0, 1.0]) == pytest.approx(5**-0.5, rel=1e-13)
+    assert StudentT(1.0).fit_scale([0.0, 0.0, 1.0, -1.0]) == 0.0
+    # Just past the boundary the root is small but positive, found without overflow warnings.
+    s = StudentT(1.0).fit_scale([0.0] * 1000 + [1.0] * 1001)
+    assert s == pytest.approx(1.0 / math.sqrt(2001.0), rel=1e-12)  # (1001/2001) 2t^2/(1+t^2) = 1

@@ -66,15 +66,16 @@ def _residuals_np(cls: str, r) -> np.ndarray:
     return a
 
 
-def _solve_scale(hd, absr: np.ndarray, start: float | None = None) -> float:
+def _solve_scale(hd, absr: np.ndarray, start: float | None = None, sup_h: float = math.inf) -> float:
     r"""The root :math:`\sigma` of :math:`\frac1n\sum_i h(|r_i|/\sigma) = 1`.
 
     ``hd(t)`` returns :math:`(h(t), t\,h'(t))` for :math:`h` non-decreasing on :math:`[0, \infty)`
     with :math:`h(0) = 0`, so the left side falls monotonically in :math:`\sigma`. Newton's method
     in :math:`u = \log\sigma` runs from ``start`` (default: the RMS of the residuals), keeping the
     bracket that the signs seen so far give and bisecting it whenever a step would leave it.
-    Returns 0 when the left side stays :math:`\le 1` as :math:`\sigma \to 0` (too many exact
-    zeros: the likelihood is unbounded there).
+    ``sup_h`` is :math:`\lim_{t\to\infty} h(t)`: as :math:`\sigma \to 0` the left side tends to
+    ``sup_h`` times the fraction of non-zero residuals, so there is no root, and 0 is returned
+    (the likelihood is unbounded there), exactly when that limit is :math:`\le 1`.
     """
     top = float(np.max(absr, initial=0.0))
     if top == 0.0:
@@ -85,15 +86,21 @@ def _solve_scale(hd, absr: np.ndarray, start: float | None = None) -> float:
     start = start / top if start else None
     nz = absr[absr > 0]
     n = absr.size
+    if sup_h * nz.size <= n:
+        return 0.0
 
     def phi(u):
-        h, th = hd(nz * math.exp(-u))
+        # Far from the root t = |r|/sigma can pass 1e154, so squares overflow; each hd is written
+        # so that inf there gives the right limit, and the warnings are not the caller's concern.
+        with np.errstate(over="ignore", divide="ignore", under="ignore"):
+            h, th = hd(nz * math.exp(-u))
         return float(np.sum(h)) / n - 1.0, -float(np.sum(th)) / n
 
     u = math.log(start) if start else 0.5 * math.log(float(np.mean(absr * absr)))
     lo, hi = -math.inf, math.inf
-    floor = math.log(float(nz.min())) - 40.0
-    for _ in range(200):
+    # Steps of at most 4 in log(sigma) before a bracket exists: 400 iterations reach any root in
+    # the float64 range (a Huber delta of 1e-300 puts it near log(1e-300) = -690).
+    for _ in range(400):
         f, df = phi(u)
         if abs(f) <= 1e-14:  # the mean of h is 1 to rounding: sigma is as good as it gets
             break
@@ -101,8 +108,6 @@ def _solve_scale(hd, absr: np.ndarray, start: float | None = None) -> float:
             lo = u
         else:
             hi = u
-            if lo == -math.inf and u < floor:
-                return 0.0  # no root: the left side stays <= 1 however small sigma gets
         new = u - f / df if df < 0 else u + (1.0 if f > 0 else -1.0)
         new = min(max(new, u - 4.0), u + 4.0)  # no wild jumps before a bracket exists
         if not lo < new < hi:
@@ -437,11 +442,11 @@ class StudentT(NoiseModel):
         v = self.df
 
         def hd(t):
-            q = v + t * t
-            h = (v + 1.0) * t * t / q
-            return h, 2.0 * v * h / q
+            t2 = t * t
+            h = (v + 1.0) / (1.0 + v / t2)  # no inf/inf when t2 overflows
+            return h, 2.0 * v * h / (v + t2)
 
-        return _solve_scale(hd, a)
+        return _solve_scale(hd, a, sup_h=v + 1.0)
 
 
 @dataclass(frozen=True)
@@ -548,7 +553,8 @@ class Logistic(NoiseModel):
     def _scale_mle(self, a, start=None) -> float:
         def hd(t):
             th = np.tanh(0.5 * t)
-            return t * th, t * th + 0.5 * t * t * (1.0 - th * th)
+            tsech = t / np.cosh(0.5 * t)  # t sech(t/2) -> 0, where t^2 (1 - tanh^2) gives inf * 0
+            return t * th, t * th + 0.5 * tsech * tsech
 
         return _solve_scale(hd, a, start)
 
