@@ -391,3 +391,34 @@ def test_hvp_kernel_with_and_without_the_max_shift(offset):
         got = dlmath.softmax_hvp(zd, vd)
         assert got.dtype == dtype
         assert np.abs(got - ref).max() <= tol * np.abs(ref).max()
+
+
+def test_hvp_unshifted_logits_near_80_do_not_overflow_the_sum():
+    # row maxima in [0, 80] skip the shift; e^80 = 5.5e34, so in float32 the sum of 32000 such
+    # terms overflowed to inf and every row came out NaN (the float64 reference is finite)
+    z = (80.0 - rng(33).random((4, 32000))).astype(np.float32)
+    v = rng(34).standard_normal((4, 32000)).astype(np.float32)
+    ref = _dense_free_hvp_reference(z.astype(np.float64), v.astype(np.float64))
+    got = dlmath.softmax_hvp(z, v)
+    assert np.isfinite(got).all()
+    assert np.abs(got - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+@pytest.mark.parametrize(
+    ("z", "v", "dtype"),
+    [
+        ([80.0, 79.0], [1e5, -1e5], np.float32),  # unshifted: e^80 * 1e5 overflows in e.v
+        ([80.0, 75.0], [1e4, -1e4], np.float32),  # unshifted: (v - c) * e^80 overflows
+        ([0.0, 0.0], [3e38, 3e38], np.float32),  # e.v = 6e38 overflows; Hv = 0
+        ([0.0, 5.0], [3.3e38, -3.3e38], np.float32),  # v - c = 6.6e38 overflows; Hv = +-4.4e36
+        ([0.0, 5.0], [1.7e308, -1.7e308], np.float64),
+    ],
+)
+def test_hvp_of_large_v_is_finite_where_the_exact_value_is(z, v, dtype):
+    # |Hv_k| = p_k |v_k - p.v| <= max|v| / 2: only intermediates can overflow, and they used to,
+    # giving NaN or inf
+    z, v = np.array([z], dtype=dtype), np.array([v], dtype=dtype)
+    ref = _dense_free_hvp_reference(z.astype(np.float64), v.astype(np.float64))
+    got = dlmath.softmax_hvp(z, v)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, ref.astype(dtype), rtol=1e-5 if dtype == np.float32 else 1e-13)

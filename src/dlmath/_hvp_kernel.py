@@ -10,8 +10,14 @@ For each row, :math:`Hv = p \odot (v - p^\top v)` with :math:`p = e/s`, :math:`e
 When every row maximum lies in :math:`[0, 80]`, :math:`\exp(z)` can neither overflow nor lose
 more to underflow than :math:`\exp(z - m)` does (the largest term is :math:`\ge 1`), and the
 common factor :math:`e^{-m}` cancels in :math:`e/s`, so the subtraction pass is skipped.
-Rows with a non-finite maximum take the general path of :mod:`dlmath.xent`. Blocks are spread
-over the threads of :mod:`dlmath._parallel`; every row is computed whole by one task.
+The unshifted terms reach :math:`e^{80} \approx 5.5 \cdot 10^{34}`, so in float32 the sum of
+6,200 of them, :math:`e^\top v` or :math:`(v - c) \odot e` for :math:`|v| \gtrsim 10^4` can
+overflow; and for :math:`|v|` near the dtype's maximum :math:`e^\top v` or :math:`v - c` can overflow
+even after the shift, though :math:`Hv` itself is at most :math:`\max|v|/2`. Such a block is
+detected (non-finite sums, NumPy's overflow flag on the output passes) and computed again, with
+the shift, then if need be by the general path of :mod:`dlmath.xent`, which also takes rows with
+a non-finite maximum. Blocks are spread over the threads of :mod:`dlmath._parallel`; every row is
+computed whole by one task.
 """
 
 from __future__ import annotations
@@ -26,31 +32,58 @@ _TASKS_PER_THREAD = 4
 _NO_SHIFT_MAX = 80.0  # exp(80) is finite in float32 (overflow starts near 88.7)
 
 
+class _Overflowed:
+    """NumPy's floating-point error callback (``errstate(over="call")``): records that one fired."""
+
+    __slots__ = ("hit",)
+
+    def __init__(self):
+        self.hit = False
+
+    def __call__(self, err, flag):
+        self.hit = True
+
+
+def _block(z, v, o, e, m, shift, ones, overflowed):
+    """Hv of one block of rows into ``o``; False where an intermediate overflowed (``o`` is then junk)."""
+    if shift:
+        np.subtract(z, m, out=e)
+        np.exp(e, out=e)
+    else:
+        np.exp(z, out=e)
+    s = e @ ones
+    ev = np.vecdot(e, v)
+    if not (np.isfinite(s).all() and np.isfinite(ev).all()):
+        return False  # s overflowed (unshifted), or e.v did (huge or non-finite v)
+    inv = (z.dtype.type(1) / s)[:, None]
+    c = ev[:, None] * inv
+    overflowed.hit = False  # the caller's errstate reports overflows to it
+    np.subtract(v, c, out=o)
+    o *= e
+    o *= inv
+    return not overflowed.hit
+
+
 def _rows(Z, V, out, start, stop, rb, general):
     K = Z.shape[1]
     dtype = Z.dtype
     buf = scratch("hvp-e", (rb, K), dtype)
     ones = scratch("hvp-ones", (K,), dtype)
     ones.fill(1)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+    overflowed = _Overflowed()
+    with np.errstate(over="call", call=overflowed, invalid="ignore", divide="ignore", under="ignore"):
         for i in range(start, stop, rb):
             j = min(i + rb, stop)
             z, v, o = Z[i:j], V[i:j], out[i:j]
             m = z.max(axis=1, keepdims=True)
-            if not np.isfinite(m).all():
-                o[...] = general(z, v)
-                continue
-            e = buf[: j - i]
-            if m.min() >= 0 and m.max() <= _NO_SHIFT_MAX:
-                np.exp(z, out=e)
-            else:
-                np.subtract(z, m, out=e)
-                np.exp(e, out=e)
-            inv = dtype.type(1) / (e @ ones)[:, None]
-            c = np.vecdot(e, v)[:, None] * inv
-            np.subtract(v, c, out=o)
-            o *= e
-            o *= inv
+            if np.isfinite(m).all():
+                e = buf[: j - i]
+                shift = not (m.min() >= 0 and m.max() <= _NO_SHIFT_MAX)
+                if _block(z, v, o, e, m, shift, ones, overflowed):
+                    continue
+                if not shift and _block(z, v, o, e, m, True, ones, overflowed):
+                    continue
+            o[...] = general(z, v)
 
 
 def hvp_rows(Z, V, general):
