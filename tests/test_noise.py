@@ -377,3 +377,12 @@ def test_student_t_scale_mle_at_the_fraction_of_zeros_where_the_root_disappears(
     # Just past the boundary the root is small but positive, found without overflow warnings.
     s = StudentT(1.0).fit_scale([0.0] * 1000 + [1.0] * 1001)
     assert s == pytest.approx(1.0 / math.sqrt(2001.0), rel=1e-12)  # (1001/2001) 2t^2/(1+t^2) = 1
+
+
+def test_cauchy_errors_name_cauchy_not_its_base_class():
+    with pytest.raises(ValueError, match=r"^Cauchy: 'scale' must be finite and > 0; got -1.0"):
+        Cauchy(-1.0)
+    with pytest.raises(ValueError, match=r"^Cauchy.fit_scale: argument 'r' must hold at least one"):
+        Cauchy().fit_scale([])
+    with pytest.raises(TypeError, match=r"^Cauchy.loss: argument 'r' must be real"):
+        Cauchy().loss(np.array([1j]))

@@ -151,6 +151,14 @@ class NoiseModel:
 
     name = "noise"
 
+    def __post_init__(self):
+        # Every constructor argument (scale, delta, df) is a finite positive real; the message
+        # names the class the caller built (Cauchy, not its base StudentT).
+        for f in fields(self):
+            if f.init:
+                value = check_real_scalar(type(self).__name__, f.name, getattr(self, f.name))
+                object.__setattr__(self, f.name, value)
+
     def nll(self, r):
         """Negative log-density of each residual, :math:`-\\log p(r)`."""
         return -self.logpdf(r)
@@ -191,9 +199,6 @@ class Gaussian(NoiseModel):
     scale: float = 1.0
     name = "gaussian"
 
-    def __post_init__(self):
-        object.__setattr__(self, "scale", check_real_scalar("Gaussian", "scale", self.scale))
-
     @_elementwise
     def logpdf(self, xp, r):
         s = self.scale
@@ -208,7 +213,7 @@ class Gaussian(NoiseModel):
         return r * 1.0
 
     def fit_scale(self, r) -> float:
-        a = np.abs(_residuals_np("Gaussian", r))
+        a = np.abs(_residuals_np(type(self).__name__, r))
         top = float(a.max())
         if top == 0.0:
             return 0.0
@@ -242,9 +247,6 @@ class Laplace(NoiseModel):
     scale: float = 1.0
     name = "laplace"
 
-    def __post_init__(self):
-        object.__setattr__(self, "scale", check_real_scalar("Laplace", "scale", self.scale))
-
     @_elementwise
     def logpdf(self, xp, r):
         b = self.scale
@@ -259,7 +261,7 @@ class Laplace(NoiseModel):
         return xp.sign(r)
 
     def fit_scale(self, r) -> float:
-        a = np.abs(_residuals_np("Laplace", r))
+        a = np.abs(_residuals_np(type(self).__name__, r))
         top = float(a.max())
         return top * float(np.mean(a / top)) if top > 0 else 0.0
 
@@ -310,10 +312,6 @@ class Huber(NoiseModel):
     scale: float = 1.0
     name = "huber"
 
-    def __post_init__(self):
-        object.__setattr__(self, "delta", check_real_scalar("Huber", "delta", self.delta))
-        object.__setattr__(self, "scale", check_real_scalar("Huber", "scale", self.scale))
-
     @property
     def normalizer(self) -> float:
         r""":math:`Z(\delta)`, the integral of :math:`e^{-\rho_\delta}` over the real line."""
@@ -342,7 +340,7 @@ class Huber(NoiseModel):
         return xp.where(r > k, xp.full_like(r, k), xp.where(r < -k, xp.full_like(r, -k), r))
 
     def fit_scale(self, r) -> float:
-        return self._scale_mle(np.abs(_residuals_np("Huber", r)))
+        return self._scale_mle(np.abs(_residuals_np(type(self).__name__, r)))
 
     def _scale_mle(self, a, start=None) -> float:
         """``fit_scale`` for validated absolute residuals, Newton started at ``start``."""
@@ -386,10 +384,6 @@ class StudentT(NoiseModel):
     df: float = 4.0
     scale: float = 1.0
     name = "student-t"
-
-    def __post_init__(self):
-        object.__setattr__(self, "df", check_real_scalar("StudentT", "df", self.df))
-        object.__setattr__(self, "scale", check_real_scalar("StudentT", "scale", self.scale))
 
     def _log_norm(self) -> float:
         v = self.df
@@ -438,7 +432,7 @@ class StudentT(NoiseModel):
         return xp.where(big, (v + 1.0) / (s * (v / tb + tb)), (v + 1.0) * ts / (s * (v + ts * ts)))
 
     def fit_scale(self, r) -> float:
-        a = np.abs(_residuals_np("StudentT", r))
+        a = np.abs(_residuals_np(type(self).__name__, r))
         v = self.df
 
         def hd(t):
@@ -499,9 +493,6 @@ class Logistic(NoiseModel):
     scale: float = 1.0
     name = "logistic"
 
-    def __post_init__(self):
-        object.__setattr__(self, "scale", check_real_scalar("Logistic", "scale", self.scale))
-
     @staticmethod
     def _log_cosh(xp, u):
         # Large |u|: |u| + log1p(exp(-2|u|)) - log 2 cannot overflow. Small |u|: that form cancels
@@ -548,7 +539,7 @@ class Logistic(NoiseModel):
         return 2.0 * s * xp.tanh(r / (2.0 * s))
 
     def fit_scale(self, r) -> float:
-        return self._scale_mle(np.abs(_residuals_np("Logistic", r)))
+        return self._scale_mle(np.abs(_residuals_np(type(self).__name__, r)))
 
     def _scale_mle(self, a, start=None) -> float:
         def hd(t):
