@@ -386,3 +386,18 @@ def test_cauchy_errors_name_cauchy_not_its_base_class():
         Cauchy().fit_scale([])
     with pytest.raises(TypeError, match=r"^Cauchy.loss: argument 'r' must be real"):
         Cauchy().loss(np.array([1j]))
+
+
+@pytest.mark.parametrize("delta", [1e-320, 1e-200, 1e-8, 0.3, 0.999, 1.0, 2.5])
+def test_huber_log_normalizer_matches_mpmath_even_where_z_overflows(delta):
+    # Z = sqrt(2 pi) erf(delta/sqrt 2) + (2/delta) exp(-delta^2/2); 2/delta overflowed below 1e-308
+    # and logpdf was -inf everywhere.
+    import mpmath
+
+    with mpmath.workdps(50):
+        d = mpmath.mpf(delta)
+        z = mpmath.sqrt(2 * mpmath.pi) * mpmath.erf(d / mpmath.sqrt(2)) + 2 / d * mpmath.exp(-(d**2) / 2)
+        expected = float(mpmath.log(z))
+    m = Huber(delta)
+    assert m._log_normalizer() == pytest.approx(expected, rel=1e-14)
+    assert float(m.logpdf(0.0)) == pytest.approx(-expected, rel=1e-14)

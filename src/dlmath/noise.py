@@ -318,6 +318,16 @@ class Huber(NoiseModel):
         d = self.delta
         return math.sqrt(2.0 * math.pi) * math.erf(d / math.sqrt(2.0)) + 2.0 / d * math.exp(-0.5 * d * d)
 
+    def _log_normalizer(self) -> float:
+        r""":math:`\log Z(\delta)`, finite also where :math:`Z` overflows (:math:`2/\delta` for
+        :math:`\delta < 10^{-308}`): there :math:`\log Z = \log(2/\delta) - \delta^2/2 +
+        \log\bigl(1 + \tfrac{\delta}{2}e^{\delta^2/2}\sqrt{2\pi}\operatorname{erf}(\delta/\sqrt2)\bigr)`."""
+        d = self.delta
+        if d >= 1.0:
+            return math.log(self.normalizer)
+        centre = 0.5 * d * math.exp(0.5 * d * d) * math.sqrt(2.0 * math.pi) * math.erf(d / math.sqrt(2.0))
+        return math.log(2.0) - math.log(d) - 0.5 * d * d + math.log1p(centre)
+
     @staticmethod
     def _rho(xp, t, d):
         a = xp.abs(t)
@@ -328,7 +338,7 @@ class Huber(NoiseModel):
     @_elementwise
     def logpdf(self, xp, r):
         s = self.scale
-        return -self._rho(xp, r / s, self.delta) - (math.log(s) + math.log(self.normalizer))
+        return -self._rho(xp, r / s, self.delta) - (math.log(s) + self._log_normalizer())
 
     @_elementwise
     def loss(self, xp, r):
