@@ -643,3 +643,13 @@ def test_gaussian_rank_deficient_design_gives_the_minimum_norm_coefficients(inte
         ref = np.linalg.lstsq(X, y, rcond=None)[0]
     np.testing.assert_allclose(f.coef, ref, rtol=1e-10, atol=1e-12)
     assert f.coef[1] == pytest.approx(3.0 * f.coef[0], rel=1e-10)
+
+
+def test_predict_names_a_wrong_shape():
+    f = fit_linear(rng(25).standard_normal((20, 2)), rng(26).standard_normal(20))
+    np.testing.assert_allclose(f.predict([[1, 0], [0, 1]]), f.coef + f.intercept)
+    for bad in (np.ones(2), np.ones((3, 3))):
+        with pytest.raises(
+            ValueError, match=r"LinearFit.predict: 'X' must be a 2-D array of shape \(n_samples, 2\)"
+        ):
+            f.predict(bad)

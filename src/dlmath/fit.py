@@ -80,7 +80,8 @@ class LinearFit:
             ``"interior-point+vertex"`` or ``"preprocessed-interior-point+vertex"`` (Laplace; the
             second with Portnoy-Koenker sample reduction), ``"semismooth-newton"`` (Huber),
             ``"newton"`` (logistic), ``"newton-mm"`` (Student-t, Cauchy), ``"none"`` (no parameters).
-        noise: the noise model, with the fitted (or given) scale.
+        noise: the noise model, with the fitted (or given) scale; as passed in when the fitted
+            scale is 0 (an exact fit, where no model of scale 0 exists).
     """
 
     coef: np.ndarray
@@ -93,8 +94,14 @@ class LinearFit:
     noise: _noise.NoiseModel
 
     def predict(self, X) -> np.ndarray:
-        """:math:`Xw + b` for new rows ``X`` of shape ``[n, n_features]``."""
+        """:math:`Xw + b` for new rows ``X`` of shape ``[n, n_features]``, as a float64 NumPy array."""
+        _, X = float_input("LinearFit.predict", X, "X")
         X = np.asarray(X, dtype=np.float64)
+        p = self.coef.shape[0]
+        if X.ndim != 2 or X.shape[1] != p:
+            raise ValueError(
+                f"LinearFit.predict: 'X' must be a 2-D array of shape (n_samples, {p}); got shape {X.shape}"
+            )
         return X @ self.coef + self.intercept
 
 
