@@ -53,6 +53,18 @@ def num_threads() -> int:
         return max(1, min(os.cpu_count() or 1, 8))
 
 
+def _forget_pool_after_fork() -> None:
+    """In a forked child the pool's threads are gone, but its bookkeeping says they sit idle:
+    ``submit`` would queue work for no thread and the caller would wait for it forever."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def _get_pool(n: int) -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:

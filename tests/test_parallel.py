@@ -1,0 +1,88 @@
+"""The thread pool and per-thread scratch buffers behind the NumPy kernels (dlmath._parallel)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+from dlmath import _parallel, logsumexp, softmax_hvp
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def test_concurrent_calls_from_several_threads_give_each_its_own_answer():
+    # every call is big enough to use the pool, and the scratch buffers are per thread: calls on
+    # different data from four Python threads at once must give the bits of a lone call
+    xs = [
+        (_rng(1).standard_normal((2000, 600)) * 5),
+        (_rng(2).standard_normal((150_000, 8)) * 5).astype(np.float32),
+        _rng(3).standard_normal(1_500_000) * 5,
+    ]
+    zs = [
+        (_rng(4).standard_normal((48, 25_000)) * 3).astype(np.float32),
+        _rng(5).standard_normal((200, 6000)) + 100,
+    ]
+    vs = [_rng(6).standard_normal(z.shape).astype(z.dtype) for z in zs]
+    lse_ref = [logsumexp(x, axis=-1) for x in xs]
+    hvp_ref = [softmax_hvp(z, v) for z, v in zip(zs, vs, strict=True)]
+    failures = []
+
+    def worker(k):
+        for it in range(6):
+            i, j = (k + it) % len(xs), (k + it) % len(zs)
+            if not np.array_equal(logsumexp(xs[i], axis=-1), lse_ref[i]):
+                failures.append(("logsumexp", k, i))
+            if not np.array_equal(softmax_hvp(zs[j], vs[j]), hvp_ref[j]):
+                failures.append(("softmax_hvp", k, j))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+
+def test_softmax_hvp_does_not_depend_on_the_thread_count(monkeypatch):
+    z = (_rng(7).standard_normal((128, 20_000)) * 4).astype(np.float32)
+    v = _rng(8).standard_normal(z.shape).astype(np.float32)
+    z[5, 3] = np.inf  # a block on the general path
+    outs = []
+    for n in ("1", "2", "3"):
+        monkeypatch.setenv("DLMATH_NUM_THREADS", n)
+        outs.append(softmax_hvp(z, v))
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+
+
+_FORK_INPUT = _rng(9).standard_normal((4000, 1000))
+
+
+def _lse_in_child(expected):
+    os._exit(0 if np.array_equal(logsumexp(_FORK_INPUT, axis=-1), expected) else 1)
+
+
+@pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="no fork on this platform")
+def test_a_forked_child_can_use_the_pool_again():
+    # the parent's pool threads do not exist in a forked child (multiprocessing's default start
+    # method on Linux before Python 3.14, DataLoader workers), but the executor's records said they
+    # sat idle: the child queued work for them and waited forever
+    expected = logsumexp(_FORK_INPUT, axis=-1)  # the parent's pool now exists and is idle
+    assert _parallel._pool is not None or _parallel.num_threads() == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork of a threaded process
+        child = multiprocessing.get_context("fork").Process(target=_lse_in_child, args=(expected,))
+        child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        pytest.fail("the forked child deadlocked in logsumexp")
+    assert child.exitcode == 0
