@@ -653,3 +653,18 @@ def test_predict_names_a_wrong_shape():
             ValueError, match=r"LinearFit.predict: 'X' must be a 2-D array of shape \(n_samples, 2\)"
         ):
             f.predict(bad)
+
+
+@pytest.mark.parametrize("c", [1.0, 1e-12, 1e-30])
+def test_lad_vertex_certificate_is_scale_free(c):
+    # From a poor start the vertex stage must pivot to the optimum whatever the size of y; with
+    # an absolute tie threshold every residual of y ~ 1e-12 counted as 0 and the first vertex passed.
+    from dlmath._lad import _design, _vertex
+
+    g = rng(27)
+    X = g.standard_normal((200, 3))
+    y = X @ [1.0, 2.0, 3.0] + g.laplace(size=200)
+    Z = _design(X, None, True)
+    b, _, ok, _ = _vertex(Z, c * y, np.zeros(4), np.zeros(4))
+    assert ok
+    assert np.sum(np.abs(c * y - Z @ b)) / c == pytest.approx(lad_lp_optimum(X, y, True), rel=1e-9)

@@ -218,8 +218,10 @@ def _vertex(Z, y, q, b, basis=None, *, max_pivots=500, tol=1e-9):
     in_basis = np.zeros(m, dtype=bool)
     in_basis[basis] = True
     b = np.linalg.solve(Z[basis], y[basis])
-    # Residuals this small count as zero: a tie with the basis (a degenerate vertex).
-    thr = 1e-10 * max(1.0, float(np.max(np.abs(y))))
+    # Residuals this small count as zero: a tie with the basis (a degenerate vertex). Relative to
+    # y alone: an absolute floor of 1e-10 made every residual of data of size 1e-12 a tie, and
+    # the certificate then passed at any vertex.
+    thr = 1e-10 * float(np.max(np.abs(y), initial=0.0))
     for pivot in range(max_pivots + 1):
         ZB_inv = np.linalg.inv(Z[basis])
         r = y - Z @ b
