@@ -668,3 +668,11 @@ def test_lad_vertex_certificate_is_scale_free(c):
     b, _, ok, _ = _vertex(Z, c * y, np.zeros(4), np.zeros(4))
     assert ok
     assert np.sum(np.abs(c * y - Z @ b)) / c == pytest.approx(lad_lp_optimum(X, y, True), rel=1e-9)
+
+
+def test_conditioning_warning_identity_cond_of_gram_is_cond_squared():
+    # ConditioningWarning's docstring: kappa(X^T X) = kappa(X)^2, the reason the normal equations
+    # lose twice the digits of an orthogonal factorisation.
+    X = np.vander(np.linspace(0.0, 1.0, 50), 5, increasing=True)
+    assert np.linalg.cond(X.T @ X) == pytest.approx(np.linalg.cond(X) ** 2, rel=1e-6)
+    assert "kappa(X^\\top X) = \\kappa(X)^2" in ConditioningWarning.__doc__
