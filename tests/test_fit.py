@@ -462,6 +462,13 @@ def test_no_parameters_only_fits_the_scale(noise):
     f = fit_linear(np.zeros((5, 0)), y, noise=noise, fit_intercept=False)
     assert f.coef.shape == (0,) and f.intercept == 0.0 and f.converged
     assert f.objective == pytest.approx(float(np.sum(f.noise.loss(y))), rel=1e-14)
+    # Independent closed forms where they exist: RMS and mean |y|, r^2/2 and |r| summed.
+    if noise == "gaussian":
+        assert f.scale == pytest.approx(np.sqrt(np.mean(y * y)), rel=1e-14)
+        assert f.objective == pytest.approx(0.5 * np.sum(y * y), rel=1e-14)
+    if noise == "laplace":
+        assert f.scale == pytest.approx(np.mean(np.abs(y)), rel=1e-14)
+        assert f.objective == pytest.approx(np.sum(np.abs(y)), rel=1e-14)
 
 
 def _hard_lad_case(name, n=60_000):
