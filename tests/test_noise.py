@@ -401,3 +401,8 @@ def test_huber_log_normalizer_matches_mpmath_even_where_z_overflows(delta):
     m = Huber(delta)
     assert m._log_normalizer() == pytest.approx(expected, rel=1e-14)
     assert float(m.logpdf(0.0)) == pytest.approx(-expected, rel=1e-14)
+
+
+def test_unknown_noise_name_error_names_the_argument():
+    with pytest.raises(ValueError, match=r"^fit_linear: argument 'noise': unknown noise model 'gauss'"):
+        noise.get_model("fit_linear", "gauss")
