@@ -77,7 +77,9 @@ def test_a_forked_child_can_use_the_pool_again():
     expected = logsumexp(_FORK_INPUT, axis=-1)  # the parent's pool now exists and is idle
     assert _parallel._pool is not None or _parallel.num_threads() == 1
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork of a threaded process
+        # fork of a threaded process: Python 3.12+ and JAX (when imported) warn of deadlocks
+        warnings.filterwarnings("ignore", message=".*fork", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*fork", category=RuntimeWarning)
         child = multiprocessing.get_context("fork").Process(target=_lse_in_child, args=(expected,))
         child.start()
     child.join(60)
