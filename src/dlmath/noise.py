@@ -588,8 +588,8 @@ def get_model(fname: str, noise) -> NoiseModel:
             return MODELS[key]()
         known = ", ".join(repr(k) for k in MODELS)
         raise ValueError(
-            f"{fname}: argument 'noise': unknown noise model {noise!r}; expected one of {known} or a "
-            "dlmath.noise instance"
+            f"{fname}: unknown noise model {noise!r}; expected one of {known} or a dlmath.noise "
+            "instance for argument 'noise'"
         )
     raise TypeError(
         f"{fname}: 'noise' must be a name or a dlmath.noise model; got {type(noise).__name__} {noise!r}"
