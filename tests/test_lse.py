@@ -534,3 +534,17 @@ def test_lse_float16_beyond_its_range_rounds_to_inf_without_a_warning():
     assert got.dtype == np.float16 and got == np.inf
     x2 = x.reshape(9, 1_000_000)[:1]  # 1e6 entries: 65517.8, still finite
     assert logsumexp(x2) == np.float16(65504.0 + math.log(1e6))
+
+
+def test_lse_long_double_keeps_its_range_and_big_endian_takes_the_float64_kernel():
+    # the float64 kernel turned finite long doubles beyond 1.8e308 into inf; '>f8' is float64 with
+    # another byte order, and took the unshifted float16/32 branch (a few ulps off)
+    if np.finfo(np.longdouble).max > 1e4000:
+        x = np.array(["1e4000", "1"], dtype=np.longdouble)
+        got = logsumexp(x)
+        assert got.dtype == np.longdouble and got == x[0]
+    y = _rng(12).standard_normal((5, 40)) * 3
+    for axis in (None, -1, 0):
+        big = logsumexp(y.astype(">f8"), axis=axis)
+        assert np.dtype(big.dtype) == np.float64
+        np.testing.assert_array_equal(big, logsumexp(y, axis=axis))

@@ -37,6 +37,12 @@ _out_shape = _array.reduced_shape
 def _numpy_lse(x, axes, keepdims):
     from . import _lse_kernel
 
+    if x.dtype.type not in (np.float16, np.float32, np.float64):
+        # long double: the kernel works in float64, whose range and precision it would lose
+        # (1e4000 became inf); the generic path computes in the input's own dtype
+        return _generic_lse(np, x, axes, keepdims)
+    if not x.dtype.isnative:
+        x = x.astype(x.dtype.newbyteorder("="))  # big-endian '>f8' is float64 to the kernel
     rest = [i for i in range(x.ndim) if i not in axes]
     xt = np.transpose(x, rest + list(axes)) if rest + list(axes) != list(range(x.ndim)) else x
     R = math.prod(x.shape[i] for i in rest)
