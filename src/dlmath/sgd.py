@@ -104,10 +104,11 @@ def _psi(name, r, delta):
 def _rho(name, r, delta):
     if name == "l2":
         return 0.5 * r * r
-    a = np.abs(r)
     if name == "l1":
-        return a
-    return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+        return np.abs(r)
+    from .noise import Huber
+
+    return Huber._rho(np, r, delta)  # the one implementation of the Huber function
 
 
 def _choice(fn, name, value, options):
