@@ -88,3 +88,22 @@ def test_a_forked_child_can_use_the_pool_again():
         child.join()
         pytest.fail("the forked child deadlocked in logsumexp")
     assert child.exitcode == 0
+
+
+def test_rows_longer_than_a_block_leave_no_scratch_behind():
+    # the per-thread scratch buffers are meant for cache-sized blocks (~1 MiB); a 2e6-long
+    # softmax_hvp row used to leave a 16 MB buffer (and its row of ones) in the calling thread
+    z = _rng(10).standard_normal((1, 2_000_000))
+    v = _rng(11).standard_normal(z.shape)
+    out = []
+
+    def call():
+        softmax_hvp(z, v)
+        logsumexp(z, axis=-1)
+        bufs = getattr(_parallel._scratch, "buffers", {})
+        out.append(sum(b.nbytes for b in bufs.values()))
+
+    t = threading.Thread(target=call)  # a fresh thread: its scratch holds only this call's
+    t.start()
+    t.join()
+    assert out[0] <= 4 << 20

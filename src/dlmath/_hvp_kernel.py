@@ -67,8 +67,12 @@ def _block(z, v, o, e, m, shift, ones, overflowed):
 def _rows(Z, V, out, start, stop, rb, general):
     K = Z.shape[1]
     dtype = Z.dtype
-    buf = scratch("hvp-e", (rb, K), dtype)
-    ones = scratch("hvp-ones", (K,), dtype)
+    if K <= _BLOCK:
+        buf = scratch("hvp-e", (rb, K), dtype)
+        ones = scratch("hvp-ones", (K,), dtype)
+    else:  # one row is past a block: a thread-local scratch of that size would be held for good
+        buf = np.empty((rb, K), dtype)
+        ones = np.empty(K, dtype)
     ones.fill(1)
     overflowed = _Overflowed()
     with np.errstate(over="call", call=overflowed, invalid="ignore", divide="ignore", under="ignore"):
