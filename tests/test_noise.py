@@ -408,3 +408,18 @@ def test_unknown_noise_name_error_names_the_argument():
         ValueError, match=r"^fit_linear: unknown noise model 'gauss'; .* for argument 'noise'$"
     ):
         noise.get_model("fit_linear", "gauss")
+
+
+@pytest.mark.parametrize(
+    "model",
+    [Gaussian(1.3), Laplace(0.4), Huber(0.8, 1.7), StudentT(2.5, 0.6), Cauchy(0.7), Logistic(0.9)],
+    ids=repr,
+)
+def test_torch_autograd_of_loss_is_dloss_without_nan(model):
+    # The guarded branches (where on clipped input) must keep PyTorch's gradient finite, also at 0
+    # and at residuals whose square overflows.
+    torch = pytest.importorskip("torch")
+    r = np.array([-1e30, -5.0, -0.3, 1e-8, 0.3, 5.0, 1e30])
+    rt = torch.tensor(r, requires_grad=True)
+    model.loss(rt).sum().backward()
+    np.testing.assert_allclose(rt.grad.numpy(), model.dloss(r), rtol=1e-12, atol=1e-300)
