@@ -107,3 +107,28 @@ def test_rows_longer_than_a_block_leave_no_scratch_behind():
     t.start()
     t.join()
     assert out[0] <= 4 << 20
+
+
+def test_hvp_overflow_detection_in_one_thread_does_not_reach_another():
+    # softmax_hvp's blocks learn of an overflow from NumPy's errstate callback, which is per thread:
+    # a call whose blocks overflow (logits near 80, no shift) must not send another thread's
+    # blocks down the general path, which would change their bits
+    za = (80.0 - _rng(12).random((32, 32_000))).astype(np.float32)
+    va = (_rng(13).standard_normal(za.shape) * 1e3).astype(np.float32)
+    zb = (_rng(14).standard_normal((32, 32_000)) * 4).astype(np.float32)
+    vb = _rng(15).standard_normal(zb.shape).astype(np.float32)
+    refs = {"a": softmax_hvp(za, va), "b": softmax_hvp(zb, vb)}
+    failures = []
+
+    def worker(name, z, v):
+        for _ in range(8):
+            if not np.array_equal(softmax_hvp(z, v), refs[name]):
+                failures.append(name)
+
+    args = [("a", za, va), ("b", zb, vb)] * 2
+    threads = [threading.Thread(target=worker, args=a) for a in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
