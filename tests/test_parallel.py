@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -132,3 +134,25 @@ def test_hvp_overflow_detection_in_one_thread_does_not_reach_another():
     for t in threads:
         t.join()
     assert failures == []
+
+
+@pytest.mark.parametrize("earlier_call", [True, False], ids=["pool-exists", "first-call"])
+def test_calls_during_interpreter_shutdown_run_on_the_calling_thread(earlier_call):
+    # an atexit hook or finalizer may call dlmath after the thread pools were shut down: submit,
+    # and on a first call even importing concurrent.futures.thread, raised RuntimeError
+    code = (
+        "import atexit, numpy as np\n"
+        "from dlmath import logsumexp, softmax_hvp\n"
+        "x = np.random.default_rng(0).standard_normal(3_000_000)\n"
+        f"first = float(logsumexp(x)) if {earlier_call} else None\n"
+        "def at_exit():\n"
+        "    got = float(logsumexp(x))\n"
+        "    assert first is None or got == first\n"
+        "    assert np.isfinite(softmax_hvp(x.reshape(100, -1), x.reshape(100, -1))).all()\n"
+        "    print('ok', got)\n"
+        "atexit.register(at_exit)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("ok "), proc.stderr

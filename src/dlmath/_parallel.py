@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["num_threads", "run", "scratch"]
 
@@ -67,6 +70,9 @@ if hasattr(os, "register_at_fork"):
 
 def _get_pool(n: int) -> ThreadPoolExecutor:
     global _pool
+    # imported here: at interpreter shutdown the import itself raises (it registers an atexit hook)
+    from concurrent.futures import ThreadPoolExecutor
+
     with _pool_lock:
         if _pool is None or _pool._max_workers < n:
             _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="dlmath")
@@ -96,8 +102,13 @@ def run(tasks: list, workers: int | None = None) -> None:
                 return
             task()
 
-    pool = _get_pool(workers - 1)
-    helpers = [pool.submit(drain) for _ in range(workers - 1)]
+    helpers = []
+    try:
+        pool = _get_pool(workers - 1)
+        for _ in range(workers - 1):
+            helpers.append(pool.submit(drain))
+    except RuntimeError:
+        pass  # the interpreter is shutting down (atexit, finalizers): this thread does it all
     try:
         drain()
     finally:
