@@ -423,3 +423,30 @@ def test_torch_autograd_of_loss_is_dloss_without_nan(model):
     rt = torch.tensor(r, requires_grad=True)
     model.loss(rt).sum().backward()
     np.testing.assert_allclose(rt.grad.numpy(), model.dloss(r), rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        StudentT(3e-203, 1e-292),  # sigma * sqrt(nu) underflows to 0
+        StudentT(1e-283, 1e-108),  # sigma * nu underflows in the gradient
+        StudentT(2e269, 1e297),  # sigma * sqrt(nu) overflows to inf
+        Huber(1e-283, 1e-109),  # the threshold delta * sigma underflows to 0
+        Cauchy(1e-300),
+    ],
+    ids=repr,
+)
+def test_parameters_at_the_ends_of_the_float_range_give_no_nan(model):
+    r = np.array([-np.inf, -1e300, -1.0, -1e-300, 0.0, 1e-320, 1.0, 1e300, np.inf])
+    for method in ("logpdf", "loss", "dloss"):
+        out = getattr(model, method)(r)
+        assert not np.any(np.isnan(out)), (method, out)
+    assert float(model.dloss(0.0)) == 0.0 and float(model.loss(0.0)) == 0.0
+    assert model.loss(np.array([np.inf]))[0] == np.inf
+
+
+def test_scale_mle_with_a_root_below_the_exponent_range_raises_no_overflow_error():
+    # Cauchy: 2 of 3 residuals non-zero, one of them 1e-320, puts the root near 1e-320, where
+    # exp(-log sigma) overflowed (math range error).
+    s = Cauchy().fit_scale([1.0, 1e-320, 0.0])
+    assert 0.0 <= s < 1e-290

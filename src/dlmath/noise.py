@@ -92,8 +92,8 @@ def _solve_scale(hd, absr: np.ndarray, start: float | None = None, sup_h: float 
     def phi(u):
         # Far from the root t = |r|/sigma can pass 1e154, so squares overflow; each hd is written
         # so that inf there gives the right limit, and the warnings are not the caller's concern.
-        with np.errstate(over="ignore", divide="ignore", under="ignore"):
-            h, th = hd(nz * math.exp(-u))
+        with np.errstate(over="ignore", divide="ignore", under="ignore", invalid="ignore"):
+            h, th = hd(nz * (math.exp(-u) if u > -700.0 else math.inf))
         return float(np.sum(h)) / n - 1.0, -float(np.sum(th)) / n
 
     u = math.log(start) if start else 0.5 * math.log(float(np.mean(absr * absr)))
@@ -342,7 +342,10 @@ class Huber(NoiseModel):
 
     @_elementwise
     def loss(self, xp, r):
-        return self._rho(xp, r, self.delta * self.scale)
+        k = self.delta * self.scale
+        if k == 0.0:  # delta * sigma underflowed: the loss is all tail, delta * (sigma |r|)
+            return self.delta * (self.scale * xp.abs(r))
+        return self._rho(xp, r, k)
 
     @_elementwise
     def dloss(self, xp, r):
@@ -414,11 +417,11 @@ class StudentT(NoiseModel):
         c = self.scale * math.sqrt(self.df)
         log_c = math.log(self.scale) + 0.5 * math.log(self.df)
         a = xp.abs(r)
-        big = a > c
+        big = (a > c) | (a == math.inf)  # also where c itself overflowed (sigma = 1e300, say)
         ones = xp.ones_like(a)
         ab = xp.where(big, a, ones)
-        u = xp.where(big, xp.zeros_like(a), a / c)
-        inv = c / ab
+        u = xp.where(big, xp.zeros_like(a), a) / c if c > 0 else xp.zeros_like(a)  # c underflowed: r = 0
+        inv = c / ab if c < math.inf else xp.zeros_like(a)  # c = inf: only r = inf is big
         return xp.where(big, 2.0 * (xp.log(ab) - log_c) + xp.log1p(inv * inv), xp.log1p(u * u))
 
     @_elementwise
@@ -439,7 +442,8 @@ class StudentT(NoiseModel):
         ones = xp.ones_like(t)
         tb = xp.where(big, t, ones)
         ts = xp.where(big, xp.zeros_like(t), t)
-        return xp.where(big, (v + 1.0) / (s * (v / tb + tb)), (v + 1.0) * ts / (s * (v + ts * ts)))
+        # Divide by s last: s * (v + t^2) can underflow to 0 (s = 1e-109, v = 1e-283), giving 0/0 at r = 0.
+        return xp.where(big, (v + 1.0) / (v / tb + tb) / s, (v + 1.0) * ts / (v + ts * ts) / s)
 
     def fit_scale(self, r) -> float:
         a = np.abs(_residuals_np(type(self).__name__, r))
