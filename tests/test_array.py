@@ -145,3 +145,12 @@ def test_empty_class_axis_returns_a_new_empty_array(f):
     out = f(x)
     assert out.shape == (3, 0) and out.dtype == np.float64
     assert out is not x and not np.shares_memory(out, x)
+
+
+def test_casts_back_to_a_narrow_dtype_round_to_inf_without_a_warning():
+    # float16 holds at most 65504: a larger true result is inf, as IEEE rounding says
+    assert float(dlmath.smooth_max(np.array([60000.0, 1.0], np.float16), temperature=1e30)) == np.inf
+    out = dlmath.softmax_hvp(np.zeros(3, np.float16), np.array([2e5, 0.0, 0.0], np.float32))
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out.astype(np.float64), [2e5 * 2 / 9, -2e5 / 9, -2e5 / 9], rtol=2e-3)
+    assert dlmath.softmax_hvp(np.zeros(3, np.float32), np.array([1e300, 0.0, 0.0])).dtype == np.float32

@@ -247,3 +247,12 @@ def compute_dtype(xp, x):
     """float16 is computed in float32 (callers cast the result back); other floats as they are."""
     half = getattr(xp, "float16", None)
     return xp.astype(x, xp.float32) if half is not None and x.dtype == half else x
+
+
+def cast(xp, a, dtype):
+    """``a`` as ``dtype`` (no copy when it already is); a value past a narrower dtype's range
+    rounds to +-inf, as IEEE rounding says, without a ``RuntimeWarning``."""
+    if a.dtype == dtype:
+        return a
+    with np.errstate(over="ignore", invalid="ignore"):
+        return xp.astype(a, dtype)

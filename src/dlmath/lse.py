@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from . import _array
-from ._array import check_real_scalar, float_input, is_numpy, normalize_axis
+from ._array import cast, check_real_scalar, float_input, is_numpy, normalize_axis
 
 __all__ = ["logsumexp", "smooth_max", "softmax", "log_softmax"]
 
@@ -103,7 +103,7 @@ def _generic_lse(xp, x, axes, keepdims):
         val = xp.where(finite, m, xp.zeros_like(m)) + xp.log1p(r)
         out = xp.where(finite, val, m)
     out = xp.reshape(out, out_shape)
-    return xp.astype(out, x.dtype) if out.dtype != x.dtype else out
+    return cast(xp, out, x.dtype)
 
 
 def logsumexp(x, axis=None, *, keepdims=False):
@@ -193,7 +193,7 @@ def smooth_max(x, axis=None, *, temperature=1.0, keepdims=False):
         finite = xp.isfinite(m)
         out = xp.where(finite, xp.where(finite, m, xp.zeros_like(m)) + tau * s, m)
     out = xp.reshape(out, _out_shape(x.shape, axes, keepdims))
-    return xp.astype(out, x.dtype) if out.dtype != x.dtype else out
+    return cast(xp, out, x.dtype)
 
 
 def _class_axes(fname, x, axis):
@@ -237,7 +237,7 @@ def softmax(x, axis=-1, *, temperature=1.0):
         return xp.zeros_like(x)  # nothing to normalise; a new array, never the input itself
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         p = _softmax_core(xp, xc, axes, tau)
-    return xp.astype(p, x.dtype) if p.dtype != x.dtype else p
+    return cast(xp, p, x.dtype)
 
 
 def _softmax_core(xp, x, axes, tau=1.0):
@@ -282,7 +282,7 @@ def log_softmax(x, axis=-1, *, temperature=1.0):
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out = _log_softmax_core(xp, xc, axes, tau)
         # float16 in: a log-probability below -65504 rounds to -inf in the cast, silently
-        return xp.astype(out, x.dtype) if out.dtype != x.dtype else out
+        return cast(xp, out, x.dtype)
 
 
 def _log_softmax_core(xp, x, axes, tau=1.0):

@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from ._array import (
+    cast,
     compute_dtype,
     device_of,
     float_input,
@@ -122,7 +123,7 @@ def safe_norm(x, axis=None, *, keepdims=False):
         return _norm_numpy(x, axes, keepdims)
     xc = compute_dtype(xp, x)
     n = _norm_generic(xp, xc, axes, keepdims)
-    return xp.astype(n, x.dtype) if n.dtype != x.dtype else n
+    return cast(xp, n, x.dtype)
 
 
 def norm_grad(x, axis=None):
@@ -168,4 +169,4 @@ def norm_grad(x, axis=None):
         s = xp.sum(t * t, axis=axes, keepdims=True)
         zero = s == 0
         g = xp.where(zero, xp.zeros_like(t), t / xp.sqrt(xp.where(zero, xp.ones_like(s), s)))
-    return xp.astype(g, x.dtype) if g.dtype != x.dtype else g
+    return cast(xp, g, x.dtype)

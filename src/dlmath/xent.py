@@ -27,6 +27,7 @@ import numpy as np
 
 from ._array import (
     as_float,
+    cast,
     device_of,
     dtype_kind,
     get_namespace,
@@ -131,7 +132,7 @@ def _target(fname, xp, z, target, ax, logits_shape):
                 )
         if ax != y.ndim - 1:
             y = xp.moveaxis(y, ax, -1)
-        y = xp.astype(y, z.dtype) if y.dtype != z.dtype else y
+        y = cast(xp, y, z.dtype)
         return "prob", y
     raise TypeError(
         f"{fname}: 'target' must hold integer class indices or real probabilities; got dtype {t.dtype}"
@@ -206,11 +207,11 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
                 picked = xp.sum(xp.where(xp.astype(oh, xp.bool), ls, xp.zeros_like(ls)), axis=-1)
             per = -picked
         else:
-            y = xp.astype(t, zc.dtype) if t.dtype != zc.dtype else t
+            y = cast(xp, t, zc.dtype)
             per = -xp.sum(xp.where(y == 0, xp.zeros_like(ls), y * ls), axis=-1)
         per = xp.reshape(per, shape)
         out = _reduce(xp, per, reduction)
-    return xp.astype(out, z.dtype) if out.dtype != z.dtype else out
+    return cast(xp, out, z.dtype)
 
 
 def cross_entropy_grad(logits, target, *, axis=-1, reduction="mean"):
@@ -253,13 +254,13 @@ def cross_entropy_grad(logits, target, *, axis=-1, reduction="mean"):
         else:
             g = p - _one_hot(xp, t, K, p.dtype, p)
     else:
-        y = xp.astype(t, p.dtype) if t.dtype != p.dtype else t
+        y = cast(xp, t, p.dtype)
         g = xp.sum(y, axis=-1, keepdims=True) * p - y
     if reduction == "mean":
         n = math.prod(z.shape[:-1])
         g = g / n if n else g
     g = _restore(xp, g, ax)
-    return xp.astype(g, z.dtype) if g.dtype != z.dtype else g
+    return cast(xp, g, z.dtype)
 
 
 def _softmax_last(xp, z):
@@ -304,7 +305,7 @@ def softmax_hessian(logits, *, axis=-1):
     outer = xp.expand_dims(p, axis=-1) * xp.expand_dims(p, axis=-2)
     eye = xp.eye(K, dtype=p.dtype, device=device_of(p))
     H = xp.expand_dims(p, axis=-1) * eye - outer
-    return xp.astype(H, z.dtype) if H.dtype != z.dtype else H
+    return cast(xp, H, z.dtype)
 
 
 def _hvp_generic(xp, z, v):
@@ -349,7 +350,7 @@ def softmax_hvp(logits, v, *, axis=-1):
     if ax != vv.ndim - 1:
         vv = xp.moveaxis(vv, ax, -1)
     zc = _compute_dtype(xp, z)
-    vc = xp.astype(vv, zc.dtype) if vv.dtype != zc.dtype else vv
+    vc = cast(xp, vv, zc.dtype)
     K = z.shape[-1]
     if is_numpy(xp) and K > 0 and z.size > 0:
         from ._hvp_kernel import hvp_rows
@@ -363,4 +364,4 @@ def softmax_hvp(logits, v, *, axis=-1):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             hv = _hvp_generic(xp, zc, vc)
     hv = _restore(xp, hv, ax)
-    return xp.astype(hv, z.dtype) if hv.dtype != z.dtype else hv
+    return cast(xp, hv, z.dtype)
