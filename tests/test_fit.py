@@ -683,3 +683,26 @@ def test_conditioning_warning_identity_cond_of_gram_is_cond_squared():
     X = np.vander(np.linspace(0.0, 1.0, 50), 5, increasing=True)
     assert np.linalg.cond(X.T @ X) == pytest.approx(np.linalg.cond(X) ** 2, rel=1e-6)
     assert "kappa(X^\\top X) = \\kappa(X)^2" in ConditioningWarning.__doc__
+
+
+@pytest.mark.parametrize("noise", ["huber", "logistic", "student-t"])
+@pytest.mark.parametrize("ones_column", [False, True], ids=["intercept", "column-of-ones"])
+def test_targets_far_from_zero_converge_quickly(noise, ones_column):
+    # y = 5e6 + signal: one ulp of the intercept moved the gradient by more than the tolerance and
+    # the loss by more than the line search allowed, so Huber and logistic fits ran 200-400
+    # iterations (up to 40 s) and reported converged=False.
+    g = rng(28)
+    n = 20_000
+    X = g.standard_normal((n, 4)) * [1.0, 1.0, 1e-3, 1.0]
+    y = X @ [1.0, 2.0, 3.0, 4.0] + g.laplace(size=n)
+    base = fit_linear(X, y, noise=noise)
+    if ones_column:
+        f = fit_linear(np.column_stack([X, np.ones(n)]), y + 5e6, noise=noise, fit_intercept=False)
+        coef, intercept = f.coef[:4], f.coef[4]
+    else:
+        f = fit_linear(X, y + 5e6, noise=noise)
+        coef, intercept = f.coef, f.intercept
+    assert f.converged and f.n_iter <= 20
+    np.testing.assert_allclose(coef, base.coef, atol=1e-6)
+    assert intercept - 5e6 == pytest.approx(base.intercept, abs=1e-6)
+    assert f.scale == pytest.approx(base.scale, rel=1e-8)

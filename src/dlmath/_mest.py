@@ -128,13 +128,22 @@ def convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=200, tol=1e
     its step fails the line search, a majorise-minimise step (weighted least squares with weights
     :math:`\ell'(r)/r`) is taken instead; it never increases the loss. ``colnorm`` holds the column
     norms of :math:`Z`; the gradient test is relative to
-    :math:`\sup|\ell'|\sqrt n\,\lVert z_{:j}\rVert \ge \sum_i |\ell'(r_i) z_{ij}|`.
+    :math:`\sup|\ell'|\sqrt n\,\lVert z_{:j}\rVert \ge \sum_i |\ell'(r_i) z_{ij}|`, plus the
+    rounding of the gradient itself: each residual carries an error of about
+    :math:`\epsilon\max|y|` and :math:`|\ell''| \le 1`, so the gradient is known only to
+    :math:`4\epsilon\max|y|\sqrt n\,\lVert z_{:j}\rVert`, and the loss to
+    :math:`4\epsilon\max|y|\,n\sup|\ell'|`, which the line searches allow for. (Without these,
+    data such as :math:`y = 5\cdot 10^6 + \text{noise}` never passed: the intercept's last bit
+    moves the gradient by more than the tolerance, and up to 400 iterations were spent in vain.)
     Returns ``(beta, n_iter, converged)``.
     """
     n, p = X.shape
     k = beta.size
     loss, psi, weight, mm_weight, bound = convex_terms(model)
-    colscale = colnorm * math.sqrt(n) * bound + 1e-300
+    rounding = 4.0 * np.finfo(float).eps * float(np.max(np.abs(y), initial=0.0))
+    colscale = colnorm * math.sqrt(n) * (bound + rounding / tol) + 1e-300
+    # The loss is known to about sup|l'| * rounding per row: decreases below that are noise.
+    fnoise = n * bound * rounding
 
     def residual(b):
         return y - pred(X, b[:p], b[p] if intercept else 0.0)
@@ -162,12 +171,12 @@ def convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=200, tol=1e
                 rc = residual(cand)
                 fc = float(np.sum(loss(rc)))
                 # The last term forgives rounding noise in f once the decrease is at that level.
-                if fc <= f + 1e-4 * t * slope + 1e-14 * abs(f):
+                if fc <= f + 1e-4 * t * slope + 1e-14 * abs(f) + fnoise:
                     break
                 t *= 0.5
-        if not fc <= f + 1e-14 * abs(f):
+        if not fc <= f + 1e-14 * abs(f) + fnoise:
             cand, rc, fc = mm_step(r)
-            if fc > f + 1e-14 * abs(f):
+            if fc > f + 1e-14 * abs(f) + fnoise:
                 return beta, it, False
         beta, r, f = cand, rc, fc
     return beta, max_iter, bool(np.all(np.abs(zt(X, psi(r), intercept)) <= tol * colscale))
@@ -207,7 +216,8 @@ def fit_convex(X, y, intercept, model, fixed_scale):
         new = model._scale_mle(np.abs(r), start=sigma)
         if new <= exact:  # an exact fit to rounding: the likelihood grows without bound as sigma -> 0
             return beta, 0.0, total, ok_w
-        done = abs(new - sigma) <= 1e-10 * sigma
+        # The scale is known only to the rounding of the residuals, about eps * max|y|.
+        done = abs(new - sigma) <= 1e-10 * sigma + 4.0 * np.finfo(float).eps * float(np.max(np.abs(y)))
         sigma = new
         if done and ok_w and it == 0:
             ok = True
