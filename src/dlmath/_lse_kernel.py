@@ -38,6 +38,7 @@ _PARALLEL_MIN = 1 << 20  # below this many elements, threads cost more than they
 _EXP_SAFE = 600.0  # see _exp_shift
 _CHUNKS_PER_THREAD = 4  # work items per thread in a parallel reduction
 
+
 def _exp_shift(m, dtype):
     """Per-row shift ``c`` for ``exp(x - c)``, or ``None`` when no row needs one.
 
