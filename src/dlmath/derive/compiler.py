@@ -22,12 +22,13 @@ from sympy.printing.numpy import NumPyPrinter
 
 from . import explicit, notation
 
-__all__ = ["Compiler", "fd_grad", "fd_hessian"]
+__all__ = ["Compiler", "fd_grad", "fd_second", "fd_hessian"]
 
 _SPECIAL = (notation.Grad, notation.Hess, sp.Derivative, sp.Subs, notation.At, sp.Limit, notation.Defined)
 _FD_STEP = 1e-6
 _FD2_STEP = 2e-4
-_LIMIT_STEP = 1e-7
+_LIMIT_STEPS = (1e-6, 1e-8)  # a one-sided limit: two distances, extrapolated to 0 (Richardson)
+_LIMIT_FAR = 1e12  # a limit at infinity: the value this far out
 
 
 def fd_grad(f: Callable[[np.ndarray], float], x, h: float = _FD_STEP) -> np.ndarray:
@@ -45,6 +46,14 @@ def fd_grad(f: Callable[[np.ndarray], float], x, h: float = _FD_STEP) -> np.ndar
         xm[k] -= step
         gflat[k] = (float(f(xp.reshape(x.shape))) - float(f(xm.reshape(x.shape)))) / (2 * step)
     return g
+
+
+def fd_second(f: Callable[[float], float], x: float, h: float = _FD2_STEP) -> float:
+    """Central second difference of scalar ``f`` at ``x``, step ``h·max(1, |x|)`` (kept on one side of 0)."""
+    step = h * max(1.0, abs(x))
+    if x != 0:
+        step = min(step, 0.1 * abs(x))
+    return (float(f(x + step)) - 2.0 * float(f(x)) + float(f(x - step))) / (step * step)
 
 
 def fd_hessian(f: Callable[[np.ndarray], float], x, h: float = _FD2_STEP) -> np.ndarray:
@@ -67,7 +76,7 @@ def fd_hessian(f: Callable[[np.ndarray], float], x, h: float = _FD2_STEP) -> np.
 def _lookup(vals: dict, name: str):
     if name in vals:
         return vals[name]
-    base, i, j = notation.ENTRIES[name]
+    base, i, j = notation.entry_of(name)
     arr = np.asarray(vals[base], dtype=np.float64)
     return arr.reshape(-1)[i] if j is None else arr[i, j]
 
@@ -115,15 +124,31 @@ class _Printer(NumPyPrinter):
     def _print_UnevaluatedExpr(self, e):
         return f"({self._arg(e)})"
 
+    def _print_Function(self, e):
+        # an undefined function is a Python callable of the compiler's namespace (a measured quantity)
+        if isinstance(e, sp.core.function.AppliedUndef):
+            return f"{e.func.__name__}({', '.join(self._print(a) for a in e.args)})"
+        return super()._print_Function(e)
+
+    def _print_Integer(self, e):
+        # beyond 2**53 a Python int would make NumPy fall back to object arrays
+        return repr(float(e)) if abs(int(e)) > 2**53 else super()._print_Integer(e)
+
+    def _print_Rational(self, e):
+        if abs(int(e.p)) > 2**53 or abs(int(e.q)) > 2**53:
+            return repr(float(e))
+        return super()._print_Rational(e)
+
 
 _NAMESPACE = {"numpy": np, "builtins": builtins, "functools": functools, "math": math}
 
 
-def _function(args: list[str], expr) -> Callable:
-    """A Python function of ``args`` (names) returning ``expr`` as NumPy code (lambdify without its overhead)."""
+def _function(args: list[str], expr, namespace: dict | None = None) -> Callable:
+    """A Python function of ``args`` (names) returning ``expr`` as NumPy code (lambdify without its
+    overhead); ``namespace`` holds the Python callables that undefined functions stand for."""
     code = _Printer().doprint(expr)
     src = f"def _f({', '.join(args)}):\n    return {code}\n"
-    ns = dict(_NAMESPACE)
+    ns = {**_NAMESPACE, **(namespace or {})}
     exec(compile(src, "<dlmath.derive.compiler>", "exec"), ns)
     return ns["_f"]
 
@@ -155,11 +180,12 @@ class Compiler:
     from ``vals``. ``dims`` maps the dimension names to their symbols.
     """
 
-    def __init__(self, given: dict | None = None, dims: dict | None = None):
+    def __init__(self, given: dict | None = None, dims: dict | None = None, namespace: dict | None = None):
         self._cache: dict = {}
         self._count = 0
         self._given = dict(given or {})
         self._dims = dict(dims or {})
+        self._namespace = dict(namespace or {})
 
     def __call__(self, expr) -> Callable[[dict], np.ndarray]:
         expr = sp.sympify(expr)
@@ -186,7 +212,7 @@ class Compiler:
             parts.append((name, self._special(node)))
         rest = expr.xreplace(subs) if subs else expr
         names = _arg_names(rest, self._dims)
-        f = _function(names, rest)
+        f = _function(names, rest, self._namespace)
 
         def run(vals):
             v = dict(vals)
@@ -207,7 +233,7 @@ class Compiler:
             if fn is None:
                 ex = explicit.explicit(node, {dims[k]: v for k, v in key})
                 syms = sorted(sp.sympify(ex).free_symbols, key=lambda s: s.name)
-                g = _function([s.name for s in syms], ex)
+                g = _function([s.name for s in syms], ex, self._namespace)
                 names = [s.name for s in syms]
 
                 def fn(vals, g=g, names=names):
@@ -240,9 +266,14 @@ class Compiler:
 
             return hess
         if isinstance(node, sp.Derivative):
-            if len(node.variable_count) != 1 or node.variable_count[0][1] != 1:
-                raise ValueError(f"numeric derivative supports one first derivative, got {node}")
-            f, x = self(node.expr), node.variable_count[0][0].name
+            if len(node.variable_count) != 1 or node.variable_count[0][1] not in (1, 2):
+                raise ValueError(
+                    f"numeric derivative supports a first or second derivative in one variable, got {node}"
+                )
+            ((var, order),) = node.variable_count
+            f, x = self(node.expr), var.name
+            if order == 2:
+                return lambda vals: fd_second(lambda t: f({**vals, x: float(t)}), float(vals[x]))
             return lambda vals: fd_grad(lambda t: f({**vals, x: float(t)}), float(vals[x]))
         if isinstance(node, (sp.Subs, notation.At)):
             f = self(node.expr)
@@ -261,14 +292,19 @@ class Compiler:
         if isinstance(node, sp.Limit):
             f, x, x0, direction = self(node.args[0]), node.args[1].name, node.args[2], str(node.args[3])
             if x0 in (sp.oo, -sp.oo):
-                at = 1e8 if x0 == sp.oo else -1e8
+                at = _LIMIT_FAR if x0 == sp.oo else -_LIMIT_FAR
                 return lambda vals: f({**vals, x: at})
             c = self(x0)
             sign = -1.0 if direction == "-" else 1.0
+            near, nearer = _LIMIT_STEPS
 
             def limit(vals):
+                # f(h) = L + c h + O(h^2): two distances remove the first-order term
                 base = float(c(vals))
-                return f({**vals, x: base + sign * _LIMIT_STEP * max(1.0, abs(base))})
+                scale = sign * max(1.0, abs(base))
+                f1 = np.asarray(f({**vals, x: base + near * scale}), dtype=float)
+                f2 = np.asarray(f({**vals, x: base + nearer * scale}), dtype=float)
+                return f2 - (f1 - f2) * nearer / (near - nearer)
 
             return limit
         raise TypeError(node)  # pragma: no cover

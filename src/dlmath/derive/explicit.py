@@ -3,21 +3,19 @@
 Dimensions are set to small integers, each matrix symbol becomes a matrix of real scalar symbols
 (:func:`dlmath.derive.notation.entry_symbol`), each display node is replaced by its definition,
 sums and products with integer limits are spelled out, and everything is evaluated (``doit``).
-Also here: the ``wlog`` helpers statements use to state a case without loss of generality, and
-the enumeration of ``forall`` index ranges.
+Also here: the enumeration of ``forall`` index ranges.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
-from .notation import ENTRIES, _Display, _entries, entry_symbol
+from .notation import _Display, _entries, entry_symbol
 
-__all__ = ["explicit", "substitute", "simplex", "positive", "forall_instances", "substitute_entries"]
+__all__ = ["explicit", "substitute", "forall_instances", "substitute_entries"]
 
 
 def explicit(expr, dims: dict | None = None):
@@ -47,7 +45,21 @@ def substitute(expr, given: dict):
     return expr
 
 
-def _rec(e):
+class _Rec:
+    """The recursion display nodes call back into: ``rec(e)`` makes ``e`` explicit, and
+    ``rec.at(expr, variables, points)`` substitutes vector or scalar variables by points."""
+
+    def __call__(self, e):
+        return _explicit_node(e)
+
+    def at(self, expr, variables, points):
+        return substitute_entries(self, expr, variables, points)
+
+
+_rec = _Rec()
+
+
+def _explicit_node(e):
     if isinstance(e, _Display):
         return e.to_explicit(_rec)
     if isinstance(e, sp.MatrixSymbol):
@@ -125,34 +137,6 @@ def _matrix_op(e, args):
     if isinstance(e, sp.MatPow):
         return sp.ImmutableMatrix(args[0] ** args[1])
     return e.func(*args).doit()
-
-
-def simplex(name: str) -> Callable[[dict], dict]:
-    """A ``wlog`` map putting vector ``name`` on the probability simplex: positive entries, the
-    last one ``1 - (sum of the others)``, so identities that need ``sum(p) = 1`` become polynomial."""
-
-    def wlog(symbols: dict) -> dict:
-        entries = sorted(
-            (s for n, s in symbols.items() if ENTRIES.get(n, ("",))[0] == name),
-            key=lambda s: ENTRIES[s.name][1],
-        )
-        if not entries:
-            return {}
-        free = {s: sp.Symbol(s.name, positive=True) for s in entries[:-1]}
-        return {**free, entries[-1]: 1 - sum(free.values())}
-
-    return wlog
-
-
-def positive(name: str) -> Callable[[dict], dict]:
-    """A ``wlog`` map making the entries of vector ``name`` positive symbols (weights, densities)."""
-
-    def wlog(symbols: dict) -> dict:
-        return {
-            s: sp.Symbol(n, positive=True) for n, s in symbols.items() if ENTRIES.get(n, ("",))[0] == name
-        }
-
-    return wlog
 
 
 def forall_instances(forall, dims):

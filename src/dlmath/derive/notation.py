@@ -52,6 +52,9 @@ __all__ = [
     "Dot",
     "At",
     "defined",
+    "entry_symbol",
+    "entry_of",
+    "entries_of",
     "latex",
     "pretty",
 ]
@@ -67,18 +70,34 @@ def Matrix(name: str, n, m) -> sp.MatrixSymbol:
     return sp.MatrixSymbol(name, n, m)
 
 
-ENTRIES: dict[str, tuple[str, int, int | None]] = {}
+_SEP = "__"
 
 
 def entry_symbol(name: str, i: int, j: int, cols: int) -> sp.Symbol:
     """The explicit real scalar standing for entry ``(i, j)`` of matrix symbol ``name``.
 
-    Its name is a Python identifier (``z_0``, ``X_1_2``) so that ``lambdify`` need not rename it;
-    :data:`ENTRIES` maps the name back to ``(matrix, i, j)`` (``j`` is None for a vector).
+    Its name is a Python identifier that spells out where it comes from (``z__0`` for entry 0 of
+    the vector ``z``, ``X__1__2`` for row 1, column 2 of ``X``), so :func:`entry_of` recovers the
+    matrix and the position from the symbol alone; matrix names must not contain ``__``.
     """
-    label = f"{name}_{i}" if cols == 1 else f"{name}_{i}_{j}"
-    ENTRIES[label] = (name, i, None if cols == 1 else j)
+    label = f"{name}{_SEP}{i}" if cols == 1 else f"{name}{_SEP}{i}{_SEP}{j}"
     return sp.Symbol(label, real=True)
+
+
+def entry_of(symbol) -> tuple[str, int, int | None] | None:
+    """``(matrix name, i, j)`` of an explicit entry symbol (``j`` is None for a vector), else None."""
+    name = symbol if isinstance(symbol, str) else getattr(symbol, "name", "")
+    parts = name.split(_SEP)
+    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts[1:]):
+        return None
+    return parts[0], int(parts[1]), int(parts[2]) if len(parts) == 3 else None
+
+
+def entries_of(symbols, matrix: str) -> list:
+    """The entry symbols of ``matrix`` among ``symbols``, in storage order."""
+    found = [(entry_of(s), s) for s in symbols]
+    found = [(e[1], e[2] or 0, s) for e, s in found if e is not None and e[0] == matrix]
+    return [s for _, _, s in sorted(found, key=lambda t: (t[0], t[1]))]
 
 
 class _Display:
@@ -97,6 +116,28 @@ def _as_scalar(e):
             raise ValueError(f"expected a scalar, got a {e.shape[0]}x{e.shape[1]} matrix")
         return e[0, 0]
     return e
+
+
+def _u(printer, fancy: str, plain: str) -> str:
+    """Unicode, or ASCII for a printer that asks for it (``printer.unicode = False``)."""
+    return fancy if getattr(printer, "unicode", True) else plain
+
+
+def _grouped(printer, e) -> str:
+    s = printer._print(e)
+    atomic = isinstance(e, (sp.Symbol, sp.MatrixSymbol, sp.Number, _Scalar)) or (isinstance(e, sp.Function))
+    return s if atomic else f"({s})"
+
+
+_ASCII = str.maketrans(
+    {"−": "-", "𝓛": "L", "ℓ": "l", "∇": "grad ", "Σ": "sum", "ᵢ": "_i", "ₖ": "_k", "ⱼ": "_j"}
+)
+
+
+def ascii_text(text: str) -> str:
+    """A Unicode name (``−log L(w)``, ``𝓛(z)``) in ASCII; characters without a spelling are dropped."""
+    out = text.translate(_ASCII)
+    return out.encode("ascii", "ignore").decode()
 
 
 def _entries(v) -> list:
@@ -124,6 +165,9 @@ class Grad(_Display, MatrixExpr):
     def _pretty(self, printer):
         return pretty_prefix(printer, "∇" + subscript(pretty(self.args[1])), self.args[0])
 
+    def _sympystr(self, printer):
+        return f"{_u(printer, '∇', 'grad')}_{printer._print(self.args[1])} {_grouped(printer, self.args[0])}"
+
 
 class Hess(_Display, MatrixExpr):
     r"""The Hessian :math:`\nabla^2_z f` of a scalar ``f`` with respect to a vector symbol ``z``."""
@@ -146,6 +190,9 @@ class Hess(_Display, MatrixExpr):
 
     def _pretty(self, printer):
         return pretty_prefix(printer, "∇²" + subscript(pretty(self.args[1])), self.args[0])
+
+    def _sympystr(self, printer):
+        return f"{_u(printer, '∇²', 'hess')}_{printer._print(self.args[1])} {_grouped(printer, self.args[0])}"
 
 
 class At(_Display, MatrixExpr):
@@ -174,9 +221,7 @@ class At(_Display, MatrixExpr):
         return self.args[0]
 
     def to_explicit(self, rec):
-        from .explicit import substitute_entries
-
-        return substitute_entries(rec, self.args[0], (self.args[1],), (self.args[2],))
+        return rec.at(self.args[0], (self.args[1],), (self.args[2],))
 
     def _latex(self, printer):
         return rf"\left. {printer._print(self.args[0])} \right|_{{{printer._print(self.args[1])} = {printer._print(self.args[2])}}}"
@@ -184,6 +229,9 @@ class At(_Display, MatrixExpr):
     def _pretty(self, printer):
         body = printer._print(self.args[0])
         return prettyForm(*body.right(f" |{pretty(self.args[1])}={pretty(self.args[2])}"))
+
+    def _sympystr(self, printer):
+        return f"[{printer._print(self.args[0])}] at {printer._print(self.args[1])}={printer._print(self.args[2])}"
 
 
 class _Scalar(_Display, sp.Expr):
@@ -198,6 +246,19 @@ class _Scalar(_Display, sp.Expr):
         return True
 
 
+def _common_factor(entries):
+    """The product of the factors (other than numbers) that every entry has, or 1."""
+    shared = None
+    for e in entries:
+        if e == 0:
+            continue
+        factors = {f for f in sp.Mul.make_args(e) if not f.is_number}
+        shared = factors if shared is None else shared & factors
+        if not shared:
+            return sp.S.One
+    return sp.Mul(*shared) if shared else sp.S.One
+
+
 def _norm_latex(inner: str, p: str) -> str:
     r"""``\lVert inner \rVert_p`` (see :func:`~dlmath.derive.printing.delimited`)."""
     return delimited(inner, r"\lVert", r"\rVert") + f"_{{{p}}}"
@@ -209,14 +270,22 @@ class Norm(_Scalar):
     is_nonnegative = True
 
     def to_explicit(self, rec):
-        # factor_terms pulls a common scale out of the root: sqrt(t**2 S) -> |t| sqrt(S)
-        return sp.sqrt(sp.factor_terms(sum(e**2 for e in _entries(rec(self.args[0])))))
+        # a factor common to every entry comes out of the root: ||t u|| -> |t| ||u||
+        entries = _entries(rec(self.args[0]))
+        common = _common_factor(entries)
+        if common == 1:
+            return sp.sqrt(sum(e**2 for e in entries))
+        return sp.Abs(common) * sp.sqrt(sum(sp.cancel(e / common) ** 2 for e in entries))
 
     def _latex(self, printer):
         return _norm_latex(printer._print(self.args[0]), "2")
 
     def _pretty(self, printer):
         return pretty_wrap(printer, self.args[0], "‖", "‖")
+
+    def _sympystr(self, printer):
+        bar = _u(printer, "‖", "||")
+        return f"{bar}{printer._print(self.args[0])}{bar}"
 
 
 class Norm1(_Scalar):
@@ -233,6 +302,10 @@ class Norm1(_Scalar):
     def _pretty(self, printer):
         return pretty_wrap(printer, self.args[0], "‖", "‖₁")
 
+    def _sympystr(self, printer):
+        bar = _u(printer, "‖", "||")
+        return f"{bar}{printer._print(self.args[0])}{bar}{_u(printer, '₁', '_1')}"
+
 
 class LSE(_Scalar):
     r""":math:`\operatorname{LSE}(x) = \log\sum_i e^{x_i}`."""
@@ -246,6 +319,9 @@ class LSE(_Scalar):
     def _pretty(self, printer):
         return pretty_call(printer, "LSE", self.args[0])
 
+    def _sympystr(self, printer):
+        return f"LSE({printer._print(self.args[0])})"
+
 
 class MaxEntry(_Scalar):
     r""":math:`\max_i x_i`."""
@@ -258,6 +334,9 @@ class MaxEntry(_Scalar):
 
     def _pretty(self, printer):
         return prettyForm(f"maxⱼ {self.args[0]}ⱼ")
+
+    def _sympystr(self, printer):
+        return f"{_u(printer, 'maxⱼ ', 'max_j ')}{printer._print(self.args[0])}{_u(printer, 'ⱼ', '_j')}"
 
 
 class SumEntries(_Scalar):
@@ -277,6 +356,10 @@ class SumEntries(_Scalar):
     def _pretty(self, printer):
         return prettyForm(f"(Σₖ {self.args[0]}ₖ)")
 
+    def _sympystr(self, printer):
+        y = printer._print(self.args[0])
+        return f"({_u(printer, 'Σₖ ', 'sum_k ')}{y}{_u(printer, 'ₖ', '_k')})"
+
 
 class Dot(_Scalar):
     r"""The inner product :math:`u^\top v` of two vectors, as a scalar."""
@@ -291,6 +374,10 @@ class Dot(_Scalar):
 
     def _pretty(self, printer):
         return prettyForm(f"{self.args[0]}ᵀ{self.args[1]}")
+
+    def _sympystr(self, printer):
+        u, v = (_grouped(printer, a) for a in self.args)
+        return f"{u}{_u(printer, 'ᵀ', '.T*')}{v}"
 
 
 class _Elementwise(_Display, MatrixExpr):
@@ -318,6 +405,9 @@ class Softmax(_Elementwise):
     def _pretty(self, printer):
         return pretty_call(printer, "softmax", self.args[0])
 
+    def _sympystr(self, printer):
+        return f"softmax({printer._print(self.args[0])})"
+
 
 class LogOf(_Elementwise):
     r"""The entrywise logarithm of a vector."""
@@ -332,6 +422,9 @@ class LogOf(_Elementwise):
     def _pretty(self, printer):
         return prettyForm(*printer._print(self.args[0]).left("log "))
 
+    def _sympystr(self, printer):
+        return f"log {_grouped(printer, self.args[0])}"
+
 
 class SignOf(_Elementwise):
     r"""The entrywise sign of a vector."""
@@ -345,6 +438,9 @@ class SignOf(_Elementwise):
 
     def _pretty(self, printer):
         return pretty_call(printer, "sign", self.args[0])
+
+    def _sympystr(self, printer):
+        return f"sign({printer._print(self.args[0])})"
 
 
 class Diag(_Display, MatrixExpr):
@@ -367,6 +463,9 @@ class Diag(_Display, MatrixExpr):
     def _pretty(self, printer):
         return pretty_call(printer, "diag", self.args[0])
 
+    def _sympystr(self, printer):
+        return f"diag({printer._print(self.args[0])})"
+
 
 class Defined(_Display):
     """A named quantity: displayed by its name, checked through its definition."""
@@ -383,7 +482,7 @@ class Defined(_Display):
         return prettyForm(self.text_name)
 
     def _sympystr(self, printer):
-        return self.text_name
+        return self.text_name if getattr(printer, "unicode", True) else ascii_text(self.text_name)
 
 
 class _DefinedScalar(Defined, sp.Expr):

@@ -19,6 +19,11 @@ from sympy.printing.pretty.stringpict import prettyForm, stringPict
 __all__ = [
     "latex",
     "pretty",
+    "inline",
+    "ascii_inline",
+    "mathtext",
+    "statement_latex",
+    "statement_pretty",
     "subscript",
     "delimited",
     "paren_latex",
@@ -192,9 +197,55 @@ def latex(expr) -> str:
     return _Latex({"mat_symbol_style": "plain"}).doprint(expr)
 
 
-def pretty(expr) -> str:
-    """Readable Unicode of a display expression for the terminal (may span several lines)."""
-    return _Pretty({"use_unicode": True, "wrap_line": False}).doprint(expr)
+def pretty(expr, *, unicode: bool = True) -> str:
+    """Readable Unicode (or ASCII) of a display expression for the terminal (may span several lines)."""
+    return _Pretty({"use_unicode": unicode, "wrap_line": False}).doprint(expr)
+
+
+def inline(expr) -> str:
+    """One line of Unicode (alt text, terminal prose); see :mod:`dlmath.derive.plain`."""
+    from .plain import inline as _inline
+
+    return _inline(expr)
+
+
+def ascii_inline(expr) -> str:
+    """One line of ASCII, for terminals that cannot print Unicode."""
+    from .plain import ascii_inline as _ascii
+
+    return _ascii(expr)
+
+
+_MATHTEXT = (
+    (r"\left\lVert", r"\Vert"),
+    (r"\right\rVert", r"\Vert"),
+    (r"\lVert", r"\Vert"),
+    (r"\rVert", r"\Vert"),
+    (r"\textstyle", ""),
+    (r"\displaystyle", ""),
+    (r"\tfrac", r"\frac"),
+)
+
+
+def mathtext(expr) -> str:
+    """The LaTeX of ``expr`` in the subset matplotlib's mathtext draws (without the ``$``)."""
+    out = latex(expr)
+    for old, new in _MATHTEXT:
+        out = out.replace(old, new)
+    return out
+
+
+_REL_LATEX = {"=": "=", "≈": r"\approx", "!=": r"\neq", ">": ">", ">=": r"\geq", "<": "<", "<=": r"\leq"}
+
+
+def statement_latex(stmt) -> str:
+    """``lhs rel rhs`` of a :class:`~dlmath.derive.model.Statement` as LaTeX."""
+    return f"{latex(stmt.lhs)} {_REL_LATEX[stmt.relation]} {latex(stmt.rhs)}"
+
+
+def statement_pretty(stmt, *, unicode: bool = True) -> str:
+    """``lhs rel rhs`` as the terminal's multi-line formula."""
+    return pretty(stmt.expr, unicode=unicode)
 
 
 _SUB = str.maketrans("0123456789aeijklmnoprstuvxβγρφχ+-=()", "₀₁₂₃₄₅₆₇₈₉ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ₊₋₌₍₎")

@@ -1,22 +1,23 @@
 r"""The symbolic check: reduce ``lhs - rhs`` to zero (or decide its sign) with SymPy.
 
-The residual is taken on the explicit form (:func:`dlmath.derive.explicit.explicit`) and put
+The residual is taken on the explicit form (:func:`dlmath.derive.explicit.explicit`), after the
+assumptions' facts are applied (:meth:`~dlmath.derive.assumptions.Assumption.refine`), and put
 through a short chain of cheap rewrites (``cancel``, ``expand``, ...), never ``simplify`` unless a
-statement asks for it. When the chain does not reach a verdict, the residual is evaluated at a
-few random points that respect the symbols' assumptions, at 30 digits: a clearly non-zero value
-is a failure with that point as counterexample; otherwise the verdict is ``undecided`` with the
-reason, and the numeric check decides.
+statement asks for it. When the chain reaches no verdict the result is ``undecided``, with the
+residual, and the numeric side searches the stated domain for a counterexample
+(:mod:`dlmath.derive.search`) instead of trusting a few random points. A statement about
+floating-point results or measured quantities is ``n/a`` here: only the numeric side can check it.
 """
 
 from __future__ import annotations
 
-import random
 import time
 
 import sympy as sp
 
 from . import explicit
-from .model import CheckResult, Statement
+from .model import Statement
+from .results import CheckResult
 
 _REWRITES = {
     "cancel": sp.cancel,
@@ -33,30 +34,36 @@ _REWRITES = {
     "simplify": sp.simplify,
 }
 
-_PROBE_POINTS = 6
-_PROBED_ENTRIES = 4
-_PROBE_DIGITS = 30
+_DIGITS = 50
 
 
-def explicit_sides(stmt: Statement, dims: dict):
-    """``(lhs, rhs)`` explicit, with ``given`` and ``wlog`` applied, one pair per ``forall`` index."""
+def _no_facts(e):
+    return e
+
+
+def explicit_sides(stmt: Statement, dims: dict, refine=_no_facts):
+    """``(lhs, rhs)`` explicit, with ``given``, the facts (``refine``) and ``wlog`` applied, one
+    pair per ``forall`` index."""
     lhs = explicit.substitute(stmt.lhs, dict(stmt.given))
     rhs = explicit.substitute(stmt.rhs, dict(stmt.given))
-    if stmt.wlog is not None:
-        # once on the display symbols (so limits and maxima see the case before they evaluate) ...
-        subs = stmt.wlog(_free_by_name(lhs, rhs))
-        lhs, rhs = lhs.xreplace(subs), rhs.xreplace(subs)
+    # once on the display symbols (so limits and maxima see the facts before they evaluate) ...
+    lhs, rhs = _refined(lhs, rhs, stmt, refine)
     cases = explicit.forall_instances(stmt.forall, dims) if stmt.forall else [{}]
     pairs = []
     for case in cases:
         L = explicit.explicit(sp.sympify(lhs).xreplace(case) if case else lhs, dims)
         R = explicit.explicit(sp.sympify(rhs).xreplace(case) if case else rhs, dims)
-        if stmt.wlog is not None:
-            # ... and once on the explicit entries of vectors and matrices
-            subs = stmt.wlog(_free_by_name(L, R))
-            L, R = sp.sympify(L).xreplace(subs), sp.sympify(R).xreplace(subs)
-        pairs.append((L, R))
+        # ... and once on the explicit entries of vectors and matrices
+        pairs.append(_refined(L, R, stmt, refine))
     return pairs
+
+
+def _refined(lhs, rhs, stmt, refine):
+    lhs, rhs = refine(sp.sympify(lhs)), refine(sp.sympify(rhs))
+    if stmt.wlog is not None:
+        subs = stmt.wlog(_free_by_name(lhs, rhs))
+        lhs, rhs = lhs.xreplace(subs), rhs.xreplace(subs)
+    return lhs, rhs
 
 
 def _free_by_name(*exprs) -> dict:
@@ -97,31 +104,47 @@ def _chain_names(chain) -> str:
     return ", ".join(getattr(c, "__name__", "custom") if callable(c) else c for c in chain) or "no rewrite"
 
 
-def decide(stmt: Statement, dims: dict, seed: int = 0) -> CheckResult:
-    """The symbolic verdict on ``stmt`` at the dimensions ``dims`` (symbol -> int)."""
+def decide(stmt: Statement, dims: dict, refine=_no_facts) -> CheckResult:
+    """The symbolic verdict on ``stmt`` at the dimensions ``dims`` (symbol -> int), under the
+    facts ``refine`` applies."""
     t0 = time.perf_counter()
     try:
-        pairs = explicit_sides(stmt, dims)
+        pairs = explicit_sides(stmt, dims, refine)
     except Exception as exc:  # a statement SymPy cannot even expand is undecided, not passed
         return CheckResult(
             "undecided",
-            f"SymPy could not build the explicit form ({type(exc).__name__}: {exc}); the numeric check decides",
+            f"SymPy could not build the explicit form ({type(exc).__name__}: {exc}); the numeric search decides",
             time.perf_counter() - t0,
         )
+    if stmt.relation == "≈":
+        return _approx(pairs, stmt, t0)
     leftovers = []
     for L, R in pairs:
         if isinstance(L, sp.MatrixBase) != isinstance(R, sp.MatrixBase):
             return CheckResult(
                 "fail", "one side is a matrix and the other a scalar", time.perf_counter() - t0
             )
-        if stmt.relation == "=":
-            diffs = [sp.sympify(a) - sp.sympify(b) for a, b in zip(_entries(L), _entries(R), strict=False)]
-            if isinstance(L, sp.MatrixBase) and isinstance(R, sp.MatrixBase) and L.shape != R.shape:
+        if stmt.relation in ("=", "!="):
+            if isinstance(L, sp.MatrixBase) and L.shape != R.shape:
                 return CheckResult("fail", f"shapes differ: {L.shape} vs {R.shape}", time.perf_counter() - t0)
-            for d in diffs:
-                r = _reduce(d, stmt.simplify)
-                if r != 0:
-                    leftovers.append((r, "=", L, R))
+            for a, b in zip(_entries(L), _entries(R), strict=True):
+                r = _reduce(sp.sympify(a) - sp.sympify(b), stmt.simplify)
+                if r != 0 and stmt.relation == "=":
+                    r = _last_resort(r)
+                if stmt.relation == "=":
+                    if r != 0:
+                        if r.is_number and r.is_zero is False:
+                            return CheckResult(
+                                "fail",
+                                "the residual is a non-zero constant",
+                                time.perf_counter() - t0,
+                                residual=_short(r),
+                            )
+                        leftovers.append(r)
+                elif r == 0:
+                    return CheckResult("fail", "the two sides are equal", time.perf_counter() - t0)
+                elif r.is_zero is not False:
+                    leftovers.append(r)
         else:
             for a, b in zip(_entries(L), _entries(R), strict=True):
                 r = _reduce(_gap(stmt.relation, a, b), stmt.simplify, stmt.relation)
@@ -134,41 +157,67 @@ def decide(stmt: Statement, dims: dict, seed: int = 0) -> CheckResult:
                         residual=_short(r),
                     )
                 if verdict is None:
-                    leftovers.append((r, stmt.relation, L, R))
+                    leftovers.append(r)
     seconds = time.perf_counter() - t0
     if not leftovers:
-        what = "residual reduces to 0" if stmt.relation == "=" else f"SymPy proves the gap {stmt.relation} 0"
+        what = {
+            "=": "residual reduces to 0",
+            "!=": "the sides differ by a non-zero amount",
+        }.get(stmt.relation, f"SymPy proves the gap {stmt.relation} 0")
         return CheckResult("pass", f"{what} ({_chain_names(stmt.simplify)}){_dims_note(dims)}", seconds)
-    # Every unresolved entry is probed (a few at most), so one true-but-stubborn entry cannot
-    # hide a false one behind an "undecided".
-    evaluated = []
-    for r, rel, _, _ in leftovers[:_PROBED_ENTRIES]:
-        bad, count = _probe(r, rel, seed)
-        evaluated.append(count)
-        if bad is not None:
-            return CheckResult(
-                "fail",
-                "the residual is not zero" if rel == "=" else f"the relation {rel} is violated",
-                time.perf_counter() - t0,
-                residual=_short(r),
-                counterexample=bad,
-            )
-    seconds = time.perf_counter() - t0
-    r, rel, _, _ = leftovers[0]
     reason = (
         f"SymPy could not reduce the residual to 0 with {_chain_names(stmt.simplify)}"
-        if rel == "="
-        else f"SymPy could not decide the sign of the gap (relation {rel})"
-    )
-    points = min(evaluated)
-    probed = (
-        f"it is {'0' if rel == '=' else 'consistent'} at {points} random point{'' if points == 1 else 's'}"
-        if points
-        else f"it could not be evaluated (real and finite) at any of {_PROBE_POINTS} random points"
+        if stmt.relation == "="
+        else f"SymPy could not decide the sign of the gap (relation {stmt.relation})"
     )
     return CheckResult(
-        "undecided", f"{reason}; {probed}, so the numeric check decides", seconds, residual=_short(r)
+        "undecided",
+        f"{reason}; the numeric check searches the stated domain for a counterexample",
+        seconds,
+        residual=_short(leftovers[0]),
     )
+
+
+def _approx(pairs, stmt, t0) -> CheckResult:
+    """``a ≈ b`` with a closed-form ``a``: evaluated to 50 digits and compared with the tolerance."""
+    tol = sp.sympify(stmt.tol)
+    worst = sp.S.Zero
+    for L, R in pairs:
+        d = sp.sympify(L) - sp.sympify(R)
+        if not d.is_number:
+            return CheckResult(
+                "undecided",
+                "the approximation has free symbols; the numeric check decides",
+                time.perf_counter() - t0,
+            )
+        v = abs(sp.N(d, _DIGITS))
+        if not v.is_real:
+            return CheckResult("fail", "the difference is not a real number", time.perf_counter() - t0)
+        worst = max(worst, v)
+    if worst <= tol:
+        return CheckResult(
+            "pass",
+            f"|lhs - rhs| = {float(worst):.3g} <= {float(tol):g} (evaluated to {_DIGITS} digits)",
+            time.perf_counter() - t0,
+        )
+    return CheckResult(
+        "fail",
+        f"|lhs - rhs| = {float(worst):.6g} exceeds the tolerance {float(tol):g} of the printed digits",
+        time.perf_counter() - t0,
+        residual=f"{float(worst):.6g}",
+    )
+
+
+_SMALL = 120  # operations: residuals this small are worth one sympy.simplify
+
+
+def _last_resort(r):
+    """``simplify`` on a small leftover residual (a text's relation, a short step); big ones are
+    left to the counterexample search, since simplify's cost grows quickly with size."""
+    if sp.count_ops(r) > _SMALL or r.has(sp.Derivative, sp.Limit, sp.Subs, sp.Piecewise):
+        return r
+    out = sp.simplify(r)
+    return out if out == 0 else r
 
 
 def _gap(rel, a, b):
@@ -184,43 +233,3 @@ def _dims_note(dims) -> str:
 def _short(e, limit: int = 300) -> str:
     s = sp.sstr(e)
     return s if len(s) <= limit else s[: limit - 3] + "..."
-
-
-def _point(symbols, rnd: random.Random) -> dict:
-    pt = {}
-    for s in symbols:
-        if s.is_integer:
-            v = rnd.randint(1, 5) if s.is_positive else rnd.randint(-5, 5)
-        elif s.is_positive:
-            v = rnd.uniform(0.3, 3.0)
-        elif s.is_nonnegative:
-            v = rnd.uniform(0.0, 3.0)
-        elif s.is_negative:
-            v = -rnd.uniform(0.3, 3.0)
-        else:
-            v = rnd.gauss(0.0, 1.5)
-        pt[s] = sp.Float(v, _PROBE_DIGITS)
-    return pt
-
-
-def _probe(r, rel, seed) -> tuple[str | None, int]:
-    """``(counterexample, points)``: a point where the residual is clearly non-zero (or the relation
-    fails) as text, else None; and how many points gave a real, finite value."""
-    rnd = random.Random(seed)
-    syms = sorted(r.free_symbols, key=lambda s: s.name)
-    count = 0
-    for _ in range(_PROBE_POINTS):
-        pt = _point(syms, rnd)
-        try:
-            v = sp.N(r.subs(pt), _PROBE_DIGITS)
-        except Exception:
-            continue
-        if not v.is_number or v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or not v.is_real:
-            continue
-        count += 1
-        tol = sp.Float(10) ** (-_PROBE_DIGITS // 2)
-        bad = abs(v) > tol if rel == "=" else (v < -tol if rel in (">=", "<=") else v <= 0)
-        if bad:
-            where = ", ".join(f"{s} = {float(x):.6g}" for s, x in pt.items())
-            return f"{where}: residual = {float(v):.6g}", count
-    return None, count

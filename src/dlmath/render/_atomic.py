@@ -37,7 +37,8 @@ def _exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
-def _check_replaceable(target: Path) -> None:
+def check_replaceable(target: Path) -> None:
+    """Raise ``FileExistsError`` if ``target`` exists and is not a page this module wrote."""
     if not target.exists():
         return
     if not target.is_dir() or target.is_symlink():
@@ -56,7 +57,7 @@ def staged_directory(target: Path) -> Iterator[Path]:
     If the body raises, the temporary directory is removed and ``target`` is untouched.
     """
     target = Path(target).absolute()
-    _check_replaceable(target)
+    check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:

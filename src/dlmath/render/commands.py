@@ -26,8 +26,19 @@ def add_build_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "-o", "--out", metavar="DIR", default=DEFAULT_DIR, help=f"output directory (default: {DEFAULT_DIR})"
     )
+    _topics_option(parser)
     parser.set_defaults(func=run_build)
     return parser
+
+
+def _topics_option(parser) -> None:
+    parser.add_argument(
+        "--topics",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="a Python file of your own topics to check and add to the page (may be repeated)",
+    )
 
 
 def add_serve_parser(subparsers) -> argparse.ArgumentParser:
@@ -43,15 +54,46 @@ def add_serve_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "-o", "--out", metavar="DIR", default=DEFAULT_DIR, help=f"output directory (default: {DEFAULT_DIR})"
     )
+    _topics_option(parser)
     parser.set_defaults(func=run_serve)
     return parser
 
 
-def _build(out: Path) -> tuple[Path | None, list[str]]:
+class _Refused(Exception):
+    """The build cannot start (an output directory it would not replace, a topics file that fails)."""
+
+
+def _extra(files) -> list:
+    from ..derive import LoadError, load_file
+
+    topics = []
+    for f in files:
+        try:
+            topics.extend(load_file(f))
+        except LoadError as exc:
+            raise _Refused(str(exc)) from None
+    return topics
+
+
+def _progress(done, total, report) -> None:
+    state = "pass" if report.passed else "FAIL"
+    print(
+        f"[{done}/{total}] {report.topic_id}: {state} ({report.seconds:.1f} s)", file=sys.stderr, flush=True
+    )
+
+
+def _build(out: Path, files=()) -> tuple[Path | None, list[str]]:
+    from ._atomic import check_replaceable
     from .page import BuildError, build_reference
 
     try:
-        index, reports = build_reference(out)
+        check_replaceable(out.absolute())
+        extra = _extra(files)
+    except (FileExistsError, _Refused) as exc:
+        print(f"dlmath build: the page was not written: {exc}", file=sys.stderr)
+        return None, []
+    try:
+        index, reports = build_reference(out, extra=extra, progress=_progress)
     except (BuildError, OSError) as exc:
         print(f"dlmath build: the page was not written: {exc}", file=sys.stderr)
         return None, []
@@ -67,7 +109,7 @@ def _report_failures(failing: list[str]) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    index, failing = _build(Path(args.out))
+    index, failing = _build(Path(args.out), args.topics)
     if index is None:
         return 1
     print(f"wrote {index}")
@@ -88,7 +130,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"dlmath serve: {exc}", file=sys.stderr)
         return 1
     try:
-        index, failing = _build(out)
+        index, failing = _build(out, args.topics)
         if index is None:
             return 1
         _report_failures(failing)

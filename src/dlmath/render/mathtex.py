@@ -9,18 +9,17 @@ it needs no web fonts. For screen readers MathJax attaches MathML of the same Te
 disagree, and the page's HTML carries each formula once, as TeX. The MathJax bundle comes from the
 ``django-static-mathjax`` package and is copied into the page directory, so the page works offline.
 
-Text with math (claims, prose) uses ``$...$`` for inline and ``$$...$$`` for display math,
-``\$`` for a literal dollar, and backticks for code.
+Texts (claims, prose, captions) arrive resolved by the engine (:mod:`dlmath.derive.text`): their
+math is printed here from the checked expressions.
 """
 
 from __future__ import annotations
 
 import html
 import importlib.util
-import re
 from pathlib import Path
 
-__all__ = ["FormulaError", "mathjax_bundle", "math_html", "mathml", "text_html", "paragraphs_html"]
+__all__ = ["FormulaError", "mathjax_bundle", "math_html", "mathml", "text_html"]
 
 
 class FormulaError(ValueError):
@@ -80,33 +79,17 @@ def math_html(latex: str, *, display: bool, where: str) -> str:
     return f'<span class="math math-inline mj">\\({tex}\\)</span>'
 
 
-_TOKEN = re.compile(r"\\\$|\$\$(.+?)\$\$|\$(.+?)\$|`([^`]+)`", re.DOTALL)
+def text_html(text) -> str:
+    """A resolved text (:class:`dlmath.derive.text.Text`) as HTML: its math typeset, code as code.
 
-
-def text_html(text: str, *, where: str) -> str:
-    """Escape ``text`` and typeset its ``$...$``/``$$...$$`` math and ```code``` spans."""
+    Each formula is printed from the expression the topic checked, never from the text's source.
+    """
     parts: list[str] = []
-    pos = 0
-    for match in _TOKEN.finditer(text):
-        parts.append(html.escape(text[pos : match.start()], quote=False))
-        display, inline, code = match.groups()
-        if display is not None:
-            parts.append(math_html(display, display=True, where=where))
-        elif inline is not None:
-            parts.append(math_html(inline, display=False, where=where))
-        elif code is not None:
-            parts.append(f"<code>{html.escape(code, quote=False)}</code>")
+    for seg in text.segments:
+        if seg.kind == "math":
+            parts.append(math_html(seg.value.latex, display=seg.value.display, where=text.place))
+        elif seg.kind == "code":
+            parts.append(f"<code>{html.escape(seg.value, quote=False)}</code>")
         else:
-            parts.append("$")
-        pos = match.end()
-    rest = text[pos:]
-    if "$" in rest.replace("\\$", ""):
-        raise FormulaError(rest, where, "unmatched '$' in text")
-    parts.append(html.escape(rest.replace("\\$", "$"), quote=False))
+            parts.append(html.escape(seg.value, quote=False))
     return "".join(parts)
-
-
-def paragraphs_html(text: str, *, where: str) -> str:
-    """Blank-line separated paragraphs, each through :func:`text_html`."""
-    blocks = [b.strip() for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
-    return "\n".join(f"<p>{text_html(b, where=where)}</p>" for b in blocks)

@@ -22,9 +22,9 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from ..derive.model import CheckResult, ItemReport, Topic, TopicReport
+from ..derive.results import CheckResult, ItemReport, TopicReport
 from . import _atomic
-from .mathtex import math_html, mathjax_bundle, paragraphs_html, text_html
+from .mathtex import math_html, mathjax_bundle, text_html
 from .snippets import SnippetError, run_snippet
 
 __all__ = ["BuildError", "build", "build_reference", "step_latex"]
@@ -56,26 +56,29 @@ def _where_latex(item) -> tuple[str, ...]:
 
 # --- check badges -------------------------------------------------------------------------------
 
-_SYMBOL = {"pass": "✓", "fail": "✗", "undecided": "?", "skipped": "–"}
+_SYMBOL = {"pass": "✓", "fail": "✗", "undecided": "?", "skipped": "–", "n/a": "–"}
+_VERDICT = {"proved": "proved", "numeric": "checked numerically only", "failed": "FAILING"}
 
 
 def _badge(way: str, result: CheckResult) -> str:
     status = result.status
+    css = {"n/a": "skipped"}.get(status, status)
     return (
-        f'<span class="badge badge-{status}" title="{way} check: {status}">'
+        f'<span class="badge badge-{css}" title="{way} check: {status}">'
         f"{way} {_SYMBOL.get(status, '')} {status}</span>"
     )
 
 
 def _result_html(way: str, result: CheckResult) -> str:
-    rows = [f"<dt>{way}</dt><dd><strong class='st-{result.status}'>{result.status}</strong>"]
+    css = {"n/a": "skipped"}.get(result.status, result.status)
+    rows = [f"<dt>{way}</dt><dd><strong class='st-{css}'>{result.status}</strong>"]
     if result.detail:
         rows.append(f" — {html.escape(result.detail)}")
     extras = []  # what the detail text does not already say
-    if result.instances and "instance" not in result.detail:
-        extras.append(f"{result.instances} random instances")
-    if result.tolerance is not None and "tol" not in result.detail:
-        extras.append(f"tolerance {result.tolerance:g}")
+    if result.instances and "instance" not in result.detail and "points" not in result.detail:
+        extras.append(f"{result.instances} instances")
+    if result.rtol is not None and "rtol" not in result.detail:
+        extras.append(f"rtol {result.rtol:g}, atol {result.atol:g}")
     if extras:
         rows.append(f" <span class='meta'>({', '.join(extras)})</span>")
     if result.residual:
@@ -94,20 +97,20 @@ def _check_html(item: ItemReport | None) -> tuple[str, str]:
             "</summary><p>No check report exists for this item, so it is shown as failing.</p></details>"
         )
     state = "pass" if item.passed else "fail"
-    verdict = "checked" if item.passed else "FAILING"
+    verdict = _VERDICT[item.verdict]
     opened = "" if item.passed else " open"
     return state, (
         f'<details class="check"{opened}><summary><span class="verdict verdict-{state}">{verdict}</span>'
         f"{_badge('symbolic', item.symbolic)}{_badge('numeric', item.numeric)}</summary>"
         f"<dl>{_result_html('Symbolic (SymPy)', item.symbolic)}"
-        f"{_result_html('Numeric (random instances)', item.numeric)}</dl></details>"
+        f"{_result_html('Numeric', item.numeric)}</dl></details>"
     )
 
 
 # --- sections -----------------------------------------------------------------------------------
 
 
-def _item_html(topic: Topic, entry, item: ItemReport | None, tag: str = "li") -> str:
+def _item_html(topic, entry, item: ItemReport | None, texts, tag: str = "li") -> str:
     where = f"{topic.id}/{entry.id}"
     state, check = _check_html(item)
     latex = step_latex(entry)
@@ -119,53 +122,86 @@ def _item_html(topic: Topic, entry, item: ItemReport | None, tag: str = "li") ->
             + ", ".join(math_html(c, display=False, where=f"{where} (where)") for c in conditions)
             + "</p>"
         )
-    why = f'<p class="why">{text_html(entry.why, where=where)}</p>' if entry.why else ""
-    label = text_html(entry.label, where=where)
+    why = texts[f"{entry.kind} {entry.id}: why"]
+    why_html = f'<p class="why">{text_html(why)}</p>' if why else ""
+    label = text_html(texts[f"{entry.kind} {entry.id}: label"])
     return (
         f'<{tag} class="item item-{state}" id="{topic.id}--{entry.id}">'
-        f'<p class="item-label">{label}</p>{formula}{why}{check}</{tag}>'
+        f'<p class="item-label">{label}</p>{formula}{why_html}{check}</{tag}>'
     )
 
 
-def _section_html(index: int, topic: Topic, report: TopicReport | None, figure: str) -> str:
+def _text_item_html(topic, item: ItemReport) -> str:
+    state, check = _check_html(item)
+    formula = math_html(item.latex, display=False, where=f"{topic.id}/{item.id}") if item.latex else ""
+    return (
+        f'<li class="item item-{state}" id="{topic.id}--{item.id}">{formula} '
+        f'<span class="meta">({html.escape(item.place)})</span>{check}</li>'
+    )
+
+
+def _issues_html(report: TopicReport | None) -> str:
+    if report is None or not report.issues:
+        return ""
+    rows = "".join(
+        f"<li><strong>{html.escape(i.place)}</strong>: <code>{html.escape(i.fragment)}</code> — "
+        f"{html.escape(i.message)}</li>"
+        for i in report.issues
+    )
+    return f'<div class="issues" role="alert"><h3>Unchecked math</h3><ul>{rows}</ul></div>'
+
+
+def _status_badge(report: TopicReport | None) -> str:
+    if report is not None and report.passed:
+        return (
+            f'<span class="badge badge-pass">{report.count("proved")} proved, '
+            f"{report.count('numeric')} checked numerically</span>"
+        )
+    n_fail = (report.count("failed") + len(report.issues)) if report else 0
+    return f'<span class="badge badge-fail">{n_fail if report else "no"} failing check{"" if n_fail == 1 else "s"}</span>'
+
+
+def _section_html(index: int, topic, report: TopicReport | None, figure: str) -> str:
+    texts = topic.texts()
     items = {item.id: item for item in (report.items if report else [])}
-    passed = report is not None and report.passed
-    n_items = len(report.items) if report else 0
-    n_fail = sum(not item.passed for item in report.items) if report else 0
-    status = (
-        f'<span class="badge badge-pass">all {n_items} checks pass</span>'
-        if passed
-        else f'<span class="badge badge-fail">{n_fail if report else "no"} failing check'
-        f"{'' if n_fail == 1 else 's'}</span>"
-    )
     out = [
         f'<section class="topic" id="{topic.id}" aria-labelledby="{topic.id}-title">',
         f'<h2 id="{topic.id}-title"><a class="anchor" href="#{topic.id}">{index}. '
-        f"{text_html(topic.title, where=topic.id)}</a> {status}</h2>",
-        f'<p class="claim">{text_html(topic.claim, where=topic.id)}</p>',
+        f"{text_html(texts['title'])}</a> {_status_badge(report)}</h2>",
+        f'<p class="claim">{text_html(texts["claim"])}</p>',
+        _issues_html(report),
     ]
-    if topic.assumptions:
+    if topic.assumptions or topic.definitions:
         out.append('<h3>Assumptions</h3><ul class="assumptions">')
-        for k, assumption in enumerate(topic.assumptions):
-            where = f"{topic.id}/assumption {k + 1}"
-            out.append(f"<li>{math_html(assumption.latex, display=False, where=where)}</li>")
+        for k, a in enumerate(topic.assumptions, 1):
+            out.append(f"<li>{math_html(a.latex, display=False, where=f'{topic.id}/assumption {k}')}</li>")
+        for k, d in enumerate(topic.definitions, 1):
+            out.append(f"<li>{math_html(d.latex, display=False, where=f'{topic.id}/definition {k}')}</li>")
         out.append("</ul>")
     out.append('<h3>Derivation</h3><ol class="steps">')
-    out.extend(_item_html(topic, step, items.pop(step.id, None)) for step in topic.steps)
+    out.extend(_item_html(topic, step, items.pop(step.id, None), texts) for step in topic.steps)
     out.append("</ol>")
     if topic.claims:
-        out.append('<h3>Further claims</h3><ul class="claims">')
-        out.extend(_item_html(topic, claim, items.pop(claim.id, None)) for claim in topic.claims)
-        out.append("</ul>")
-    if topic.implemented_by or items:
-        out.append('<h3>Implemented by</h3><ul class="implementation">')
-        out.extend(f"<li><code>{html.escape(_qualified(name))}</code></li>" for name in topic.implemented_by)
-        out.extend(_extra_item_html(topic, item) for item in items.values())
-        out.append("</ul>")
-    if topic.prose:
+        out.append('<h3>Further claims</h3><ol class="claims" type="a">')
+        out.extend(_item_html(topic, claim, items.pop(claim.id, None), texts) for claim in topic.claims)
+        out.append("</ol>")
+    stated = [i for i in items.values() if i.kind == "text"]
+    if stated:
         out.append(
-            f'<h3>Why it matters</h3><div class="prose">{paragraphs_html(topic.prose, where=topic.id)}</div>'
+            '<h3>Formulas in the text</h3><p class="meta">Each relation the explanations state is checked '
+            'like a step:</p><ul class="stated">'
         )
+        out.extend(_text_item_html(topic, i) for i in stated)
+        out.append("</ul>")
+    if topic.implemented_by:
+        out.append('<h3>Implemented by</h3><ul class="implementation">')
+        out.extend(f"<li><code>{html.escape(name)}</code></li>" for name in topic.implemented_by)
+        out.append("</ul>")
+    prose = [t for place, t in texts.items() if place.startswith("prose paragraph")]
+    if prose:
+        out.append('<h3>Why it matters</h3><div class="prose">')
+        out.extend(f"<p>{text_html(t)}</p>" for t in prose)
+        out.append("</div>")
     if topic.snippet:
         output = run_snippet(topic.snippet, where=topic.id)
         out.append(
@@ -175,59 +211,44 @@ def _section_html(index: int, topic: Topic, report: TopicReport | None, figure: 
             f'<pre class="output"><samp>{html.escape(output.rstrip()) or "(no output)"}</samp></pre></div>'
         )
     out.append(figure)
-    source = _source_module(topic)
+    source = getattr(topic, "source_file", None) or topic.module
     if source:
         out.append(
             f'<p class="source">Derivation source: <code>{html.escape(source)}</code> '
             f'(<a href="#{topic.id}">#{topic.id}</a>)</p>'
         )
     out.append("</section>")
-    return "\n".join(out)
+    return "\n".join(x for x in out if x)
 
 
-def _source_module(topic: Topic) -> str | None:
-    """Where the topic's steps are defined, for the page's provenance line."""
-    for item in (*topic.steps, *topic.claims):
-        module = getattr(getattr(item, "build", None), "__module__", None)
-        if module and module.startswith("dlmath."):
-            return module
-    return None
+def _figure_html(topic) -> str:
+    from .figures import figure_key
 
-
-def _qualified(name: str) -> str:
-    return name if name.startswith("dlmath.") else f"dlmath.{name}"
-
-
-def _extra_item_html(topic: Topic, item: ItemReport) -> str:
-    state, check = _check_html(item)
-    return (
-        f'<li class="item item-{state}" id="{topic.id}--{item.id}">'
-        f'<p class="item-label">{html.escape(item.label)}</p>{check}</li>'
-    )
-
-
-def _figure_html(key: str, alt: str, caption: str) -> str:
+    texts = topic.texts()
+    key = figure_key(topic)
     return (
         f'<figure class="figure" id="figure-{key}">'
-        f'<img src="figures/{key}.svg" alt="{html.escape(alt)}">'
-        f"<figcaption>{text_html(caption, where=f'figure {key}')}</figcaption></figure>"
+        f'<img src="figures/{key}.svg" alt="{html.escape(texts["figure: alt text"].plain())}">'
+        f"<figcaption>{text_html(texts['figure: caption'])}</figcaption></figure>"
     )
 
 
-def _summary_html(topics: Sequence[Topic], reports: Mapping[str, TopicReport]) -> str:
-    n_items = sum(len(r.items) for r in reports.values())
+def _summary_html(topics, reports: Mapping[str, TopicReport]) -> str:
     failing = [t.id for t in topics if t.id not in reports or not reports[t.id].passed]
     if failing:
         names = ", ".join(f'<a href="#{tid}">{tid}</a>' for tid in failing)
         return f'<p class="summary summary-fail" role="alert">Checks failing in: {names}.</p>'
+    proved = sum(r.count("proved") for r in reports.values())
+    numeric = sum(r.count("numeric") for r in reports.values())
     return (
         f'<p class="summary summary-pass">{len(topics)} topic{"" if len(topics) == 1 else "s"}, '
-        f"{n_items} steps and claims: "
-        "every one passed its symbolic and numeric checks in this build.</p>"
+        f"{proved + numeric} checked statements: {proved} proved by SymPy and confirmed numerically, "
+        f"{numeric} checked numerically only (SymPy could not decide them, or they are about "
+        "floating-point results); every one passed in this build.</p>"
     )
 
 
-def _toc_html(topics: Sequence[Topic], reports: Mapping[str, TopicReport]) -> str:
+def _toc_html(topics, reports: Mapping[str, TopicReport]) -> str:
     rows = []
     for k, topic in enumerate(topics, 1):
         ok = topic.id in reports and reports[topic.id].passed
@@ -236,9 +257,7 @@ def _toc_html(topics: Sequence[Topic], reports: Mapping[str, TopicReport]) -> st
             if ok
             else ('<span class="dot dot-fail" title="failing checks">✗</span>')
         )
-        rows.append(
-            f'<li><a href="#{topic.id}">{k}. {text_html(topic.title, where=topic.id)}</a> {mark}</li>'
-        )
+        rows.append(f'<li><a href="#{topic.id}">{k}. {text_html(topic.texts()["title"])}</a> {mark}</li>')
     return "\n".join(rows)
 
 
@@ -250,7 +269,7 @@ def _as_mapping(reports: Mapping[str, TopicReport] | Iterable[TopicReport]) -> d
 
 def build(
     out_dir: str | Path,
-    topics: Sequence[Topic],
+    topics: Sequence,
     reports: Mapping[str, TopicReport] | Iterable[TopicReport],
     *,
     svgs: Mapping[str, str] | None = None,
@@ -263,21 +282,20 @@ def build(
         BuildError: a formula does not typeset, a snippet fails, a figure key is unknown, or
             ``out_dir`` exists and was not written by a previous build.
     """
-    from . import figures
-
     reports = _as_mapping(reports)
     ids = [topic.id for topic in topics]
     if len(set(ids)) != len(ids):
         raise BuildError(f"topic ids must be unique, got {ids}")
     try:
+        from .figures import figure_key, render_topic
+
         sections, drawn, given = [], {}, dict(svgs or {})
         for k, topic in enumerate(topics, 1):
             figure = ""
-            if topic.figure:
-                spec = figures.get_figure(topic.figure)
-                if topic.figure not in drawn:
-                    drawn[topic.figure] = given.get(topic.figure) or spec.render()
-                figure = _figure_html(topic.figure, spec.alt, spec.caption)
+            if topic.figure is not None:
+                key = figure_key(topic)
+                drawn[key] = given.get(key) or render_topic(topic)
+                figure = _figure_html(topic)
             sections.append(_section_html(k, topic, reports.get(topic.id), figure))
         from .. import __version__
 
@@ -306,20 +324,23 @@ def build(
     return Path(out_dir).absolute() / "index.html"
 
 
-def build_reference(out_dir: str | Path, ids: Sequence[str] | None = None) -> tuple[Path, list[TopicReport]]:
-    """Check every topic (or those in ``ids``), then build the page; returns (index.html, reports).
+def build_reference(
+    out_dir: str | Path, ids: Sequence[str] | None = None, *, extra=(), progress=None
+) -> tuple[Path, list[TopicReport]]:
+    """Check every topic (or those in ``ids``) and the ``extra`` ones (a reader's own), then build
+    the page; returns (index.html, reports).
 
-    The figures are drawn in a second Python process while the checks run here: both are
-    CPU-bound and independent, and the machine this targets has two cores.
+    The figures are drawn in a second Python process while the checks run here. ``progress`` is
+    called as each topic's checks finish (see :func:`dlmath.derive.check.check_topics`).
     """
-    from ..derive import check_topic
+    from ..derive.check import check_topics
     from ..topics import TOPICS, get_topic
     from .figures import start_rendering
 
-    topics = list(TOPICS) if ids is None else [get_topic(i) for i in ids]
-    drawing = start_rendering(sorted({t.figure for t in topics if t.figure}))
+    topics = (list(TOPICS) if ids is None else [get_topic(i) for i in ids]) + list(extra)
+    drawing = start_rendering(topics)
     try:
-        reports = [check_topic(topic) for topic in topics]
+        reports = check_topics(topics, jobs=1, progress=progress)
     except BaseException:
         drawing.cancel()
         raise

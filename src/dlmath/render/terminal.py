@@ -1,303 +1,255 @@
-r"""Terminal rendering: a topic's derivation in readable Unicode, check results, the summary table.
+"""Terminal rendering: a topic's derivation, check results, the summary table.
 
-Formulas come from the checked statements (``Step.text``, SymPy's Unicode pretty printer); the
-prose fields carry inline TeX (``$\lVert x\rVert$``), which :func:`tex_to_text` turns into plain
-Unicode. Colour is opt-in (the CLI enables it only on a TTY).
+Formulas come from the checked statements (SymPy's pretty printer for a step's formula, the
+one-line printer of :mod:`dlmath.derive.plain` for math inside a sentence), never from the text's
+source. A :class:`Style` says what the terminal can do: colour (only on a TTY, never with
+``NO_COLOR``), Unicode (ASCII for a terminal whose encoding cannot print it) and the width to wrap
+to, which wraps between words only.
 """
 
 from __future__ import annotations
 
-import re
+import os
+import shutil
 import textwrap
+from dataclasses import dataclass
 
-__all__ = ["tex_to_text", "render_topic", "render_table", "render_failures", "render_list"]
+__all__ = ["Style", "style_for", "render_topic", "render_table", "render_failures", "render_list"]
 
-_SYMBOL = {"pass": "✓", "fail": "✗", "undecided": "?", "skipped": "–"}
-_COLOR = {"pass": "32", "fail": "31", "undecided": "33", "skipped": "33"}
-
-_SUB_EARLY = str.maketrans("aeijklmnoprstuvx", "ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
-
-_MACROS = [
-    (r"\\left|\\right|\\,|\\;|\\!|\\textstyle|\\displaystyle", ""),
-    (r"\\lVert\s*", "‖"),
-    (r"\s*\\rVert", "‖"),
-    (r"\\Vert", "‖"),
-    (r"\^\{?\\top\}?", "ᵀ"),
-    (r"\\top", "ᵀ"),
-    (r"\\mathcal\{L\}", "𝓛"),
-    (r"\\mathcal\{N\}", "N"),
-    (r"\\mathbb\{R\}", "ℝ"),
-    (r"\\mathbf\{1\}", "𝟏"),
-    (r"\\mathbf\{0\}", "𝟎"),
-    # braces end a preceding command's name (\tau\operatorname{LSE} -> \tau{LSE}); they are dropped later
-    (r"\\operatorname\{([^}]*)\}", r"{\1}"),
-    (r"\\text\{([^}]*)\}", r"\1"),
-    (r"\\hat\s*\{?(\\?)([A-Za-z]+)\}?", lambda m: (_WORDS.get(m[2], m[2]) if m[1] else m[2]) + "\u0302"),
-    (r"\\[td]?frac\s*([A-Za-z0-9])([A-Za-z0-9])", r"\1/\2"),
-    (r"\\overset\{[^}]*\}\{\\sim\}", "~"),
-    (r"\\sum_\{?([a-z])\}?", lambda m: "Σ" + m.group(1).translate(_SUB_EARLY) + " "),
-    (r"\\max_\{?([a-z])\}?", lambda m: "max" + m.group(1).translate(_SUB_EARLY) + " "),
-]
-_WORDS = {
-    "sum": "Σ",
-    "nabla": "∇",
-    "partial": "∂",
-    "infty": "∞",
-    "to": "→",
-    "cdot": "·",
-    "times": "×",
-    "le": "≤",
-    "leq": "≤",
-    "ge": "≥",
-    "geq": "≥",
-    "ne": "≠",
-    "neq": "≠",
-    "approx": "≈",
-    "gg": "≫",
-    "in": "∈",
-    "pm": "±",
-    "mp": "∓",
-    "ell": "ℓ",
-    "mapsto": "↦",
-    "succeq": "⪰",
-    "odot": "⊙",
-    "sim": "~",
-    "log": "log",
-    "exp": "exp",
-    "max": "max",
-    "lim": "lim",
-    "tau": "τ",
-    "sigma": "σ",
-    "epsilon": "ε",
-    "varepsilon": "ε",
-    "delta": "δ",
-    "eta": "η",
-    "pi": "π",
-    "mu": "μ",
-    "nu": "ν",
-    "theta": "θ",
-    "lambda": "λ",
-    "alpha": "α",
-    "beta": "β",
-}
-_SUPER = str.maketrans("0123456789+-=()nijkTx", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱʲᵏᵀˣ")
-# a lone letter exponent reads well raised (eᵐ, eʸ); a longer one stays e^(b - a)
-_SUPER_LETTER = str.maketrans("abdeghmoprstuvwy", "ᵃᵇᵈᵉᵍʰᵐᵒᵖʳˢᵗᵘᵛʷʸ")
-_SUB = str.maketrans("0123456789+-=()aeijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+_SYMBOL = {"pass": "✓", "fail": "✗", "undecided": "?", "skipped": "–", "n/a": "–"}
+_ASCII_SYMBOL = {"pass": "ok", "fail": "FAIL", "undecided": "?", "skipped": "-", "n/a": "-"}
+_COLOR = {"pass": "32", "fail": "31", "undecided": "33", "skipped": "33", "n/a": "33"}
 
 
-def _group(text: str) -> str:
-    """``text`` as one operand: bare when it is a single token, else in parentheses."""
-    return text if re.fullmatch(r"[\\A-Za-z0-9.]+|[A-Za-z0-9.]+[_^][A-Za-z0-9]", text) else f"({text})"
+@dataclass(frozen=True)
+class Style:
+    color: bool = False
+    unicode: bool = True
+    width: int = 100
+
+    def mark(self, status: str) -> str:
+        return (_SYMBOL if self.unicode else _ASCII_SYMBOL)[status]
+
+    def paint(self, text: str, status: str) -> str:
+        return f"\033[{_COLOR[status]}m{text}\033[0m" if self.color else text
+
+    def bold(self, text: str) -> str:
+        return f"\033[1m{text}\033[0m" if self.color else text
+
+    def wrap(self, text: str, indent: str = "", subsequent: str | None = None) -> str:
+        return textwrap.fill(
+            text,
+            width=max(40, self.width),
+            initial_indent=indent,
+            subsequent_indent=indent if subsequent is None else subsequent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+
+    def plain(self, text: str) -> str:
+        """``text`` as this terminal can print it (Unicode replaced where it cannot)."""
+        if self.unicode:
+            return text
+        from ..derive.notation import ascii_text
+
+        return ascii_text(text.replace("✓", "ok").replace("✗", "FAIL").replace("—", "-").replace("–", "-"))
 
 
-def _script(text: str, table, marker: str) -> str:
-    """Unicode super/subscript when every character has one, else ``^(...)``/``_(...)``."""
-    if table is _SUPER and len(text) == 1 and ord(text) in _SUPER_LETTER:
-        return text.translate(_SUPER_LETTER)
-    if text and all(ord(c) in table for c in text):
-        return text.translate(table)
-    return marker + ("(" + text + ")" if len(text) > 1 else text)
+def style_for(stream) -> Style:
+    """The style a stream supports: colour on a TTY without ``NO_COLOR``, Unicode if its encoding
+    can print it, the terminal's width (``COLUMNS`` or the window size)."""
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    color = tty and not os.environ.get("NO_COLOR")
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        "∇‖𝓛≤√ₖ✓".encode(encoding)
+        unicode = True
+    except (UnicodeEncodeError, LookupError):
+        unicode = False
+    width = shutil.get_terminal_size((100, 24)).columns
+    return Style(color=color, unicode=unicode, width=width)
 
 
-def tex_to_text(tex: str) -> str:
-    """Inline TeX (between ``$...$`` or bare) as readable Unicode, for the terminal.
-
-    Code spans (between backticks) are kept verbatim, without the backticks.
-    """
-    parts = re.split(r"`([^`]*)`", tex)
-    return "".join(part if k % 2 else _tex_part(part) for k, part in enumerate(parts)).strip()
+def _text(text, style: Style) -> str:
+    return text.plain(unicode=style.unicode)
 
 
-def _braced(s: str, start: int) -> tuple[str, int]:
-    """The contents of the balanced ``{...}`` group opening at ``s[start]``, and the index after it."""
-    depth = 0
-    for k in range(start, len(s)):
-        depth += {"{": 1, "}": -1}.get(s[k], 0)
-        if depth == 0:
-            return s[start + 1 : k], k + 1
-    return s[start + 1 :], len(s)
+def _verdict(way: str, result, style: Style) -> str:
+    mark = style.paint(f"{style.mark(result.status)} {result.status}", result.status)
+    return f"{way:9s} {mark}: {style.plain(result.detail)}"
 
 
-def _fractions_and_roots(s: str) -> str:
-    """``\\frac{a}{b}`` -> ``a/b`` and ``\\sqrt{a}`` -> ``√(a)``, with nested braces."""
-    out, k = [], 0
-    pattern = re.compile(r"\\(?:[td]?frac|sqrt)\s*(?=\{)")
-    while True:
-        m = pattern.search(s, k)
-        if m is None:
-            return "".join(out) + s[k:]
-        out.append(s[k : m.start()])
-        first, k = _braced(s, m.end())
-        if "sqrt" in m.group(0):
-            out.append(f"√({_fractions_and_roots(first)})")
-            continue
-        second, k = _braced(s, k) if k < len(s) and s[k] == "{" else ("", k)
-        out.append(f"{_group(_fractions_and_roots(first))}/{_group(_fractions_and_roots(second))}")
-        if k < len(s) and s[k].isalnum():
-            out.append(" ")  # d/dx x^n, not d/dxx^n
+def _formula(item, style: Style) -> list[str]:
+    from ..derive.printing import statement_pretty
+
+    text = statement_pretty(item.statement, unicode=style.unicode)
+    return text.splitlines()
 
 
-_FUNCTIONS = {"log", "exp", "max", "lim", "sign"}
-_RELATIONS = {"to", "mapsto", "le", "leq", "ge", "geq", "ne", "neq", "approx", "gg", "in", "sim"}
+def render_item(index: str, topic, item, report=None, *, style: Style = Style()) -> str:
+    """One step or claim: label, formula (multi-line), where-clauses, reason, verdicts."""
+    from ..derive.printing import pretty
 
+    texts = topic.texts()
+    label = _text(texts[f"{item.kind} {item.id}: label"], style)
+    lines = [style.bold(f"{index} {label}")]
+    lines.extend("     " + line for line in _formula(item, style))
+    import sympy as sp
 
-def _word(m: re.Match, s: str) -> str:
-    name = m.group(1)
-    text = _WORDS.get(name, name)
-    if name in _RELATIONS:
-        return f" {text} "  # repeated spaces collapse below
-    if name in _FUNCTIONS and m.start() > 0 and s[m.start() - 1].isalnum():
-        return " " + text
-    return text
-
-
-def _tex_part(tex: str) -> str:
-    s = tex.replace("$", "")
-    for pattern, repl in _MACROS:
-        s = re.sub(pattern, repl, s)
-    s = _fractions_and_roots(s)
-    s = re.sub(r"\\([A-Za-z]+)", lambda m: _word(m, s), s)
-    s = re.sub(r"\^\{([^{}]*)\}", lambda m: _script(m.group(1), _SUPER, "^"), s)
-    s = re.sub(r"\^([A-Za-z0-9+-])", lambda m: _script(m.group(1), _SUPER, "^"), s)
-    s = re.sub(r"_\{([^{}]*)\}", lambda m: _script(m.group(1), _SUB, "_"), s)
-    s = re.sub(r"_([A-Za-z0-9])", lambda m: _script(m.group(1), _SUB, "_"), s)
-    s = s.replace("{", "").replace("}", "")
-    s = re.sub(r"(?<=[\w)])Σ", " Σ", s)  # log Σᵢ, e^m Σᵢ
-    s = re.sub(r"(?<=[α-ω])(?=[A-Za-z])", " ", s)  # τ LSE(x/τ)
-    return re.sub(r"[ \t]+", " ", s)
-
-
-def _paint(text: str, status: str, color: bool) -> str:
-    return f"\033[{_COLOR[status]}m{text}\033[0m" if color else text
-
-
-def _bold(text: str, color: bool) -> str:
-    return f"\033[1m{text}\033[0m" if color else text
-
-
-def _verdict(way: str, result, color: bool) -> str:
-    mark = _paint(f"{_SYMBOL[result.status]} {result.status}", result.status, color)
-    return f"{way:9s} {mark}: {result.detail}"
-
-
-def _wrap(text: str, indent: str, width: int = 100) -> str:
-    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
-
-
-def render_item(index: str, item, report=None, *, color: bool = False) -> str:
-    """One step or claim: label, formula (multi-line Unicode), where-clauses, reason, verdicts."""
-    lines = [_bold(f"{index} {tex_to_text(item.label)}", color)]
-    formula = item.text
-    lines.extend("     " + line for line in formula.splitlines())
-    for where in item.where_text:
-        rows = where.splitlines() or [""]
+    for k, v in item.statement.given.items():
+        rows = pretty(sp.Eq(k, v, evaluate=False), unicode=style.unicode).splitlines() or [""]
         if len(rows) == 1:
             lines.append("     where " + rows[0])
         else:
             lines.append("     where")
             lines.extend("       " + line for line in rows)
-    if item.why:
-        lines.append(_wrap(tex_to_text(item.why), "     "))
+    why = texts[f"{item.kind} {item.id}: why"]
+    if why:
+        lines.append(style.wrap(_text(why, style), "     "))
     if report is not None:
-        for way, result in (("symbolic", report.symbolic), ("numeric", report.numeric)):
-            lines.append(_wrap(_verdict(way, result, color), "     ", width=140))
-            if result.status == "fail":
-                if result.residual:
-                    lines.append(_wrap("residual: " + result.residual, "         ", width=140))
-                if result.counterexample:
-                    lines.append(_wrap("counterexample: " + result.counterexample, "         ", width=140))
+        lines.extend(_verdict_lines(report, style, "     "))
     return "\n".join(lines)
 
 
-def render_topic(topic, report=None, *, color: bool = False) -> str:
+def _verdict_lines(report, style: Style, indent: str) -> list[str]:
+    lines = []
+    for way, result in (("symbolic", report.symbolic), ("numeric", report.numeric)):
+        lines.append(style.wrap(_verdict(way, result, style), indent, indent + "    "))
+        if result.status == "fail":
+            if result.residual:
+                lines.append(style.wrap("residual: " + style.plain(result.residual), indent + "    "))
+            if result.counterexample:
+                lines.append(
+                    style.wrap("counterexample: " + style.plain(result.counterexample), indent + "    ")
+                )
+    return lines
+
+
+def render_topic(topic, report=None, *, style: Style = Style()) -> str:
     """The whole derivation of ``topic``; with ``report``, each item with its check results."""
+    texts = topic.texts()
     by_id = {r.id: r for r in report.items} if report is not None else {}
-    out = [_bold(f"{tex_to_text(topic.title)}  [{topic.id}]", color), "", _wrap(tex_to_text(topic.claim), "")]
-    if topic.assumptions:
-        out += ["", "Assumptions: " + "; ".join(a.text for a in topic.assumptions)]
-    out += ["", _bold("Derivation", color)]
+    out = [
+        style.bold(f"{_text(texts['title'], style)}  [{topic.id}]"),
+        "",
+        style.wrap(_text(texts["claim"], style)),
+    ]
+    conditions = [a.text for a in topic.assumptions] + [d.text for d in topic.definitions]
+    if conditions:
+        out += ["", style.wrap("Assumptions: " + style.plain("; ".join(conditions)), "", "  ")]
+    out += ["", style.bold("Derivation")]
     for k, step in enumerate(topic.steps, 1):
-        out += ["", render_item(f"{k}.", step, by_id.get(step.id), color=color)]
+        out += ["", render_item(f"{k}.", topic, step, by_id.pop(step.id, None), style=style)]
     if topic.claims:
-        out += ["", _bold("Further claims", color)]
+        out += ["", style.bold("Further claims")]
         for k, claim in enumerate(topic.claims, 1):
-            out += ["", render_item(f"({chr(96 + k)})", claim, by_id.get(claim.id), color=color)]
+            out += ["", render_item(f"({chr(96 + k)})", topic, claim, by_id.pop(claim.id, None), style=style)]
+    stated = [r for r in by_id.values() if r.kind == "text"]
+    if stated:
+        out += ["", style.bold("Formulas in the text")]
+        for r in stated:
+            item = next((i for i in topic.items if i.id == r.id), None)
+            formula = (item.inline if style.unicode else _ascii(item)) if item is not None else r.id
+            out += ["", style.wrap(f"{formula}  ({r.place})", "  ")]
+            out.extend(_verdict_lines(r, style, "     "))
     if topic.implemented_by:
-        out += ["", "Implemented by: " + ", ".join(topic.implemented_by)]
+        out += ["", style.wrap("Implemented by: " + ", ".join(topic.implemented_by))]
     if report is not None:
+        for issue in report.issues:
+            out += [
+                "",
+                style.paint(
+                    style.wrap(f"unchecked math in {issue.place}: {issue.fragment!r}: {issue.message}"),
+                    "fail",
+                ),
+            ]
         status = "pass" if report.passed else "fail"
-        out += [
-            "",
-            _paint(f"{_SYMBOL[status]} {topic.id}: {status} in {report.seconds:.2f} s", status, color),
-        ]
+        summary = (
+            f"{style.mark(status)} {topic.id}: {status} in {report.seconds:.2f} s "
+            f"({report.count('proved')} proved, {report.count('numeric')} checked numerically only, "
+            f"{report.count('failed')} failed)"
+        )
+        out += ["", style.paint(summary, status)]
     return "\n".join(out)
 
 
-def render_list(topics) -> str:
+def _ascii(item) -> str:
+    from ..derive.printing import ascii_inline
+
+    return ascii_inline(item.statement.expr)
+
+
+def render_list(topics, *, style: Style = Style()) -> str:
     width = max(len(t.id) for t in topics)
-    return "\n".join(f"{t.id:<{width}}  {tex_to_text(t.title)}" for t in topics)
+    return "\n".join(f"{t.id:<{width}}  {_text(t.texts()['title'], style)}" for t in topics)
 
 
-def _counts(results) -> str:
+def _counts(results, style: Style) -> str:
     parts = []
-    for status in ("pass", "undecided", "fail", "skipped"):
+    for status in ("pass", "undecided", "n/a", "fail", "skipped"):
         n = sum(r.status == status for r in results)
         if n:
-            parts.append(f"{n} {_SYMBOL[status]}")
+            parts.append(f"{n} {style.mark(status)}")
     return " ".join(parts)
 
 
-def render_table(reports, *, color: bool = False) -> str:
-    """One row per topic: items passed, symbolic and numeric tallies, time; then the total."""
-    rows = [("topic", "steps", "symbolic", "numeric", "time")]
+def render_table(reports, *, style: Style = Style()) -> str:
+    """One row per topic: items passed, how many proved and numeric only, time; then the total."""
+    rows = [("topic", "items", "proved", "numeric only", "text issues", "time")]
     for rep in reports:
         passed = sum(i.passed for i in rep.items)
         rows.append(
             (
                 rep.topic_id,
                 f"{passed}/{len(rep.items)}",
-                _counts([i.symbolic for i in rep.items]),
-                _counts([i.numeric for i in rep.items]),
+                str(rep.count("proved")),
+                str(rep.count("numeric")),
+                str(len(rep.issues)),
                 f"{rep.seconds:.2f} s",
             )
         )
-    widths = [max(len(r[c]) for r in rows) for c in range(5)]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     lines = []
     for k, row in enumerate(rows):
-        cells = [row[c].ljust(widths[c]) if c != 4 else row[c].rjust(widths[c]) for c in range(5)]
-        line = "  ".join(cells)
+        cells = [
+            row[c].ljust(widths[c]) if c != len(row) - 1 else row[c].rjust(widths[c]) for c in range(len(row))
+        ]
         if k == 0:
-            line = _bold(line, color)
-        elif color:
-            status = "pass" if reports[k - 1].passed else "fail"
-            cells[0] = _paint(cells[0], status, True)
-            line = "  ".join(cells)
-        lines.append(line)
+            lines.append(style.bold("  ".join(cells)))
+            continue
+        if style.color:
+            cells[0] = style.paint(cells[0], "pass" if reports[k - 1].passed else "fail")
+        lines.append("  ".join(cells))
     all_ok = bool(reports) and all(r.passed for r in reports)
-    total = sum(r.seconds for r in reports)
     n_items = sum(len(r.items) for r in reports)
-    summary = f"{'all' if all_ok else 'NOT all'} {len(reports)} topics pass ({n_items} steps and claims, {total:.2f} s)"
-    lines += ["", _paint(summary, "pass" if all_ok else "fail", color)]
+    proved = sum(r.count("proved") for r in reports)
+    numeric = sum(r.count("numeric") for r in reports)
+    summary = (
+        f"{'all' if all_ok else 'NOT all'} {len(reports)} topics pass: {n_items} checked statements, "
+        f"{proved} proved symbolically, {numeric} checked numerically only"
+    )
+    lines += ["", style.paint(summary, "pass" if all_ok else "fail")]
     return "\n".join(lines)
 
 
-def render_failures(reports, *, color: bool = False) -> str:
-    """Each failing item: topic, item, the symbolic residual and the numeric counterexample."""
+def render_failures(reports, *, style: Style = Style()) -> str:
+    """Each failing item and unchecked fragment: where, the residual, the counterexample."""
     out = []
     for rep in reports:
         for item in rep.items:
             if item.passed:
                 continue
-            out.append(
-                _paint(
-                    f"✗ {rep.topic_id} / {item.id} ({item.kind}: {tex_to_text(item.label)})", "fail", color
-                )
-            )
+            where = item.place or item.kind
+            out.append(style.paint(f"{style.mark('fail')} {rep.topic_id} / {item.id} ({where})", "fail"))
             for way, result in (("symbolic", item.symbolic), ("numeric", item.numeric)):
-                out.append(f"    {way}: {result.status}: {result.detail}")
+                out.append(
+                    style.wrap(f"{way}: {result.status}: {style.plain(result.detail)}", "    ", "      ")
+                )
                 if result.residual:
-                    out.append(f"      residual: {result.residual}")
+                    out.append(style.wrap(f"residual: {style.plain(result.residual)}", "      "))
                 if result.counterexample:
-                    out.append(f"      counterexample: {result.counterexample}")
+                    out.append(style.wrap(f"counterexample: {style.plain(result.counterexample)}", "      "))
+        for issue in rep.issues:
+            out.append(style.paint(f"{style.mark('fail')} {rep.topic_id} / {issue.place}", "fail"))
+            out.append(style.wrap(f"{style.plain(issue.fragment)}: {issue.message}", "    ", "      "))
     return "\n".join(out)

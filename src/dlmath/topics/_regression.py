@@ -1,7 +1,9 @@
-"""What the Gaussian and Laplace topics share: the linear model, its likelihood and its sampler.
+"""What the Gaussian and Laplace topics share: the linear model, its noise, likelihood and data.
 
-Both derive a loss from ``y = Xw + ε`` with i.i.d. noise; only the noise distribution differs.
-The density comes from :mod:`sympy.stats`, the independent reference the derivations start from.
+Both derive a loss from ``y = Xw + ε`` with i.i.d. noise; only the distribution differs. The
+noise is an assumption of the topic (:class:`Noise`) and also the source of the density: the
+density of one observation comes from :mod:`sympy.stats`, the independent reference the
+derivations start from.
 """
 
 from __future__ import annotations
@@ -9,37 +11,73 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import sympy as sp
+
+from ..derive.assumptions import Assumption
+
+_NAMES = {"Normal": r"\mathcal{N}", "Laplace": r"\operatorname{Laplace}"}
+_TEXT = {"Normal": "N", "Laplace": "Laplace"}
 
 
-def regression_model(distribution: str, scale):
-    """Symbols and named quantities of the linear model with ``sympy.stats`` noise ``distribution``.
+class _NoiseNode(sp.Basic):
+    """Display of the model assumption ``y_i = w^T x_i + ε_i``, ``ε_i`` i.i.d. from a distribution."""
 
-    Returns a namespace with ``n, d, X, w, y`` (display symbols), ``r`` (one residual),
-    ``p`` (the density of one observation, :math:`p(y_i \\mid x_i, w)`) and ``nll`` (the negative
-    log-likelihood of the data set, :math:`-\\log L(w)`), both defined through the density.
+    def _param(self, printer):
+        dist, scale = self.args[0].name, self.args[1]
+        return printer._print(scale**2 if dist == "Normal" else scale)
+
+    def _latex(self, printer):
+        dist = self.args[0].name
+        return (
+            r"y_i = w^{\top} x_i + \varepsilon_i,\ \varepsilon_i \overset{\text{iid}}{\sim} "
+            rf"{_NAMES[dist]}(0, {self._param(printer)})"
+        )
+
+    def _sympystr(self, printer):
+        dist = self.args[0].name
+        return f"yᵢ = wᵀxᵢ + εᵢ, εᵢ i.i.d. {_TEXT[dist]}(0, {self._param(printer)})"
+
+
+class Noise(Assumption):
+    """The noise model as an assumption: what it prints, and the density it defines."""
+
+    def __init__(self, distribution: str, scale):
+        super().__init__(_NoiseNode(sp.Symbol(distribution), scale))
+        self.distribution, self.scale = distribution, scale
+        import sympy.stats
+
+        at = sp.Dummy("at", real=True)
+        self._at = at
+        self._base = sympy.stats.density(getattr(sympy.stats, distribution)("epsilon", 0, scale))(at)
+
+    def density(self, value, scale):
+        """The density of the noise at ``value`` with scale ``scale``."""
+        return self._base.xreplace({self._at: value, self.scale: scale})
+
+
+def regression_model(t, distribution: str, scale):
+    """Declare the linear model on topic ``t``: symbols, the noise assumption, density and NLL.
+
+    Returns a namespace with ``n, d, X, w, y`` (display symbols), ``r`` (one residual ``r_i``),
+    ``noise`` (the assumption), ``p`` (the density of one observation, :math:`p(y_i \\mid x_i, w)`)
+    and ``nll`` (the negative log-likelihood of the data set, :math:`-\\log L(w)`).
     """
-    import sympy as sp
-    import sympy.stats
 
-    from ..derive import notation as nt
-
-    n, d = sp.symbols("n d", integer=True, positive=True)
-    X, w, y = nt.Matrix("X", n, d), nt.Vector("w", d), nt.Vector("y", n)
-    r = sp.Symbol("r_i", real=True)
-    # one density, instantiated by substitution: building it per entry is slow
-    at = sp.Dummy("at", real=True)
-    base = sympy.stats.density(getattr(sympy.stats, distribution)("epsilon", 0, scale))(at)
-
-    def pdf(value, s):
-        return base.xreplace({at: value, scale: s})
+    n, d = t.dim("n"), t.dim("d")
+    X, w, y = t.matrix("X", n, d), t.vector("w", d), t.vector("y", n)
+    r = t.scalar("r_i")
+    noise = Noise(distribution, scale)
+    t.assume(noise)
 
     def nll_definition(rec, XX, ww, yy, ss):
         res = rec(yy) - rec(XX) * rec(ww)
-        return -sum(sp.log(pdf(res[k], ss)) for k in range(res.shape[0]))
+        return -sum(sp.log(noise.density(res[k], ss)) for k in range(res.shape[0]))
 
-    p = nt.defined(r"p(y_i \mid x_i, w)", "p(yᵢ | xᵢ, w)", lambda rec, v, s: pdf(v, s), r, scale)
-    nll = nt.defined(r"-\log L(w)", "−log L(w)", nll_definition, X, w, y, scale)
-    return SimpleNamespace(n=n, d=d, X=X, w=w, y=y, r=r, p=p, nll=nll)
+    p = t.quantity(
+        "p", r"p(y_i \mid x_i, w)", "p(yᵢ | xᵢ, w)", lambda rec, v, s: noise.density(v, s), r, scale
+    )
+    nll = t.quantity("nll", r"-\log L(w)", "−log L(w)", nll_definition, X, w, y, scale)
+    return SimpleNamespace(n=n, d=d, X=X, w=w, y=y, r=r, noise=noise, p=p, nll=nll)
 
 
 def sample_regression(rng, size, noise) -> dict:

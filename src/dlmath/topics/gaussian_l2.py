@@ -2,33 +2,60 @@
 
 from __future__ import annotations
 
-import functools
+import numpy as np
+import sympy as sp
 
-from ..derive.model import Assumption, Claim, Numeric, Statement, Step, Topic
+from ..derive import (
+    At,
+    Derivative,
+    Eq,
+    Figure,
+    Grad,
+    Hess,
+    Inverse,
+    Invertible,
+    Norm,
+    Rational,
+    Subs,
+    Topic,
+    UnevaluatedExpr,
+    ZeroMatrix,
+    exp,
+    log,
+    pi,
+    sqrt,
+)
+from ._plot import BLUE, GREEN, GREY, RED
 from ._regression import noise_references, regression_model, residual, sample_regression
 
-SIZES = ({"n": 4, "d": 1}, {"n": 6, "d": 2}, {"n": 9, "d": 3})
-DIMS = {"n": 3, "d": 2}
+t = Topic(
+    "gaussian-l2",
+    "Gaussian noise leads straight to the L2 loss",
+    claim=(
+        "If the noise around a linear prediction is i.i.d. Gaussian, maximising the likelihood "
+        "minimises $sq$, and the minimiser is $w_hat == Inverse(X.T*X)*X.T*y$."
+    ),
+    sizes=({"n": 4, "d": 1}, {"n": 6, "d": 2}, {"n": 9, "d": 3}),
+    dims={"n": 3, "d": 2},
+    implemented_by=("dlmath.noise.Gaussian", "dlmath.fit_linear"),
+)
+sigma = t.scalar("sigma")
+m = regression_model(t, "Normal", sigma)
+n, d, X, w, y, r = m.n, m.d, m.X, m.w, m.y, m.r
+p, nll = m.p, m.nll
+w_hat, v = t.vector("w_hat", d), t.vector("v", d)
+sigma_hat = t.scalar("sigma_hat")
+sq = t.let("sq", Norm(y - X * w) ** 2 / 2)
+t.assume(sigma > 0, Invertible(X.T * X))
+t.define(w_hat, Inverse(X.T * X) * X.T * y)
+t.define(sigma_hat, sqrt(Norm(y - X * w) ** 2 / n))
 
 
-@functools.cache
-def _s():
-    import sympy as sp
-
-    from ..derive import notation as nt
-
-    sigma = sp.Symbol("sigma", positive=True)
-    m = regression_model("Normal", sigma)
-    w_hat = nt.Vector("w_hat", m.d)
-    sigma_hat = sp.Symbol("sigma_hat", positive=True)
-    sq = nt.Norm(m.y - m.X * m.w) ** 2 / 2
-    return sp, nt, m.n, m.d, m.X, m.w, m.y, w_hat, sigma, sigma_hat, m.r, m.p, m.nll, sq
-
-
+@t.sampler
 def _sample(rng, size):
-    sigma = float(rng.uniform(0.3, 2.0))
-    vals = sample_regression(rng, size, lambda g, shape: sigma * g.normal(0.0, 1.0, shape))
-    return {**vals, "sigma": sigma, "r_i": float(rng.normal(0.0, 2.0))}
+    s = float(rng.uniform(0.3, 2.0))
+    data = sample_regression(rng, size, lambda g, shape: s * g.normal(0.0, 1.0, shape))
+    return {**data, "sigma": s, "r_i": float(rng.normal(0.0, 2.0))}
 
 
 _ref_density, _ref_nll, _ref_grad = noise_references("Gaussian", "sigma")
@@ -47,157 +74,125 @@ def _ref_scale(vals):
     return [("dlmath.noise.Gaussian.fit_scale", Gaussian().fit_scale(residual(vals)))]
 
 
-def _density():
-    sp, nt, n, d, X, w, y, w_hat, sigma, sigma_hat, r, p, nll, sq = _s()
-    norm_const = sp.Pow(sp.UnevaluatedExpr(2 * sp.pi * sigma**2), sp.Rational(-1, 2), evaluate=False)
-    return Statement(p, sp.Mul(norm_const, sp.exp(-(r**2) / (2 * sigma**2)), evaluate=False))
-
-
-def _nll():
-    sp, nt, n, d, X, w, y, w_hat, sigma, sigma_hat, r, p, nll, sq = _s()
-    rhs = n / 2 * sp.log(2 * sp.pi * sigma**2) + nt.Norm(y - X * w) ** 2 / (2 * sigma**2)
-    return Statement(nll, rhs, dims=DIMS, simplify=("expand_log", "expand"))
-
-
-def _drop_constants():
-    sp, nt, n, d, X, w, y, w_hat, sigma, sigma_hat, r, p, nll, sq = _s()
-    return Statement(nt.Grad(nll, w), nt.Grad(sq, w) / sigma**2, dims=DIMS, simplify=("expand_log", "expand"))
-
-
-def _gradient():
-    sp, nt, n, d, X, w, y, w_hat, sigma, sigma_hat, r, p, nll, sq = _s()
-    return Statement(nt.Grad(sq, w), X.T * (X * w - y), dims=DIMS)
-
-
-def _normal_equation():
-    sp, nt, n, d, X, w, y, w_hat, sigma, sigma_hat, r, p, nll, sq = _s()
-    return Statement(
-        X.T * X * w_hat,
-        X.T * y,
-        given={w_hat: sp.Inverse(X.T * X) * X.T * y},
-        dims=DIMS,
-        simplify=("numerator",),
-    )
-
-
-def _stationary():
-    sp, nt, n, d, X, w, y, w_hat, sigma, sigma_hat, r, p, nll, sq = _s()
-    at_hat = nt.At(nt.Grad(sq, w), w, w_hat)
-    # one feature keeps the symbolic inverse small; the normal-equation step covers d = 2
-    return Statement(
-        at_hat,
-        sp.ZeroMatrix(d, 1),
-        given={w_hat: sp.Inverse(X.T * X) * X.T * y},
-        dims={"n": 3, "d": 1},
-        simplify=("numerator",),
-    )
-
-
-def _scale():
-    sp, nt, n, d, X, w, y, w_hat, sigma, sigma_hat, r, p, nll, sq = _s()
-    return Statement(
-        sp.Subs(sp.Derivative(nll, sigma), sigma, sigma_hat),
-        sp.S.Zero,
-        given={sigma_hat: sp.sqrt(nt.Norm(y - X * w) ** 2 / n)},
-        dims=DIMS,
-        simplify=("numerator",),
-    )
-
-
 _FD = {"rtol": 1e-6, "atol": 1e-7}
 
-TOPIC = Topic(
-    id="gaussian-l2",
-    title="Gaussian noise leads straight to the L2 loss",
-    claim=(
-        r"If $y_i = w^\top x_i + \varepsilon_i$ with i.i.d. $\varepsilon_i \sim \mathcal{N}(0, \sigma^2)$, maximising "
-        r"the likelihood minimises $\frac12\lVert y - Xw\rVert^2$, solved by $\hat w = (X^\top X)^{-1}X^\top y$."
+t.step(
+    "density",
+    Eq(
+        p,
+        sp.Pow(UnevaluatedExpr(2 * pi * sigma**2), Rational(-1, 2), evaluate=False)
+        * exp(-(r**2) / (2 * sigma**2)),
     ),
-    assumptions=(
-        Assumption(
-            r"y_i = w^\top x_i + \varepsilon_i,\ \varepsilon_i \overset{\text{iid}}{\sim} \mathcal{N}(0, \sigma^2)",
-            "yᵢ = wᵀxᵢ + εᵢ, εᵢ i.i.d. N(0, σ²)",
-        ),
-        Assumption(r"r_i = y_i - w^\top x_i", "rᵢ = yᵢ − wᵀxᵢ"),
-        Assumption(r"\sigma > 0", "σ > 0"),
-        Assumption(r"X^\top X \text{ invertible}", "XᵀX invertible"),
+    label="The density of one observation",
+    why=(
+        "Given the features and $w$, an observation is its prediction plus Gaussian noise, so its density "
+        "is the normal density at the residual $r_i$ (SymPy's `stats.Normal` supplies the left side)."
     ),
-    steps=(
-        Step(
-            "density",
-            "The density of one observation",
-            r"Given $x_i$ and $w$, $y_i$ is $w^\top x_i$ plus Gaussian noise, so its density is the normal "
-            r"density at the residual $r_i$ (SymPy's `stats.Normal` supplies the left side).",
-            _density,
-            Numeric(_sample, sizes=({},), seeds=6, rtol=1e-12, reference=_ref_density),
-        ),
-        Step(
-            "nll",
-            "Negative log-likelihood",
-            "Independence makes the likelihood a product; its negative log is a sum of one constant per "
-            "observation and the squared residuals scaled by $1/(2\\sigma^2)$.",
-            _nll,
-            Numeric(_sample, sizes=SIZES, rtol=1e-11, reference=_ref_nll),
-        ),
-        Step(
-            "drop-constants",
-            "Dropping constants keeps the minimiser",
-            r"The term $\frac{n}{2}\log(2\pi\sigma^2)$ does not depend on $w$ and $1/\sigma^2$ is a positive "
-            r"factor, so the gradients are proportional and vanish together: minimise $\frac12\lVert y - Xw\rVert^2$.",
-            _drop_constants,
-            Numeric(_sample, sizes=SIZES, **_FD),
-        ),
-        Step(
-            "gradient",
-            "Gradient",
-            r"Differentiate the squared residuals: $\nabla_w = -\sum_i x_i r_i = X^\top(Xw - y)$.",
-            _gradient,
-            Numeric(_sample, sizes=SIZES, reference=_ref_grad, **_FD),
-        ),
-        Step(
-            "normal-equation",
-            "The normal equation and its solution",
-            r"Setting the gradient to zero gives $X^\top X w = X^\top y$; when $X^\top X$ is invertible its "
-            "unique solution is the least-squares estimate, checked against `dlmath.fit_linear`.",
-            _normal_equation,
-            Numeric(_sample, sizes=SIZES, rtol=1e-8, atol=1e-10, reference=_ref_fit, against="w_hat"),
-        ),
-        Step(
-            "stationary",
-            "The solution is a stationary point",
-            "The gradient of the squared error vanishes at $\\hat w$; the loss is convex, so it is the minimum.",
-            _stationary,
-            Numeric(_sample, sizes=SIZES, rtol=1e-6, atol=1e-6),
-        ),
+    sizes=({},),
+    seeds=6,
+    rtol=1e-12,
+    reference=_ref_density,
+)
+t.step(
+    "nll",
+    Eq(nll, n / 2 * log(2 * pi * sigma**2) + Norm(y - X * w) ** 2 / (2 * sigma**2)),
+    label="Negative log-likelihood",
+    why=(
+        "Independence makes the likelihood a product; its negative log is a sum of one constant per "
+        "observation and the squared residuals scaled by $1/(2*sigma**2)$."
     ),
-    claims=(
-        Claim(
-            "scale-mle",
-            "The maximum-likelihood noise scale",
-            r"Setting $\partial/\partial\sigma$ of the negative log-likelihood to zero gives "
-            r"$\hat\sigma^2 = \frac1n \sum_i r_i^2$, the mean squared residual.",
-            _scale,
-            Numeric(_sample, sizes=SIZES, reference=_ref_scale, against="sigma_hat", **_FD),
-        ),
+    simplify=("expand_log", "expand"),
+    rtol=1e-11,
+    reference=_ref_nll,
+)
+t.step(
+    "drop-constants",
+    Eq(Grad(nll, w), Grad(sq, w) / sigma**2),
+    label="Dropping constants keeps the minimiser",
+    why=(
+        "The constant term does not move with $w$, $Grad(n/2*log(2*pi*sigma**2), w) == ZeroMatrix(d, 1)$, "
+        "and $1/sigma**2$ is a positive factor, so the two gradients vanish together: minimise $sq$."
     ),
-    implemented_by=("dlmath.noise.Gaussian", "dlmath.fit_linear"),
-    prose="""\
+    simplify=("expand_log", "expand"),
+    **_FD,
+)
+t.step(
+    "gradient",
+    Eq(Grad(sq, w), X.T * (X * w - y)),
+    label="Gradient",
+    why="Differentiate the squared residuals through $y - X*w$: $Grad(sq, w) == -X.T*(y - X*w)$.",
+    reference=_ref_grad,
+    **_FD,
+)
+t.step(
+    "normal-equation",
+    Eq(X.T * X * w_hat, X.T * y),
+    label="The normal equation and its solution",
+    why=(
+        "Setting the gradient to zero gives the normal equation; where $Invertible(X.T*X)$ its unique "
+        "solution is the least-squares estimate $w_hat == Inverse(X.T*X)*X.T*y$, checked against "
+        "`dlmath.fit_linear`."
+    ),
+    simplify=("numerator",),
+    rtol=1e-8,
+    atol=1e-10,
+    reference=_ref_fit,
+    against="w_hat",
+)
+t.step(
+    "stationary",
+    Eq(At(Grad(sq, w), w, w_hat), ZeroMatrix(d, 1)),
+    label="The solution is a stationary point",
+    why="The gradient of the squared error vanishes at $Point(w, w_hat)$.",
+    # one feature keeps the symbolic inverse small; the normal-equation step covers d = 2
+    dims={"n": 3, "d": 1},
+    simplify=("numerator",),
+    rtol=1e-6,
+    atol=1e-6,
+)
+t.claim(
+    "convex",
+    Eq(Hess(sq, w), X.T * X),
+    label="The curvature is $X.T*X$",
+    why=(
+        "A Gram matrix: $v.T*X.T*X*v == Norm(X*v)**2$, never negative, so the loss is convex and its "
+        "stationary point is the minimum."
+    ),
+    rtol=1e-5,
+    atol=1e-5,
+)
+t.claim(
+    "scale-mle",
+    Eq(Subs(Derivative(nll, sigma), sigma, sigma_hat), 0),
+    label="The maximum-likelihood noise scale",
+    why=(
+        "Setting $Derivative(nll, sigma)$ to zero gives $sigma_hat**2 == Norm(y - X*w)**2/n$, the mean "
+        "squared residual."
+    ),
+    simplify=("numerator",),
+    reference=_ref_scale,
+    against="sigma_hat",
+    **_FD,
+)
+
+t.prose = """\
 Squared error is not an arbitrary choice: it is what maximum likelihood gives when the noise
 around a linear prediction is Gaussian. Taking the negative log of a product of normal densities
-turns the exponent $-r_i^2/(2\\sigma^2)$ into a sum of squared residuals, and everything else is a
+turns each exponent $-r_i**2/(2*sigma**2)$ into a squared residual, and everything else is a
 constant that does not move the minimiser.
 
-The gradient $X^\\top(Xw - y)$ is linear in $w$, so setting it to zero gives a linear system, the
-normal equation. When the features are linearly independent ($X^\\top X$ invertible) it has exactly
-one solution, ordinary least squares. In code one solves it with a QR or SVD factorisation rather
-than by forming $(X^\\top X)^{-1}$, which squares the condition number; `dlmath.fit_linear` uses
-the SVD by default.
+The gradient $X.T*(X*w - y)$ is linear in $w$, so setting it to zero gives a linear system, the
+normal equation $X.T*X*w_hat == X.T*y$. When the features are linearly independent
+($Invertible(X.T*X)$) it has exactly one solution, ordinary least squares. In code one solves it
+with a QR or SVD factorisation rather than by forming $Inverse(X.T*X)$, which squares the
+condition number; `dlmath.fit_linear` uses the SVD by default.
 
-The same likelihood also estimates the noise level: the best $\\sigma^2$ is the mean squared
-residual. Reading a loss function as a noise model this way tells you what it assumes, and what
-to change when the assumption fails (heavy tails, outliers: the next section).
-""",
-    snippet="""\
+The same likelihood also estimates the noise level: its maximiser over the scale is $sigma_hat$,
+the root mean squared residual. Reading a loss function as a noise model this way tells you what it
+assumes, and what to change when the assumption fails (heavy tails, outliers: the next section).
+"""
+
+t.snippet = """\
 import numpy as np
 from dlmath.fit import fit_linear
 
@@ -208,6 +203,54 @@ fit = fit_linear(X, y, noise="gaussian", fit_intercept=False)
 w_normal = np.linalg.solve(X.T @ X, X.T @ y)
 print("fit_linear     :", np.round(fit.coef, 4), "sigma =", round(fit.scale, 4))
 print("normal equation:", np.round(w_normal, 4))
-""",
-    figure="noise-densities",
+"""
+
+_OUTLIERS = 4
+
+
+def _draw(fig, tex) -> None:
+    from dlmath import noise
+    from dlmath.fit import fit_linear
+
+    ax1, ax2, ax3 = fig.subplots(1, 3)
+    res = np.linspace(-4, 4, 401)
+    gauss, laplace, huber = noise.Gaussian(1.0), noise.Laplace(1.0), noise.Huber(1.0)
+    ax1.plot(res, np.exp(gauss.logpdf(res)), color=BLUE, label="Gaussian")
+    ax1.plot(res, np.exp(laplace.logpdf(res)), color=RED, label="Laplace")
+    ax1.set_title("noise density")
+    ax1.legend(loc="upper right")
+    ax2.plot(res, gauss.loss(res), color=BLUE, label="L2 (Gaussian)")
+    ax2.plot(res, laplace.loss(res), color=RED, label="L1 (Laplace)")
+    ax2.plot(res, huber.loss(res), color=GREEN, ls="--", label="Huber, threshold 1")
+    ax2.set_ylim(0, 5)
+    ax2.set_title("loss: the negative log-density")
+    ax2.legend(loc="upper center")
+    rng = np.random.default_rng(3)
+    x = np.sort(rng.uniform(0, 10, 40))
+    yy = 1.0 + 0.5 * x + 0.4 * rng.normal(size=x.size)
+    yy[-_OUTLIERS:] -= 6.0
+    grid = np.linspace(0, 10, 2)
+    ax3.scatter(x, yy, s=10, color=GREY, label=f"data ({_OUTLIERS} outliers)")
+    for kind, color, label in (("gaussian", BLUE, "L2 fit"), ("laplace", RED, "L1 fit")):
+        fit = fit_linear(x[:, None], yy, noise=kind)
+        ax3.plot(grid, fit.intercept + float(np.ravel(fit.coef)[0]) * grid, color=color, label=label)
+    ax3.set_title("fits with outliers")
+    ax3.legend(loc="lower left")
+
+
+t.figure = Figure(
+    _draw,
+    alt=(
+        "Three panels: the Gaussian density is flatter-topped with thinner tails than the Laplace "
+        "density; the corresponding losses are a parabola (L2), a V shape (L1) and the Huber curve "
+        f"between them; on data with {_OUTLIERS} low outliers the L2 line is dragged down while the L1 line "
+        "follows the bulk of the points."
+    ),
+    caption=(
+        "Gaussian noise gives the L2 loss and Laplace noise the L1 loss; the linear tails of L1 make its "
+        "fit robust to outliers."
+    ),
+    size=(9.0, 3.0),
 )
+
+TOPIC = t

@@ -2,111 +2,86 @@
 
 from __future__ import annotations
 
-import functools
+import numpy as np
+from sympy import Mul, Pow
 
-from ..derive.model import Assumption, Claim, Numeric, Statement, Step, Topic
+from ..derive import Derivative, E, Eq, Figure, Gt, Subs, Topic, log
+from ._plot import BLUE, GREY, RED, curve
 
-
-@functools.cache
-def _s():
-    import sympy as sp
-
-    x = sp.Symbol("x", positive=True)
-    return sp, x
-
-
-def _sample(rng, size):
-    return {"x": float(rng.uniform(0.05, 4.0))}
-
-
-def _log_form():
-    sp, x = _s()
-    return Statement(sp.log(x**x), x * sp.log(x), simplify=("expand_log",))
-
-
-def _log_derivative():
-    sp, x = _s()
-    return Statement(sp.Derivative(x * sp.log(x), x), sp.log(x) + 1)
-
-
-def _chain():
-    sp, x = _s()
-    rhs = sp.Mul(sp.Derivative(x**x, x), sp.Pow(x**x, -1, evaluate=False), evaluate=False)
-    return Statement(sp.Derivative(sp.log(x**x), x), rhs, simplify=("expand_log", "cancel"))
-
-
-def _result():
-    sp, x = _s()
-    return Statement(sp.Derivative(x**x, x), x**x * (sp.log(x) + 1), simplify=("expand",))
-
-
-def _minimum():
-    sp, x = _s()
-    return Statement(sp.Subs(sp.Derivative(x**x, x), x, sp.exp(-1)), sp.S.Zero)
-
-
-_num = Numeric(_sample, sizes=({},), seeds=6, rtol=1e-7, atol=1e-9)
-
-TOPIC = Topic(
-    id="x-pow-x",
-    title="The derivative of $x^x$",
-    claim=r"For $x > 0$, $\frac{d}{dx} x^x = x^x(\log x + 1)$, found by differentiating $\log x^x = x\log x$.",
-    assumptions=(Assumption(r"x > 0", "x > 0"),),
-    steps=(
-        Step(
-            "take-log",
-            "Take the logarithm",
-            r"Neither the power rule (fixed exponent) nor the exponential rule (fixed base) applies, "
-            r"because both move. For $x > 0$, $x^x = e^{x\log x}$, so its log is $x\log x$.",
-            _log_form,
-            Numeric(_sample, sizes=({},), seeds=6, rtol=1e-12),
-        ),
-        Step(
-            "differentiate-log",
-            "Differentiate the log form",
-            r"Product rule: $(x\log x)' = \log x + x \cdot \frac{1}{x}$.",
-            _log_derivative,
-            _num,
-        ),
-        Step(
-            "chain-rule",
-            "The chain rule on the left",
-            r"$\frac{d}{dx}\log y = y'/y$ with $y = x^x$.",
-            _chain,
-            _num,
-        ),
-        Step(
-            "result",
-            "Multiply back by $x^x$",
-            "Equate the two sides and multiply by $y = x^x$.",
-            _result,
-            _num,
-        ),
+t = Topic(
+    "x-pow-x",
+    "The derivative of $x**x$",
+    claim=(
+        "For $x > 0$, $Derivative(x**x, x) == x**x*(log(x) + 1)$, found by differentiating "
+        "$log(x**x) == x*log(x)$."
     ),
-    claims=(
-        Claim(
-            "minimum",
-            "$x^x$ is smallest at $x = 1/e$",
-            r"The derivative vanishes where $\log x = -1$, at $x = 1/e \approx 0.368$, the minimum of $x^x$ on $x > 0$.",
-            _minimum,
-            Numeric(_sample, sizes=({},), seeds=2, atol=1e-8),
-        ),
+)
+x = t.scalar("x")
+a, n = t.scalars("a n")
+f = t.function("f")
+t.assume(x > 0, a > 0, f(x) > 0)
+t.sample(x=(0.05, 4.0))
+
+t.step(
+    "take-log",
+    Eq(log(x**x), x * log(x)),
+    label="Take the logarithm",
+    why=(
+        "Neither the power rule (a fixed exponent) nor the exponential rule (a fixed base) applies, "
+        "because both move. For $x > 0$, $x**x == exp(x*log(x))$, and the logarithm undoes the exponential."
     ),
-    implemented_by=(),
-    prose="""\
-$x^x$ is the standard example of a function where both the base and the exponent depend on the
-variable, so neither $\\frac{d}{dx}x^n = nx^{n-1}$ nor $\\frac{d}{dx}a^x = a^x\\log a$ applies. Taking
-logarithms first turns the power into a product, $\\log x^x = x\\log x$, which the product rule
-handles; the chain rule on the left side then gives the derivative back.
+    simplify=("expand_log",),
+)
+t.step(
+    "differentiate-log",
+    Eq(Derivative(x * log(x), x), log(x) + 1),
+    label="Differentiate the log form",
+    why="The product rule: $Derivative(x*log(x), x) == log(x) + x*UnevaluatedExpr(1/x)$.",
+)
+t.step(
+    "chain-rule",
+    Eq(Derivative(log(x**x), x), Mul(Derivative(x**x, x), Pow(x**x, -1, evaluate=False), evaluate=False)),
+    label="The chain rule on the left",
+    why="The derivative of a logarithm is the derivative of its argument divided by the argument.",
+    simplify=("expand_log", "cancel"),
+)
+result = t.step(
+    "result",
+    Eq(Derivative(x**x, x), x**x * (log(x) + 1)),
+    label="Multiply back by $x**x$",
+    why="Equate the two derivatives of $log(x**x)$ and multiply both by $x**x$, which is positive.",
+    simplify=("expand",),
+)
+t.claim(
+    "stationary",
+    Eq(Subs(Derivative(x**x, x), x, 1 / E), 0),
+    label="The slope of $x**x$ vanishes at $Point(x, 1/E)$",
+    why="There $log(1/E, evaluate=False) + 1 == 0$; numerically $Approx(1/E, 0.368)$.",
+)
+t.claim(
+    "minimum",
+    Gt(Subs(Derivative(x**x, (x, 2)), x, 1 / E), 0),
+    label="It is a minimum",
+    why="The second derivative is positive at $Point(x, 1/E)$, so the stationary point is the minimum of $x**x$.",
+)
 
-The same move, differentiating $\\log f$ instead of $f$, is how likelihoods are handled in
-practice: products of densities become sums of log-densities, and $\\nabla \\log f = \\nabla f / f$
-is the score function behind REINFORCE and other policy-gradient estimators.
+t.prose = """\
+$x**x$ is the standard example of a function whose base and exponent both depend on the variable,
+so neither the power rule $Derivative(x**n, x) == n*x**(n - 1)$ nor the exponential rule
+$Derivative(a**x, x) == a**x*log(a)$ applies. Taking logarithms first turns the power into a
+product, $log(x**x) == x*log(x)$, which the product rule handles; the chain rule on the left side
+then gives the derivative back.
 
-The domain matters: for $x \\le 0$ the expression $x^x$ is not a real-valued smooth function, and
-the derivation divides by $x^x$, which is only safe where it is positive.
-""",
-    snippet="""\
+The same move, differentiating the logarithm of a function instead of the function, is how
+likelihoods are handled in practice: products of densities become sums of log-densities, and
+for a positive $f(x) > 0$ the identity $Derivative(log(f(x)), x) == Derivative(f(x), x)/f(x)$ is
+the score function behind REINFORCE and other policy-gradient estimators.
+
+The domain matters. Outside $x > 0$ the expression $x**x$ is not a real-valued smooth function,
+and the derivation divides by $x**x$, which is only safe where it is positive.
+"""
+
+t.snippet = """\
 import math
 
 def dxx(x):
@@ -116,6 +91,41 @@ for x in (0.2, 1 / math.e, 1.0, 2.0):
     h = 1e-6
     fd = ((x + h) ** (x + h) - (x - h) ** (x - h)) / (2 * h)
     print(f"x={x:.4f}  formula={dxx(x):+.8f}  finite difference={fd:+.8f}")
-""",
-    figure="x-pow-x",
+"""
+
+_X_MAX = 2.0
+
+
+def _draw(fig, tex) -> None:
+    ax = fig.subplots()
+    xs = np.linspace(0.02, _X_MAX, 500)
+    ax.plot(xs, curve(x**x, x)(xs), color=BLUE, label=tex("$x**x$"))
+    ax.plot(
+        xs,
+        curve(result.statement.rhs, x)(xs),
+        color=RED,
+        label=tex("$Derivative(x**x, x) == x**x*(log(x) + 1)$"),
+    )
+    xm = float(1 / np.e)
+    ax.plot([xm], [xm**xm], "o", color="black", ms=4)
+    ax.axvline(xm, color=GREY, ls=":", lw=1)
+    ax.annotate(
+        tex("minimum at $Point(x, 1/E)$"), xy=(xm, xm**xm), xytext=(6, 10), textcoords="offset points"
+    )
+    ax.axhline(0, color=GREY, lw=1)
+    ax.set_xlabel(tex("$x$"))
+    ax.set_ylim(-2.5, 4.5)
+    ax.legend(loc="upper left")
+
+
+t.figure = Figure(
+    _draw,
+    alt=(
+        f"$x**x$ for $x$ between 0 and {_X_MAX:g}, with its derivative $x**x*(log(x) + 1)$; the derivative "
+        "crosses zero at $Point(x, 1/E)$, where $x**x$ has its minimum."
+    ),
+    caption="$x**x$ and its derivative from logarithmic differentiation; the minimum sits at $Point(x, 1/E)$.",
+    size=(5.5, 3.2),
 )
+
+TOPIC = t
