@@ -52,11 +52,11 @@ def test_max_prints_as_max_in_the_terminal():
 
 
 def test_where_clause_keeps_a_multiline_right_side_aligned():
-    from dlmath.derive.model import Statement, Step
+    from dlmath.derive.model import Item, Statement
 
     w_hat = nt.Vector("w_hat", d)
     solution = (X.T * X) ** -1 * X.T * y
-    step = Step("s", "label", "why", lambda: Statement(X.T * X * w_hat, X.T * y, given={w_hat: solution}))
+    step = Item("s", "step", Statement(X.T * X * w_hat, X.T * y, given={w_hat: solution}))
     (where,) = step.where_text
     rows = where.splitlines()
     assert len(rows) == 2 and rows[1].startswith("w\u0302 = (Xᵀ⋅X)") and rows[0].strip() == "-1"

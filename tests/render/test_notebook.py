@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from _fakes import make_reports, make_topics
-
 from dlmath.render.notebook import topic_html, topic_markdown
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "Nonzero",
     "Invertible",
     "InverseOf",
+    "FunctionIs",
     "assumption",
 ]
 
@@ -325,6 +326,8 @@ class InvertibleAssumption(Assumption):
 class InverseAssumption(Assumption):
     """``g = f^{-1}``: SymPy may rewrite ``f(g(u))`` as ``u``; instances must satisfy it."""
 
+    rewrites = True
+
     def __init__(self, expr):
         super().__init__(expr)
         self.g, self.f = expr.names
@@ -354,6 +357,27 @@ class InverseAssumption(Assumption):
                 if not (abs(v.imag) < 1e-9 and abs(v.real - p) <= 1e-9 * max(1.0, abs(p))):
                     return f"{self.g} = {g} is not the inverse of {self.f} = {f} at {p:.6g}"
         return None
+
+
+class FunctionIs(Assumption):
+    """An undefined function stands for a concrete one: ``FunctionIs("f_eps", Lambda(...), shown)``.
+
+    A model assumption ("the noise is Gaussian") is of this kind: it pins down the density that the
+    derivation otherwise only names, for SymPy (the calls are rewritten) and for the numeric checks
+    (the function is bound). Without it the function is generic, and a step that needs it fails.
+    """
+
+    rewrites = True
+
+    def __init__(self, expr, name: str, function: sp.Lambda):
+        super().__init__(expr)
+        self.name, self.function = name, function
+
+    def refine(self, expr):
+        def call(e):
+            return isinstance(e, sp.core.function.AppliedUndef) and e.func.__name__ == self.name
+
+        return sp.sympify(expr).replace(call, lambda e: self.function(*e.args))
 
 
 _REL = {

@@ -58,11 +58,23 @@ def _applied(stmt: Statement) -> set[str]:
 
 
 def _refiner(assumptions):
+    # rewriting assumptions (a function that stands for a concrete one, g = f^-1) go first, so the
+    # facts about symbols also reach what they bring in
+    ordered = sorted(assumptions, key=lambda a: not getattr(a, "rewrites", False))
+
     def refine(e):
-        for a in assumptions:
+        for a in ordered:
             e = a.refine(e)
         return e
 
+    rewriters = [a for a in ordered if getattr(a, "rewrites", False)]
+
+    def rewrite(e):
+        for a in rewriters:
+            e = a.refine(e)
+        return e
+
+    refine.rewrite = rewrite if rewriters else None
     return refine
 
 
@@ -140,7 +152,8 @@ def check_item(topic, item: Item, *, seed: int = 0) -> ItemReport:
     key = f"{topic.id}/{item.id}"
     applied = _applied(stmt)
     measured = {k: v for k, v in topic.measured.items() if k in applied}
-    generic = sorted(applied - set(measured))
+    fixed = {a.name: a.function for a in assumptions if isinstance(a, A.FunctionIs)}
+    generic = sorted(applied - set(measured) - set(fixed))
 
     try:
         if measured:
@@ -166,20 +179,34 @@ def check_item(topic, item: Item, *, seed: int = 0) -> ItemReport:
     try:
         num, checked = None, 0
         for label, bind, domains in bindings:
-            functions = {**bind, **measured}
+            functions = {**fixed, **bind, **measured}
             bad = _inverse_violation(assumptions, bind, domains)
             if bad:
                 continue  # a library instance that does not satisfy the assumptions is not used
             domain = _domain(topic, item, stmt, assumptions, functions, _instance_bounds(stmt, domains))
-            one = numeric.check(stmt, item.numeric, domain, sizes, seed=seed, key=key, functions=functions)
+            sides = numeric.Sides(stmt, {k for s in sizes for k in s}, functions)
+            one = numeric.check(stmt, item.numeric, domain, sizes, seed=seed, key=key, sides=sides)
             checked += 1
-            if one.status == "pass" and sym.status == "undecided":
-                sides = numeric.Sides(stmt, {k for s in sizes for k in s}, functions)
+            if one.status == "pass" and not measured:
                 rtol, atol = numeric.tolerances(stmt, item.numeric)
                 exact = _concrete(stmt, bind) if bind else stmt
-                confirm = search.exact_violation(exact, refine, lambda s, d: symbolic.explicit_sides(s, d))
-                found = search.search(stmt, sides, domain, sizes[:2], rtol, atol, seed=seed, confirm=confirm)
-                if found.status == "fail" or num is None:
+                confirm = search.exact_violation(
+                    exact,
+                    refine,
+                    lambda s, d: symbolic.explicit_sides(s, d, rewrite=refine.rewrite),
+                    rtol,
+                    atol,
+                )
+                if sym.status == "undecided":
+                    found = search.search(
+                        stmt, sides, domain, sizes[:2], rtol, atol, seed=seed, confirm=confirm
+                    )
+                else:
+                    # the random instances avoid the edges of the domain; its special points do not
+                    found = search.specials(
+                        stmt, sides, domain, sizes[0], rtol, atol, seed=seed, confirm=confirm
+                    )
+                if found is not None and (found.status == "fail" or sym.status == "undecided"):
                     one = _merge(one, found)
             if label and one.status == "fail":
                 one.detail = f"with {label}: {one.detail}"

@@ -73,6 +73,18 @@ def fd_hessian(f: Callable[[np.ndarray], float], x, h: float = _FD2_STEP) -> np.
     return H
 
 
+def _numpy(v):
+    """Python numbers as NumPy floats: ``(-8.0) ** (1/3)`` is then NaN, as in arrays, not complex."""
+    return np.float64(v) if isinstance(v, float) else v
+
+
+def _real(out) -> np.ndarray:
+    a = np.asarray(out)
+    if np.iscomplexobj(a):
+        return np.where(np.abs(a.imag) == 0, a.real, np.nan)
+    return np.asarray(a, dtype=np.float64)
+
+
 def _lookup(vals: dict, name: str):
     if name in vals:
         return vals[name]
@@ -120,6 +132,9 @@ class _Printer(NumPyPrinter):
 
     def _print_Dot(self, e):
         return f"numpy.sum(numpy.multiply({self._arg(e, 0)}, {self._arg(e, 1)}))"
+
+    def _print_Identity(self, e):
+        return f"numpy.eye({self._print(e.rows)})"
 
     def _print_UnevaluatedExpr(self, e):
         return f"({self._arg(e)})"
@@ -218,7 +233,7 @@ class Compiler:
             v = dict(vals)
             for name, part in parts:
                 v[name] = part(vals)
-            return np.asarray(f(*[v[k] for k in names]), dtype=np.float64)
+            return _real(f(*[_numpy(v[k]) for k in names]))
 
         return run
 
@@ -237,7 +252,7 @@ class Compiler:
                 names = [s.name for s in syms]
 
                 def fn(vals, g=g, names=names):
-                    return np.asarray(g(*[_lookup(vals, k) for k in names]), dtype=np.float64)
+                    return _real(g(*[_numpy(_lookup(vals, k)) for k in names]))
 
                 per_size[key] = fn
             return fn(vals)

@@ -18,15 +18,17 @@ from .notation import _Display, _entries, entry_symbol
 __all__ = ["explicit", "substitute", "forall_instances", "substitute_entries"]
 
 
-def explicit(expr, dims: dict | None = None):
+def explicit(expr, dims: dict | None = None, rewrite=None):
     """The explicit form of ``expr``: dimensions substituted, matrices spelled out, evaluated.
 
+    ``rewrite`` is applied to what each display node expands to, before anything is evaluated:
+    an assumption that pins down a function a named quantity calls (a noise density) acts there.
     Returns an ``ImmutableMatrix`` for matrix expressions, a scalar expression otherwise.
     """
     expr = sp.sympify(expr)
     if dims:
         expr = expr.xreplace({k: sp.Integer(v) for k, v in dims.items()})
-    out = _rec(expr).doit()
+    out = _Rec(rewrite)(expr).doit()
     if isinstance(out, MatrixExpr) and not isinstance(out, sp.MatrixBase):
         out = out.as_explicit()
     if isinstance(out, sp.MatrixBase):
@@ -49,19 +51,20 @@ class _Rec:
     """The recursion display nodes call back into: ``rec(e)`` makes ``e`` explicit, and
     ``rec.at(expr, variables, points)`` substitutes vector or scalar variables by points."""
 
+    def __init__(self, rewrite=None):
+        self.rewrite = rewrite
+
     def __call__(self, e):
-        return _explicit_node(e)
+        return _explicit_node(e, self)
 
     def at(self, expr, variables, points):
         return substitute_entries(self, expr, variables, points)
 
 
-_rec = _Rec()
-
-
-def _explicit_node(e):
+def _explicit_node(e, _rec):
     if isinstance(e, _Display):
-        return e.to_explicit(_rec)
+        out = e.to_explicit(_rec)
+        return _rec.rewrite(out) if _rec.rewrite is not None else out
     if isinstance(e, sp.MatrixSymbol):
         r, c = (int(s) for s in e.shape)
         name = e.name
@@ -71,9 +74,9 @@ def _explicit_node(e):
     if not e.args or isinstance(e, (sp.Symbol, sp.Number)):
         return e
     if isinstance(e, (sp.Sum, sp.Product)) and _concrete_limits(e):
-        return _unroll(e)
+        return _unroll(e, _rec)
     if isinstance(e, sp.Subs):
-        return _subs(e)
+        return substitute_entries(_rec, e.expr, e.variables, e.point)
     args = [_rec(a) for a in e.args]
     if all(a is b for a, b in zip(args, e.args, strict=True)):
         return e
@@ -82,10 +85,6 @@ def _explicit_node(e):
     if any(isinstance(a, sp.MatrixBase) for a in args) and isinstance(e, MatrixExpr):
         return _matrix_op(e, args)
     return e.func(*args)
-
-
-def _subs(e):
-    return substitute_entries(_rec, e.expr, e.variables, e.point)
 
 
 def substitute_entries(rec, expr, variables, points):
@@ -107,7 +106,7 @@ def _concrete_limits(e) -> bool:
     return all(lo.is_Integer and hi.is_Integer for _, lo, hi in e.limits)
 
 
-def _unroll(e):
+def _unroll(e, _rec):
     """A Sum or Product with integer limits, spelled out term by term (inner limits first)."""
     terms = [e.function]
     for k, lo, hi in e.limits:

@@ -54,6 +54,14 @@ PAIRS = (
         "cube and cube root", sp.Lambda(_u, _u**3), sp.Lambda(_u, _u ** sp.Rational(1, 3)), 0.0, math.inf, 0.0
     ),
     Pair("sinh and asinh", sp.Lambda(_u, sp.sinh(_u)), sp.Lambda(_u, sp.asinh(_u)), -math.inf, math.inf),
+    # flat at 0: the inverse's slope is infinite there, which a rule must exclude to hold
+    Pair(
+        "cube and real cube root",
+        sp.Lambda(_u, _u**3),
+        sp.Lambda(_u, sp.sign(_u) * sp.Abs(_u) ** sp.Rational(1, 3)),
+        -math.inf,
+        math.inf,
+    ),
     Pair("an affine map", sp.Lambda(_u, 2 * _u + 1), sp.Lambda(_u, (_u - 1) / 2), -math.inf, math.inf),
 )
 

@@ -103,6 +103,8 @@ class Sides:
         given = dict(stmt.given)
         lambdas = {k: v for k, v in (functions or {}).items() if isinstance(v, sp.Lambda)}
         callables = {k: v for k, v in (functions or {}).items() if not isinstance(v, sp.Lambda)}
+        # a named quantity's definition may call a bound function: it is callable by name too
+        callables.update({k: sp.lambdify(v.variables, v.expr, "numpy") for k, v in lambdas.items()})
         if lambdas:
             bind = {sp.Function(k): v for k, v in lambdas.items()}
             lhs, rhs = lhs.subs(bind), rhs.subs(bind)
@@ -160,12 +162,13 @@ def check(
     seed: int = 0,
     key: str = "",
     functions: dict | None = None,
+    sides: Sides | None = None,
 ) -> CheckResult:
     """Evaluate ``stmt`` on random instances from ``domain``; the first disagreement is the counterexample."""
     t0 = time.perf_counter()
     rtol, atol = tolerances(stmt, spec)
-    dim_names = {k for size in sizes for k in size}
-    sides = Sides(stmt, dim_names, functions)
+    if sides is None:
+        sides = Sides(stmt, {k for size in sizes for k in size}, functions)
     seeds = spec.seeds
     if not sides.scalars and not sides.matrices:
         sizes, seeds = ({},), 1  # a closed-form statement has one instance

@@ -145,11 +145,18 @@ class _Inline(StrPrinter):
         return out.replace("*", self.u("·", "*"))
 
     def _print_MatMul(self, e):
+        coeff, rest = e.as_coeff_mmul()
+        factors = rest.args if isinstance(rest, sp.MatMul) else (rest,)
         parts = []
-        for a in e.args:
+        for a in factors:
             s = self._print(a)
             parts.append(f"({s})" if isinstance(a, (sp.MatAdd, sp.Add)) else s)
-        return "".join(parts) if self.unicode else "*".join(parts)
+        body = "".join(parts) if self.unicode else "*".join(parts)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return "-" + body
+        return f"{self._group(coeff)}{self.u('·', '*')}{body}"
 
     def _print_MatAdd(self, e):
         return self._print_Add(e)
@@ -204,7 +211,7 @@ class _Inline(StrPrinter):
         var = "".join(self._print(v) if n == 1 else f"{self._print(v)}{n}" for v, n in e.variable_count)
         order = sum(n for _, n in e.variable_count)
         d = "d" if order == 1 else f"d{order}"
-        return f"{d}/d{var}{self._group(e.expr) if not isinstance(e.expr, sp.Add) else '(' + self._print(e.expr) + ')'}"
+        return f"{d}/d{var} {self._group(e.expr) if not isinstance(e.expr, sp.Add) else '(' + self._print(e.expr) + ')'}"
 
     def _print_Subs(self, e):
         pts = ", ".join(

@@ -39,34 +39,78 @@ _FEVALS = 100
 _DIGITS = 50
 
 
+_UNDEFINED = 1e6  # a side is not a real number at the point: a candidate, confirmed exactly
+
+
 def _score(rel, L, R, rtol, atol, tol):
-    """Violation of ``L rel R`` (> 1 is a violation; NaN where the point says nothing)."""
+    """Violation of ``L rel R`` in units of the tolerance (> 1 is a violation).
+
+    A side that is not a real number (NaN) at a point of the stated domain is a candidate too: the
+    statement claims something there. Exact evaluation then tells a true singularity from a
+    floating-point one (an overflow, a finite difference beside a kink).
+    """
     L = np.asarray(L, dtype=np.float64).reshape(-1)
     R = np.asarray(R, dtype=np.float64).reshape(-1)
     if L.size != R.size:
         return math.inf
-    finite_l, finite_r = np.isfinite(L), np.isfinite(R)
+    if np.any(np.isnan(L) | np.isnan(R)):
+        return _UNDEFINED
+    inf_l, inf_r = np.isinf(L), np.isinf(R)
+    if rel == "!=":
+        if np.any(inf_l & (L == R)):
+            return _UNDEFINED
+        bound = atol + rtol * np.maximum(np.abs(L), np.abs(R))
+        return float(np.max(bound / np.maximum(np.abs(L - R), 1e-300)))
     if rel in ("=", "≈"):
-        if np.any(finite_l != finite_r) and np.any(np.isfinite(L) | np.isfinite(R)):
-            nan_only = np.isnan(L) | np.isnan(R)
-            if np.any((finite_l != finite_r) & ~nan_only):
-                return math.inf
-            return math.nan
-        both = finite_l & finite_r
+        if np.any(inf_l != inf_r) or np.any(inf_l & (L != R)):
+            return _UNDEFINED
+        both = ~inf_l
         if not np.any(both):
-            return 0.0 if np.array_equal(L, R) else math.nan
+            return 0.0
         bound = atol + rtol * np.maximum(np.abs(L[both]), np.abs(R[both]))
         if rel == "≈":
             bound = bound + float(tol)
         return float(np.max(np.abs(L[both] - R[both]) / bound))
-    if not (np.all(finite_l) and np.all(finite_r)):
-        return math.nan
-    gap = L - R if rel in (">", ">=") else R - L
-    scale = atol + rtol * np.maximum(np.abs(L), np.abs(R))
+    with np.errstate(invalid="ignore"):
+        gap = L - R if rel in (">", ">=") else R - L
+    if np.any(np.isnan(gap)):
+        return _UNDEFINED
+    finite = np.isfinite(gap)
+    scale = atol + rtol * np.maximum(np.abs(np.where(finite, L, 0.0)), np.abs(np.where(finite, R, 0.0)))
+    gap = np.where(finite, gap, np.sign(gap) * np.inf)
     if rel in (">", "<"):
         # gap <= 0 breaks it; a gap within the tolerance of 0 is a candidate, confirmed exactly
         return float(np.max(1.0 - gap / scale))
     return float(np.max(-gap / scale))
+
+
+def specials(stmt, sides, domain, size, rtol, atol, *, seed: int = 0, confirm=None) -> CheckResult | None:
+    """The domain's special points (edges, 0, ties, equal or vanishing vectors) on one random
+    background at ``size``: a failing result at the first confirmed violation, else None."""
+    rng = np.random.default_rng([seed, 577])
+    size = dict(size)
+    run = _Search(sides, domain, size, stmt.relation, rtol, atol, stmt.tol)
+    space = domain.space(size, sides.scalars, sides.matrices)
+    base = _base(domain, rng, size, sides, space)
+    if base is None:
+        return None
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for edit in space.specials:
+            vals = apply_special(base, edit)
+            score = run.value(vals)
+            if score is not None and score > 1.0:
+                exact = _confirmed(confirm, vals, size)
+                if exact:
+                    return CheckResult(
+                        "fail",
+                        f"fails at a special point of the stated domain ({exact})",
+                        counterexample=instance_text({k: v for k, v in vals.items() if k not in size}),
+                        rtol=rtol,
+                        atol=atol,
+                        instances=run.count,
+                    )
+    return None
 
 
 class _Search:
@@ -79,12 +123,15 @@ class _Search:
     def value(self, vals):
         if self.domain.violated(vals) is not None:
             return None
+        full = {**vals, **self.size}
         try:
             full = self.sides.complete(vals, self.size)
             L, R = self.sides(full, self.size)
-        except (ValueError, ZeroDivisionError, OverflowError, FloatingPointError, np.linalg.LinAlgError):
+            s = _score(self.rel, L, R, self.rtol, self.atol, self.tol)
+        except (ZeroDivisionError, np.linalg.LinAlgError):
+            s = _UNDEFINED  # a singular matrix or a division by zero: the statement is undefined there
+        except (ValueError, OverflowError, FloatingPointError):
             return None
-        s = _score(self.rel, L, R, self.rtol, self.atol, self.tol)
         if math.isnan(s):
             return None
         self.count += 1
@@ -172,23 +219,31 @@ def _base(domain, rng, size, sides, space):
 
 
 def _confirmed(confirm, vals, size) -> str | None:
-    """The exact verdict on a float candidate: a description if it is a counterexample."""
+    """The exact verdict on a float candidate: a description if it is a counterexample.
+
+    A candidate that cannot be evaluated exactly is not reported: floating point alone is not
+    trusted at the extremes where candidates come from (overflow, finite differences at a kink).
+    """
     if confirm is None:
         return "in floating point"
     try:
         return confirm(vals, size)
+    except (ZeroDivisionError, sp.matrices.exceptions.NonInvertibleMatrixError) as exc:
+        return f"the statement is undefined there ({type(exc).__name__}: {exc})"
     except Exception:
-        return "in floating point; SymPy could not evaluate the point exactly"
+        return None
 
 
-def exact_violation(stmt, refine, explicit_sides):
-    """A ``confirm`` function for :func:`search`: the residual at the point, to 50 digits."""
+def exact_violation(stmt, refine, explicit_sides, rtol: float = 0.0, atol: float = 0.0):
+    """A ``confirm`` function for :func:`search`: the residual at the point, to 50 digits, beyond the
+    tolerance (the point's own values are floats: a relation that needs them to sum to 1 holds only
+    to their rounding)."""
 
     def confirm(vals, size):
         dims = {}
         for side in (stmt.lhs, stmt.rhs, *stmt.given.values()):
-            for s in sp.sympify(side).free_symbols:
-                if isinstance(s, sp.Symbol) and s.name in size:
+            for s in sp.sympify(side).atoms(sp.Symbol):
+                if s.name in size:
                     dims[s] = size[s.name]
         pairs = explicit_sides(stmt, dims)
         subs = _exact_point(pairs, vals)
@@ -198,8 +253,8 @@ def exact_violation(stmt, refine, explicit_sides):
                 a = sp.N(sp.sympify(a).xreplace(subs), _DIGITS)
                 b = sp.N(sp.sympify(b).xreplace(subs), _DIGITS)
                 if not (a.is_number and b.is_number):
-                    return "in floating point; the exact form kept free symbols"
-                bad = _exact_bad(stmt.relation, a, b, stmt.tol)
+                    return None  # the exact form kept free symbols: no exact verdict
+                bad = _exact_bad(stmt.relation, a, b, stmt.tol, rtol, atol)
                 if bad:
                     worst = bad
         return worst
@@ -212,7 +267,8 @@ def _entries(e):
 
 
 def _exact_point(pairs, vals) -> dict:
-    """The explicit symbols of ``pairs`` bound to the exact binary values of the point."""
+    """The explicit symbols of ``pairs`` bound to the exact binary values of the point (as rationals,
+    so SymPy's evaluation to 50 digits can raise its working precision where terms cancel)."""
     from .notation import entry_of
 
     subs = {}
@@ -221,34 +277,38 @@ def _exact_point(pairs, vals) -> dict:
             where = entry_of(s)
             if where is None:
                 if s.name in vals:
-                    subs[s] = sp.Float(float(np.asarray(vals[s.name]).reshape(-1)[0]), _DIGITS)
+                    subs[s] = sp.Rational(float(np.asarray(vals[s.name]).reshape(-1)[0]))
                 continue
             name, i, j = where
             if name in vals:
                 arr = np.asarray(vals[name], dtype=float)
                 v = arr.reshape(-1)[i] if j is None else arr[i, j]
-                subs[s] = sp.Float(float(v), _DIGITS)
+                subs[s] = sp.Rational(float(v))
     return subs
 
 
-def _exact_bad(rel, a, b, tol) -> str | None:
+def _exact_bad(rel, a, b, tol, rtol, atol) -> str | None:
     d = a - b
     if not d.is_real:
         return f"a side is not a real number there: {a} vs {b}"
-    eps = sp.Float(10) ** (-(_DIGITS - 10))
-    scale = max(abs(a), abs(b), sp.Float(1))
-    if rel == "=" and abs(d) > eps * scale * 10**20:
+    scale = max(abs(a), abs(b))
+    bound = (
+        sp.Float(atol) + sp.Float(rtol) * scale + sp.Float(10) ** (-(_DIGITS - 10)) * max(scale, sp.Float(1))
+    )
+    if rel == "=" and abs(d) > bound:
         return f"the sides differ by {float(d):.6g} there"
-    if rel == "≈" and abs(d) > sp.sympify(tol):
+    if rel == "!=" and abs(d) <= sp.Float(10) ** (-(_DIGITS - 10)) * max(scale, sp.Float(1)):
+        return "the two sides are equal there"
+    if rel == "≈" and abs(d) > sp.sympify(tol) + bound:
         return f"the sides differ by {float(d):.6g}, beyond the tolerance {float(tol):g}"
     gap = d if rel in (">", ">=") else -d
-    if rel in (">", "<") and gap <= eps * scale:
+    if rel in (">", "<") and gap <= sp.Float(10) ** (-(_DIGITS - 10)) * max(scale, sp.Float(1)):
         return (
             "the two sides are equal there, so the strict inequality fails"
-            if abs(gap) <= eps * scale
-            else (f"the gap is {float(gap):.6g} there")
+            if gap >= 0
+            else f"the gap is {float(gap):.6g} there"
         )
-    if rel in (">=", "<=") and gap < -eps * scale:
+    if rel in (">=", "<=") and gap < -bound:
         return f"the gap is {float(gap):.6g} there"
     return None
 

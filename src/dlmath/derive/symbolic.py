@@ -41,9 +41,9 @@ def _no_facts(e):
     return e
 
 
-def explicit_sides(stmt: Statement, dims: dict, refine=_no_facts):
+def explicit_sides(stmt: Statement, dims: dict, refine=_no_facts, rewrite=None):
     """``(lhs, rhs)`` explicit, with ``given``, the facts (``refine``) and ``wlog`` applied, one
-    pair per ``forall`` index."""
+    pair per ``forall`` index; ``rewrite`` acts inside named quantities (see :func:`.explicit.explicit`)."""
     lhs = explicit.substitute(stmt.lhs, dict(stmt.given))
     rhs = explicit.substitute(stmt.rhs, dict(stmt.given))
     # once on the display symbols (so limits and maxima see the facts before they evaluate) ...
@@ -51,8 +51,8 @@ def explicit_sides(stmt: Statement, dims: dict, refine=_no_facts):
     cases = explicit.forall_instances(stmt.forall, dims) if stmt.forall else [{}]
     pairs = []
     for case in cases:
-        L = explicit.explicit(sp.sympify(lhs).xreplace(case) if case else lhs, dims)
-        R = explicit.explicit(sp.sympify(rhs).xreplace(case) if case else rhs, dims)
+        L = explicit.explicit(sp.sympify(lhs).xreplace(case) if case else lhs, dims, rewrite)
+        R = explicit.explicit(sp.sympify(rhs).xreplace(case) if case else rhs, dims, rewrite)
         # ... and once on the explicit entries of vectors and matrices
         pairs.append(_refined(L, R, stmt, refine))
     return pairs
@@ -106,10 +106,10 @@ def _chain_names(chain) -> str:
 
 def decide(stmt: Statement, dims: dict, refine=_no_facts) -> CheckResult:
     """The symbolic verdict on ``stmt`` at the dimensions ``dims`` (symbol -> int), under the
-    facts ``refine`` applies."""
+    facts ``refine`` applies (also inside named quantities, where ``refine.rewrite`` acts)."""
     t0 = time.perf_counter()
     try:
-        pairs = explicit_sides(stmt, dims, refine)
+        pairs = explicit_sides(stmt, dims, refine, getattr(refine, "rewrite", None))
     except Exception as exc:  # a statement SymPy cannot even expand is undecided, not passed
         return CheckResult(
             "undecided",

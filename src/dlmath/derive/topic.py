@@ -246,23 +246,77 @@ class Topic:
         return self.texts()[place]
 
     def resolve(self, place: str, source: str, local=()) -> T.Text:
-        """Resolve one text (see :mod:`.text`); relations it states become items of the topic."""
+        """Resolve one text (see :mod:`.text`); relations it states become items of the topic.
+
+        The conditions a text states (``"where $x > 0$, ..."``: fragments that are assumptions of the
+        topic or of one of its items) hold for the relations the same text states.
+        """
         out = T.Text(place, source)
         for fragment, message in T.lint(source):
             out.issues.append(TextIssue(place, fragment, message))
+        parsed = []
         for kind, value, display in T.split(source):
+            if kind != "math":
+                parsed.append((kind, value, display, None))
+                continue
+            try:
+                parsed.append((kind, value, display, T.parse(value, self.names)))
+            except T.MathError as exc:
+                out.issues.append(TextIssue(place, f"${value}$", str(exc)))
+                parsed.append(("code", value, display, None))
+        stated = [
+            a for *_, expr in parsed if expr is not None for a in self._assumptions_matching(expr, local)
+        ]
+        local = (*local, *(a for a in stated if a not in local))
+        for kind, value, display, expr in parsed:
             if kind != "math":
                 out.segments.append(T.Segment(kind, value))
                 continue
-            try:
-                expr = T.parse(value, self.names)
-            except T.MathError as exc:
-                out.issues.append(TextIssue(place, f"${value}$", str(exc)))
-                out.segments.append(T.Segment("code", value))
-                continue
-            frag = self._classify(value, expr, display, place, local, out)
-            out.segments.append(T.Segment("math", frag))
+            out.segments.append(T.Segment("math", self._classify(value, expr, display, place, local, out)))
         return out
+
+    def _in_scope(self, local):
+        return (*local, *self.assumptions, *(a for i in self.steps + self.claims for a in i.assume))
+
+    def _assumptions_matching(self, expr, local) -> list:
+        return [a for a in self._in_scope(local) if a.expr == expr]
+
+    def _conditions(self, local):
+        """``(lhs, relation, rhs)`` of every condition in scope: assumptions, definitions, givens."""
+        out = []
+        for a in self._in_scope(local):
+            parts = relation_of(a.expr)
+            if parts is not None:
+                out.append(parts[:3])
+        for d in self.definitions:
+            out.append((d.symbol, "=", d.expr))
+        for item in self.steps + self.claims:
+            out.extend((k, "=", v) for k, v in item.statement.given.items())
+        for a in self._in_scope(local):
+            if isinstance(a, A.InverseAssumption):
+                f, g = sp.Function(a.f), sp.Function(a.g)
+                out.extend((f(g(s)), "=", s) for s in self.names.values() if isinstance(s, sp.Symbol))
+        return out
+
+    def _altered_condition(self, expr, local) -> bool:
+        """True when ``expr`` restates a condition with another relation or bound (``x < 0`` where
+        ``x > 0`` is assumed, ``Abs(y) < 2`` where ``Abs(y) < 1`` is): a wrong condition, not a claim."""
+        parts = relation_of(expr)
+        if parts is None:
+            return False
+        lhs, rel, rhs, _ = parts
+        for a_lhs, a_rel, a_rhs in self._conditions(local):
+            if {lhs, rhs} == {a_lhs, a_rhs} and rel != a_rel:
+                return True
+            if (
+                rel != "="
+                and a_rel != "="
+                and lhs == a_lhs
+                and sp.sympify(rhs).is_number
+                and sp.sympify(a_rhs).is_number
+            ):
+                return True
+        return False
 
     def _classify(self, source, expr, display, place, local, out) -> T.Fragment:
         frag = T.Fragment(source, expr, "name", display)
@@ -306,9 +360,8 @@ class Topic:
     def _relation_kind(self, expr, local, place, frag, out) -> str:
         # the text's own conditions first, then the topic's, then any item's (a claim or prose may
         # name the condition a step is checked under)
-        for a in (*local, *self.assumptions, *(a for i in self.steps + self.claims for a in i.assume)):
-            if a.expr == expr:
-                return "assumption"
+        if self._assumptions_matching(expr, local):
+            return "assumption"
         for d in self.definitions:
             if d.relation == expr or sp.Eq(d.expr, d.symbol, evaluate=False) == expr:
                 return "definition"
@@ -322,6 +375,15 @@ class Topic:
             out.issues.append(
                 TextIssue(
                     place, f"${frag.source}$", "a predicate that is not an assumption of this topic or item"
+                )
+            )
+            return "unchecked"
+        if self._altered_condition(expr, local):
+            out.issues.append(
+                TextIssue(
+                    place,
+                    f"${frag.source}$",
+                    "differs from the condition the topic states for the same quantity",
                 )
             )
             return "unchecked"

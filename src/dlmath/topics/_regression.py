@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import sympy as sp
 
-from ..derive.assumptions import Assumption
+from ..derive.assumptions import FunctionIs
 
 _NAMES = {"Normal": r"\mathcal{N}", "Laplace": r"\operatorname{Laplace}"}
 _TEXT = {"Normal": "N", "Laplace": "Laplace"}
@@ -38,21 +38,19 @@ class _NoiseNode(sp.Basic):
         return f"yᵢ = wᵀxᵢ + εᵢ, εᵢ i.i.d. {_TEXT[dist]}(0, {self._param(printer)})"
 
 
-class Noise(Assumption):
-    """The noise model as an assumption: what it prints, and the density it defines."""
+class Noise(FunctionIs):
+    """The noise model as an assumption: the density ``f_eps(value, scale)`` is that of ``distribution``.
+
+    The derivation names the density only as ``f_eps``; this assumption binds it to the density
+    from :mod:`sympy.stats`, so without it the density steps have nothing to agree with.
+    """
 
     def __init__(self, distribution: str, scale):
-        super().__init__(_NoiseNode(sp.Symbol(distribution), scale))
-        self.distribution, self.scale = distribution, scale
         import sympy.stats
 
-        at = sp.Dummy("at", real=True)
-        self._at = at
-        self._base = sympy.stats.density(getattr(sympy.stats, distribution)("epsilon", 0, scale))(at)
-
-    def density(self, value, scale):
-        """The density of the noise at ``value`` with scale ``scale``."""
-        return self._base.xreplace({self._at: value, self.scale: scale})
+        at, s = sp.Dummy("at", real=True), sp.Dummy("s", positive=True)
+        density = sympy.stats.density(getattr(sympy.stats, distribution)("epsilon", 0, s))(at)
+        super().__init__(_NoiseNode(sp.Symbol(distribution), scale), "f_eps", sp.Lambda((at, s), density))
 
 
 def regression_model(t, distribution: str, scale):
@@ -66,16 +64,15 @@ def regression_model(t, distribution: str, scale):
     n, d = t.dim("n"), t.dim("d")
     X, w, y = t.matrix("X", n, d), t.vector("w", d), t.vector("y", n)
     r = t.scalar("r_i")
+    f_eps = t.function("f_eps")
     noise = Noise(distribution, scale)
     t.assume(noise)
 
     def nll_definition(rec, XX, ww, yy, ss):
         res = rec(yy) - rec(XX) * rec(ww)
-        return -sum(sp.log(noise.density(res[k], ss)) for k in range(res.shape[0]))
+        return -sum(sp.log(f_eps(res[k], ss)) for k in range(res.shape[0]))
 
-    p = t.quantity(
-        "p", r"p(y_i \mid x_i, w)", "p(yᵢ | xᵢ, w)", lambda rec, v, s: noise.density(v, s), r, scale
-    )
+    p = t.quantity("p", r"p(y_i \mid x_i, w)", "p(yᵢ | xᵢ, w)", lambda rec, v, s: f_eps(v, s), r, scale)
     nll = t.quantity("nll", r"-\log L(w)", "−log L(w)", nll_definition, X, w, y, scale)
     return SimpleNamespace(n=n, d=d, X=X, w=w, y=y, r=r, noise=noise, p=p, nll=nll)
 

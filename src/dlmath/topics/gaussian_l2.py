@@ -110,8 +110,9 @@ t.step(
     Eq(Grad(nll, w), Grad(sq, w) / sigma**2),
     label="Dropping constants keeps the minimiser",
     why=(
-        "The constant term does not move with $w$, $Grad(n/2*log(2*pi*sigma**2), w) == ZeroMatrix(d, 1)$, "
-        "and $1/sigma**2$ is a positive factor, so the two gradients vanish together: minimise $sq$."
+        "Less its constant term, $nll - n/2*log(2*pi*sigma**2) == Norm(y - X*w)**2/(2*sigma**2)$, a term "
+        "that does not move with $w$, and $1/sigma**2$ is a positive factor, so the two gradients vanish "
+        "together: minimise $sq$."
     ),
     simplify=("expand_log", "expand"),
     **_FD,

@@ -141,8 +141,8 @@ t.claim(
     "reciprocal-slopes",
     Eq(Derivative(f(x), x) * Subs(Derivative(g(y), y), y, f(x)), 1),
     label="Reciprocal slopes, read the other way",
-    why="At a point and its image the two slopes multiply to 1.",
-    assume=nonflat,
+    why="At a point where $Ne(Derivative(f(x), x), 0)$ and its image the two slopes multiply to 1.",
+    assume=[InverseOf(g, f), Ne(Derivative(f(x), x), 0)],
     rtol=1e-6,
     atol=1e-8,
 )

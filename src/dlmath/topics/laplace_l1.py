@@ -50,7 +50,7 @@ m = regression_model(t, "Laplace", b)
 n, d, X, w, y, r = m.n, m.d, m.X, m.w, m.y, m.r
 p, nll = m.p, m.nll
 b_hat, delta, eta, eta_0, s_, t_0 = t.scalars("b_hat delta eta eta_0 s t_0")
-t.assume(b > 0, delta > 0, eta > 0, eta_0 > 0, t_0 > 0)
+t.assume(b > 0, delta > 0, eta > 0)
 t.define(b_hat, Norm1(y - X * w) / n)
 huber = t.let("huber", Piecewise((r**2 / 2, Abs(r) <= delta), (delta * (Abs(r) - delta / 2), True)))
 
@@ -166,8 +166,8 @@ t.step(
     Eq(Limit(Abs(Derivative(Abs(r), r)), r, 0, "+"), 1),
     label="Even in the limit of a vanishing residual",
     why=(
-        "The one-sided limit of the slope's size is 1, where the L2 slope goes to 0, "
-        "$Limit(Derivative(r_i**2/2, r_i), r_i, 0) == 0$: nothing slows the L1 steps down near the optimum."
+        "The one-sided limit of the slope's size is 1, where the slope of $r_i**2/2$ goes to 0 with the "
+        "residual: nothing slows the L1 steps down near the optimum."
     ),
     simplify=(),
     sizes=({},),

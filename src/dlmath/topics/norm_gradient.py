@@ -123,7 +123,6 @@ t.step(
         "The two one-sided slopes differ for every direction $Nonzero(u)$, so no linear map fits at the "
         "origin: the norm has a cusp there."
     ),
-    assume=[Nonzero(u)],
     simplify=(),
     rtol=1e-6,
     atol=1e-6,

@@ -123,10 +123,9 @@ t.step(
     Eq(Limit(a + correction, tau, 0, "+"), Max(a, b)),
     label="The correction vanishes as the temperature goes to 0",
     why=(
-        "Where $a > b$ the bound $correction <= tau*exp(-(a - b)/tau)$ (the next claim) goes to 0 with "
-        "the temperature."
+        "The bound $correction <= tau*exp(-(a - b)/tau)$ (the next claim) goes to 0 with the temperature; "
+        "at a tie the correction is proportional to $tau$, which goes to 0 too."
     ),
-    assume=[a > b],
     simplify=(),
     sizes=({},),
     seeds=6,

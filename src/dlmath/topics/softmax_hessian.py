@@ -145,7 +145,7 @@ gradient = t.step(
     Eq(Grad(L, z), SumEntries(y) * p - y),
     label="Gradient",
     why=(
-        "The linear term contributes $-y$ and the LogSumExp term contributes its gradient, "
+        "The linear term contributes $Grad(-Dot(y, z), z) == -y$ and the LogSumExp term contributes its gradient, "
         "$Grad(LSE(z), z) == p$, times $SumEntries(y)$."
     ),
     reference=_ref_grad,
@@ -184,7 +184,6 @@ t.step(
     label="Entrywise form",
     why="Row $i$, column $j$ of $curvature$.",
     given={H: curvature},
-    assume=[Simplex(p)],
     forall=((i, 0, K - 1), (j, 0, K - 1)),
     sizes=({"K": 2}, {"K": 3}),
 )
