@@ -145,9 +145,10 @@ def _measured_only(topic, assumption) -> bool:
     experiment's domain (its sampler is validated against it); no symbolic fact depends on it."""
     names = {s.name for s in sp.sympify(assumption.expr).free_symbols}
     using = [i for i in topic.items if names & {s.name for s in sp.sympify(i.statement.expr).free_symbols}]
-    applied = lambda i: {
-        f.func.__name__ for f in sp.sympify(i.statement.expr).atoms(sp.core.function.AppliedUndef)
-    }  # noqa: E731
+
+    def applied(i):
+        return {f.func.__name__ for f in sp.sympify(i.statement.expr).atoms(sp.core.function.AppliedUndef)}  # noqa: E731
+
     return bool(using) and all(applied(i) & set(topic.measured) for i in using)
 
 
