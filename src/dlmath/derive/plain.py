@@ -14,7 +14,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
-__all__ = ["inline", "ascii_inline", "symbol_text"]
+__all__ = ["inline", "ascii_inline", "symbol_text", "natural_order", "negative"]
 
 _GREEK = {
     "alpha": "α",
@@ -47,6 +47,17 @@ _GREEK = {
 _SUP = str.maketrans("0123456789+-=()nijkTx", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱʲᵏᵀˣ")
 _SUB = str.maketrans("0123456789+-=()aeijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 _REL = {"==": "=", "!=": "≠", ">=": "≥", "<=": "≤", ">": ">", "<": "<"}
+
+
+def negative(term) -> bool:
+    coeff = term.as_coeff_mmul()[0] if hasattr(term, "as_coeff_mmul") else term
+    return sp.S(coeff).could_extract_minus_sign()
+
+
+def natural_order(terms: list) -> list:
+    """Positive terms before negative ones, each group in SymPy's order; all-negative sums unchanged."""
+    positive = [t for t in terms if not negative(t)]
+    return positive + [t for t in terms if negative(t)] if positive else list(terms)
 
 
 def _script(text: str, table, marker: str) -> str:
@@ -162,9 +173,7 @@ class _Inline(StrPrinter):
         return self._print_Add(e)
 
     def _print_Add(self, e, order=None):
-        from .printing import _natural_order
-
-        terms = _natural_order(list(e.args))
+        terms = natural_order(list(e.args))
         out = ""
         for k, t in enumerate(terms):
             s = self._print(t)

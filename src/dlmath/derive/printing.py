@@ -16,6 +16,10 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
+from .plain import ascii_inline, inline
+from .plain import natural_order as _natural_order
+from .plain import negative as _negative
+
 __all__ = [
     "latex",
     "pretty",
@@ -31,17 +35,6 @@ __all__ = [
     "pretty_wrap",
     "pretty_call",
 ]
-
-
-def _negative(term) -> bool:
-    coeff = term.as_coeff_mmul()[0] if hasattr(term, "as_coeff_mmul") else term
-    return sp.S(coeff).could_extract_minus_sign()
-
-
-def _natural_order(terms: list) -> list:
-    """Positive terms before negative ones, each group in SymPy's order; all-negative sums unchanged."""
-    positive = [t for t in terms if not _negative(t)]
-    return positive + [t for t in terms if _negative(t)] if positive else list(terms)
 
 
 def _over_scalar(expr):
@@ -200,20 +193,6 @@ def latex(expr) -> str:
 def pretty(expr, *, unicode: bool = True) -> str:
     """Readable Unicode (or ASCII) of a display expression for the terminal (may span several lines)."""
     return _Pretty({"use_unicode": unicode, "wrap_line": False}).doprint(expr)
-
-
-def inline(expr) -> str:
-    """One line of Unicode (alt text, terminal prose); see :mod:`dlmath.derive.plain`."""
-    from .plain import inline as _inline
-
-    return _inline(expr)
-
-
-def ascii_inline(expr) -> str:
-    """One line of ASCII, for terminals that cannot print Unicode."""
-    from .plain import ascii_inline as _ascii
-
-    return _ascii(expr)
 
 
 _MATHTEXT = (
