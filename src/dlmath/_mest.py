@@ -103,7 +103,7 @@ def convex_terms(model):
     s2 = 2.0 * model.scale
 
     def loss(r):
-        return model._loss(np, r, model.scale)
+        return model._loss(np, r)
 
     def weight(r):
         th = np.tanh(r / s2)
