@@ -311,7 +311,7 @@ def _solve(X, y, fit_intercept, model, method, fixed, ss=None):
                 beta, fitted_scale, n_iter, converged = _mest.fit_convex(Xs, y, fit_intercept, model, fixed)
                 method = "semismooth-newton" if model.name == "huber" else "newton"
             else:
-                beta, fitted_scale, n_iter, converged = _mest.fit_student(Xs, y, fit_intercept, model, fixed)
+                beta, fitted_scale, n_iter, converged = _mest.fit_local(Xs, y, fit_intercept, model, fixed)
                 method = "newton-mm"
         ws, b = _split(beta, ps, fit_intercept)
         if cols is None:
