@@ -706,3 +706,54 @@ def test_targets_far_from_zero_converge_quickly(noise, ones_column):
     np.testing.assert_allclose(coef, base.coef, atol=1e-6)
     assert intercept - 5e6 == pytest.approx(base.intercept, abs=1e-6)
     assert f.scale == pytest.approx(base.scale, rel=1e-8)
+
+
+# ------------------------------------------------------------------------------ dispatch by capability
+
+
+def _outlier_data(seed, n=400, p=3, noise_scale=3.0):
+    g = rng(seed)
+    X = g.standard_normal((n, p))
+    y = X @ g.standard_normal(p) + 0.7 + noise_scale * g.standard_normal(n)
+    y[g.random(n) < 0.08] += 40.0
+    return X, y
+
+
+@dataclasses.dataclass(frozen=True)
+class _RenamedStudent(StudentT):
+    name = "huber"
+
+
+@dataclasses.dataclass(frozen=True)
+class _RenamedGaussian(Gaussian):
+    name = "laplace"
+
+
+@dataclasses.dataclass(frozen=True)
+class _KinkedNonConvex(Laplace):
+    name = "kinked"
+    convex = False
+    homogeneity = None
+
+
+def test_the_solver_follows_the_model_facts_not_its_name():
+    X, y = _outlier_data(34)
+    assert fit_linear(X, y, noise=_RenamedStudent(3.0)).method == "newton-mm"
+    assert fit_linear(X, y, noise=_RenamedGaussian()).method == "svd"
+    assert fit_linear(X, y, noise=Laplace()).method.endswith("interior-point+vertex")
+    assert fit_linear(X, y, noise=Logistic()).method == "newton"
+    assert fit_linear(X, y, noise=Huber()).method == "semismooth-newton"
+    np.testing.assert_allclose(
+        fit_linear(X, y, noise=_RenamedStudent(3.0)).coef,
+        fit_linear(X, y, noise=StudentT(3.0)).coef,
+        rtol=1e-12,
+    )
+
+
+def test_a_model_no_solver_handles_raises_a_named_type_error():
+    with pytest.raises(
+        TypeError,
+        match=r"^fit_linear: no solver for noise model _KinkedNonConvex\(scale=1.0\): expected a smooth loss, or one "
+        r"homogeneous of degree 1 or 2; got convex=False, smooth=False, homogeneity=None$",
+    ):
+        fit_linear(np.ones((5, 1)), np.arange(5.0), noise=_KinkedNonConvex())

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._array import check_real_scalar
+from ._design import validate
 
 __all__ = ["sgd_linear", "SGDResult", "jitter_experiment", "make_regression"]
 
@@ -182,7 +183,7 @@ def sgd_linear(
         >>> bool(l1.jitter > 10 * l2.jitter)
         True
     """
-    from .fit import _validate, fit_linear
+    from .fit import fit_linear
     from .noise import Huber
 
     fn = "sgd_linear"
@@ -194,7 +195,7 @@ def sgd_linear(
     batch_size = _positive_int(fn, "batch_size", batch_size)
     seed = _positive_int(fn, "seed", seed, least=0)
     t0 = steps / 10.0 if t0 is None else check_real_scalar(fn, "t0", t0)
-    X, y, _ = _validate(X, y, fn)
+    X, y, _ = validate(X, y, fn)
     n, p = X.shape
     if n == 0 or p == 0:
         raise ValueError(f"{fn}: 'X' must have at least one row and one column; got shape {X.shape}")
