@@ -69,8 +69,10 @@ class LinearFit:
     Attributes:
         coef: the weights :math:`w`, shape ``[n_features]``.
         intercept: :math:`b` (0.0 when ``fit_intercept=False``).
-        scale: the noise scale: the MLE :math:`\hat\sigma` at the fitted coefficients, or the
-            value given as ``scale=``.
+        scale: the noise scale :math:`\sigma` the fit used: for a model instance passed as
+            ``noise``, its own scale, reported back as given; for a fixed ``scale=``, that value;
+            for a noise name (or ``scale="mle"``), the MLE :math:`\hat\sigma` at the fitted
+            coefficients, fitted jointly with them where they depend on it.
         objective: :math:`\sum_i \rho(r_i)`, the training loss of the noise model (at ``scale``)
             summed over the residuals :math:`r_i = y_i - w^\top x_i - b`.
         n_iter: iterations of the solver (0 for a direct solve).
@@ -81,7 +83,7 @@ class LinearFit:
             deviations; the second with Portnoy-Koenker sample reduction), ``"semismooth-newton"``
             (Huber), ``"newton"`` (logistic), ``"newton-mm"`` (Student-t, Cauchy), ``"none"`` (no
             parameters).
-        noise: the noise model, with the fitted (or given) scale; as passed in when the fitted
+        noise: the noise model at ``scale``; as passed in (or built from the name) when a fitted
             scale is 0 (an exact fit, where no model of scale 0 exists).
     """
 
@@ -171,14 +173,29 @@ def _solve(X, y, fit_intercept, model, method, fixed, ss=None):
     return w, b, fitted, n_iter, converged, method
 
 
+def _fixed_scale(fn, noise, model, scale):
+    """The scale the fit holds fixed, or ``None`` to fit it (see :func:`fit_linear`'s ``scale``)."""
+    if isinstance(scale, str):
+        if scale == "mle":
+            return None
+        raise ValueError(f"{fn}: 'scale' must be None, 'mle' or a finite real > 0; got {scale!r}")
+    if scale is not None:
+        return check_real_scalar(fn, "scale", scale)
+    return None if isinstance(noise, str) else model.scale
+
+
 def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale=None) -> LinearFit:
     r"""Maximum-likelihood linear regression under a chosen noise model.
 
     .. math:: (\hat w, \hat b) = \arg\min_{w,b}\; \sum_{i=1}^n \rho_\sigma\bigl(y_i - w^\top x_i - b\bigr),
               \qquad \hat\sigma = \arg\max_\sigma \sum_i \log p_\sigma(y_i - \hat w^\top x_i - \hat b),
 
-    with :math:`\rho_\sigma` the training loss of ``noise`` (for the models whose loss depends on
-    :math:`\sigma`, the two are solved jointly). For Gaussian noise the first-order
+    with :math:`\rho_\sigma` the training loss of ``noise`` at scale :math:`\sigma`. A *name*
+    fits :math:`\sigma` too: jointly with the coefficients where the loss depends on it, after
+    them where it does not (Gaussian, Laplace). A model *instance* is used as given, its scale
+    included: ``noise=Huber(delta=1.0)`` minimises :math:`\sum_i \rho_1(r_i)` at
+    :math:`\sigma = 1`, as ``torch.nn.HuberLoss(delta=1.0)`` would, and ``StudentT(3.0, 0.5)``
+    minimises :math:`\sum_i 2\log(1 + r_i^2/0.75)`. For Gaussian noise the first-order
     condition is the normal equation :math:`X^\top(Xw - y) = 0`; for Laplace noise it is
     :math:`0 \in \sum_i x_i\,\partial|r_i|`, a median condition.
 
@@ -188,24 +205,29 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
             float64 and returns NumPy arrays.
         y: targets of shape ``[n_samples]``; finite real numbers.
         noise: ``"gaussian"``, ``"laplace"``, ``"huber"`` (:math:`\delta = 1.345`),
-            ``"student-t"`` (:math:`\nu = 4`), ``"cauchy"`` or ``"logistic"``, or a
-            :mod:`dlmath.noise` model, whose shape
-            parameter (``delta``, ``df``) is used; its ``scale`` is ignored unless passed as ``scale``.
+            ``"student-t"`` (:math:`\nu = 4`), ``"cauchy"`` or ``"logistic"``, whose scale is
+            fitted; or a :mod:`dlmath.noise` model, whose shape parameter (``delta``, ``df``) and
+            scale are used as they are.
         fit_intercept: fit :math:`b` (default) or force :math:`b = 0`.
         method: least squares (Gaussian) only: ``"svd"`` (default) or ``"normal"`` (normal
             equations by Cholesky; warns with :class:`ConditioningWarning` when
             :math:`\kappa(X^\top X) \ge 10^8` after scaling its columns to unit size, which the
             solve does first).
-        scale: a fixed :math:`\sigma` (finite, > 0) instead of its joint MLE. It changes the
-            Huber and Student-t fits, not the Gaussian and Laplace coefficients.
+        scale: ``None`` (default): the instance's own scale, or the MLE for a name. A finite
+            real > 0: :math:`\sigma` held fixed at that value, for a name or an instance (it
+            overrides the instance's scale). ``"mle"``: the MLE also for an instance, keeping its
+            shape parameter (``fit_linear(X, y, noise=StudentT(3.0), scale="mle")``). The scale
+            changes the Huber, logistic and Student-t fits, not the Gaussian and Laplace
+            coefficients.
 
     Returns:
-        A :class:`LinearFit`.
+        A :class:`LinearFit`; its ``scale`` is the :math:`\sigma` used (given or fitted) and
+        ``noise`` the model at that scale.
 
     Raises:
         ValueError: ``X`` not 2-D; ``y`` not of shape ``[n_samples]``; NaN or inf in either; an
-            unknown ``noise`` name (the message lists the known ones) or ``method``; fewer
-            samples than parameters.
+            unknown ``noise`` name (the message lists the known ones), ``method`` or ``scale``
+            string; a ``scale`` that is not finite and > 0; fewer samples than parameters.
         TypeError: complex or non-numeric input; ``noise`` neither a name nor a model; a model
             whose loss no solver here handles (neither smooth nor homogeneous of degree 1 or 2).
 
@@ -230,6 +252,7 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
     Examples:
         >>> import numpy as np
         >>> from dlmath import fit
+        >>> from dlmath.noise import Huber
         >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
         >>> f = fit.fit_linear(X, [1.0, 3.0, 5.0, 7.0])
         >>> round(float(f.coef[0]), 12), round(f.intercept, 12)
@@ -237,13 +260,15 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         >>> g = fit.fit_linear(X, [1.0, 3.0, 5.0, 70.0], noise="laplace")  # the outlier is ignored
         >>> round(float(g.coef[0]), 12), round(g.intercept, 12), g.converged
         (2.0, 1.0, True)
+        >>> fit.fit_linear(X, [1.0, 3.0, 5.0, 70.0], noise=Huber(delta=1.0)).scale  # as given
+        1.0
     """
     fn = "fit_linear"
     model = _noise.get_model(fn, noise)
     X, y, ss = _design.validate(X, y)
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"{fn}: 'fit_intercept' must be True or False; got {fit_intercept!r}")
-    fixed = None if scale is None else check_real_scalar(fn, "scale", scale)
+    fixed = _fixed_scale(fn, noise, model, scale)
     n, p = X.shape
     k = p + int(fit_intercept)
     if n < k:
