@@ -894,3 +894,28 @@ def test_a_model_no_solver_handles_raises_a_named_type_error():
         r"homogeneous of degree 1 or 2; got convex=False, smooth=False, homogeneity=None$",
     ):
         fit_linear(np.ones((5, 1)), np.arange(5.0), noise=_KinkedNonConvex())
+
+
+@pytest.mark.parametrize("model", [Huber(1.0), Logistic(), StudentT(3.0), Cauchy()], ids=repr)
+@pytest.mark.parametrize(("c", "scale"), [(1e-300, 1e10), (1e-300, 1.0), (1e-280, 1e-12), (1e300, 1e-10)])
+def test_fixed_scales_far_from_the_data_reach_their_limits(model, c, scale):
+    # sigma beyond the data: rho ~ r^2/2 times a constant, so least squares. sigma below it: Huber and
+    # logistic tend to (a multiple of) |r|, no better than the LAD fit; Student-t returns the LAD
+    # start, whose exact zeros make the likelihood unbounded. scale / (the power of two that
+    # rescales y) overflowed to inf or underflowed to 0 and the model refused it (ValueError); and
+    # a Student-t scale far above the residuals stopped at the LAD start, reported converged.
+    g = rng(35)
+    X = g.standard_normal((200, 3))
+    y = c * (X @ [1.0, -2.0, 0.5] + 0.3 + g.laplace(size=200))
+    f = fit_linear(X, y, noise=model, scale=scale)
+    assert f.converged and f.scale == scale
+    beta = np.r_[f.coef, f.intercept]
+    if scale > 1e6 * c:
+        ls = np.linalg.lstsq(design(X, True), y / c, rcond=None)[0]
+        np.testing.assert_allclose(beta / c, ls, rtol=1e-9, atol=1e-12)
+    else:
+        lad = fit_linear(X, y / c, noise="laplace")
+        np.testing.assert_allclose(beta / c, np.r_[lad.coef, lad.intercept], atol=1e-3)
+        if model.convex:  # (Student-t's loss at the LAD start is set by the rounding of its zeros)
+            at_lad = float(np.sum(f.noise.loss(y - c * (X @ lad.coef + lad.intercept))))
+            assert f.objective <= at_lad * (1 + 1e-9)

@@ -284,7 +284,10 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         _solver(fn, model)
 
     Xw, yw, cx, cy = _design.rescale(X, y, ss)
-    fixed_w = None if fixed is None else fixed / cy
+    # In the rescaled units a fixed scale can pass the float range (1e10 beside y ~ 1e-300). Beyond
+    # 1e250 times the data every fitter gives what it gives as sigma -> inf (least squares), and
+    # below 1e-250 what it gives as sigma -> 0, to the last bit; so the scale is clamped there.
+    fixed_w = None if fixed is None else min(max(fixed / cy, 1e-250), 1e250)
     col_ss = ss[:-1] if cx is None else None  # sums of squares of the columns actually fitted
     w, b, fitted_scale, n_iter, converged, method = _solve(
         Xw, yw, fit_intercept, model, method, fixed_w, col_ss
