@@ -594,7 +594,8 @@ def test_every_model_fits_awkward_data_without_warnings(n, p, intercept, kind, s
         X[:, 0] = 3.0
     elif kind == "scaled-y":
         y = y * 10.0 ** float(g.integers(-300, 300))
-    for noise in NOISES:
+    # Instances keep their scale, so against data of size 1e+-300 they are scales far from it.
+    for noise in NOISES + [Huber(1.0), StudentT(3.0), Cauchy(), Logistic(), Huber(0.5, 1e-8), Logistic(1e8)]:
         f = fit_linear(X, y, noise=noise, fit_intercept=intercept)
         assert np.all(np.isfinite(f.coef)) and np.isfinite(f.intercept) and np.isfinite(f.scale)
 
@@ -919,3 +920,19 @@ def test_fixed_scales_far_from_the_data_reach_their_limits(model, c, scale):
         if model.convex:  # (Student-t's loss at the LAD start is set by the rounding of its zeros)
             at_lad = float(np.sum(f.noise.loss(y - c * (X @ lad.coef + lad.intercept))))
             assert f.objective <= at_lad * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "huber", "logistic", Gaussian(), Huber(1.0)], ids=repr)
+def test_an_objective_past_the_largest_double_is_inf_without_a_warning(noise):
+    # 29 residuals of about 1e154 have squares near 1e308; their sum overflowed in np.sum with a
+    # RuntimeWarning (found by the awkward-data test with instances). Huber at scale 1 is linear
+    # out there, so its objective stays finite.
+    g = rng(29)
+    X = g.standard_normal((29, 1))
+    y = g.standard_normal(29) * 1e154
+    f = fit_linear(X, y, noise=noise, fit_intercept=False)
+    r = (y - X @ f.coef) / 1e154
+    if noise == Huber(1.0):
+        assert np.isfinite(f.objective)
+    else:  # sum r^2/2 (times sigma^2-sized factors for the joint fits) exceeds the largest double
+        assert 0.5 * np.sum(r * r) > np.finfo(float).max / 1e308 and f.objective == np.inf

@@ -321,5 +321,6 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
             rw = yw - _mest.pred(Xw, w * cx / cy, b / cy)
             sigma = model._scale_mle(np.abs(rw)) * cy
     fitted = model.replace_scale(sigma) if 0 < sigma < math.inf else model
-    objective = float(np.sum(fitted.loss(r)))
+    with np.errstate(over="ignore"):  # losses near the largest double can sum past it: inf
+        objective = float(np.sum(fitted.loss(r)))
     return LinearFit(w, b, float(sigma), objective, int(n_iter), bool(converged), method, fitted)
