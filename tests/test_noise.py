@@ -132,6 +132,13 @@ def test_huber_is_quadratic_inside_and_linear_outside(r, delta, scale):
     assert float(m.dloss(np.array([r]))[0]) == pytest.approx(min(max(r, -k), k), rel=1e-15)
 
 
+def test_gaussian_loss_is_half_of_torch_mse_loss():
+    torch = pytest.importorskip("torch")
+    r = np.linspace(-5, 5, 41)
+    mse = torch.nn.MSELoss(reduction="none")(torch.asarray(r), torch.zeros(41, dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(2.0 * Gaussian(3.0).loss(r), mse, rtol=1e-15)
+
+
 def test_huber_matches_torch_huber_and_smooth_l1():
     torch = pytest.importorskip("torch")
     r = np.linspace(-5, 5, 41)
@@ -623,6 +630,8 @@ def test_dloss_bound_is_the_supremum_of_the_absolute_dloss(model, bound):
         assert top <= bound * (1 + 1e-14) and top >= bound * (1 - 1e-6)
     else:
         assert float(model.dloss(1e300)) == 1e300
+    if isinstance(model, StudentT):  # the peak is at |r| = sigma sqrt(nu)
+        assert float(model.dloss(model.scale * math.sqrt(model.df))) == pytest.approx(bound, rel=1e-14)
 
 
 @pytest.mark.parametrize("model", MODELS_AT_SCALE, ids=repr)
