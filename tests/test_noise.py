@@ -132,6 +132,13 @@ def test_huber_is_quadratic_inside_and_linear_outside(r, delta, scale):
     assert float(m.dloss(np.array([r]))[0]) == pytest.approx(min(max(r, -k), k), rel=1e-15)
 
 
+def test_gaussian_loss_is_half_of_torch_mse_loss():
+    torch = pytest.importorskip("torch")
+    r = np.linspace(-5, 5, 41)
+    mse = torch.nn.MSELoss(reduction="none")(torch.asarray(r), torch.zeros(41, dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(2.0 * Gaussian(3.0).loss(r), mse, rtol=1e-15)
+
+
 def test_huber_matches_torch_huber_and_smooth_l1():
     torch = pytest.importorskip("torch")
     r = np.linspace(-5, 5, 41)
@@ -148,7 +155,7 @@ def test_huber_matches_torch_huber_and_smooth_l1():
 def test_elementwise_methods_follow_the_array_kind_and_dtype(backend):
     r = backend.asarray(np.array([-2.0, 0.0, 0.5], dtype=np.float32))
     for model in (Gaussian(2.0), Laplace(), Huber(1.0), StudentT(3.0), Cauchy(), Logistic(0.5)):
-        for method in ("logpdf", "nll", "loss", "dloss"):
+        for method in ("logpdf", "nll", "loss", "dloss", "weight", "curvature"):
             out = getattr(model, method)(r)
             assert backend.is_native(out), (model.name, method)
             ref = getattr(model, method)(np.array([-2.0, 0.0, 0.5]))
@@ -297,7 +304,7 @@ ALL_MODELS = [
 def test_extreme_residuals_overflow_quietly_and_keep_the_dtype(model, dtype):
     big = np.finfo(dtype).max
     r = np.array([-big, -1.0, 0.0, 0.5, big, np.inf, -np.inf], dtype=dtype)
-    for method in ("logpdf", "nll", "loss", "dloss"):
+    for method in ("logpdf", "nll", "loss", "dloss", "weight", "curvature"):
         out = getattr(model, method)(r)  # RuntimeWarnings are errors in this test suite
         assert out.dtype == dtype
         assert not np.any(np.isnan(out)), (method, out)
@@ -306,8 +313,8 @@ def test_extreme_residuals_overflow_quietly_and_keep_the_dtype(model, dtype):
 
 def test_nan_residuals_propagate():
     for model in ALL_MODELS:
-        assert np.isnan(model.loss(np.array([np.nan]))[0])
-        assert np.isnan(model.dloss(np.array([np.nan]))[0])
+        for method in ("loss", "dloss", "weight", "curvature"):
+            assert np.isnan(getattr(model, method)(np.array([np.nan]))[0]), (model, method)
 
 
 def test_signatures_show_the_residual_argument_only():
@@ -438,7 +445,7 @@ def test_torch_autograd_of_loss_is_dloss_without_nan(model):
 )
 def test_parameters_at_the_ends_of_the_float_range_give_no_nan(model):
     r = np.array([-np.inf, -1e300, -1.0, -1e-300, 0.0, 1e-320, 1.0, 1e300, np.inf])
-    for method in ("logpdf", "loss", "dloss"):
+    for method in ("logpdf", "loss", "dloss", "weight", "curvature"):
         out = getattr(model, method)(r)
         assert not np.any(np.isnan(out)), (method, out)
     assert float(model.dloss(0.0)) == 0.0 and float(model.loss(0.0)) == 0.0
@@ -450,3 +457,221 @@ def test_scale_mle_with_a_root_below_the_exponent_range_raises_no_overflow_error
     # exp(-log sigma) overflowed (math range error).
     s = Cauchy().fit_scale([1.0, 1e-320, 0.0])
     assert 0.0 <= s < 1e-290
+
+
+# ------------------------------------------------------------------------------ weight, curvature, capabilities
+
+MODELS_AT_SCALE = [
+    Gaussian(1.3),
+    Laplace(0.4),
+    Huber(0.8, 1.7),
+    StudentT(2.5, 0.6),
+    Cauchy(0.7),
+    Logistic(0.9),
+]
+AWAY_FROM_KINKS = np.array([-7.3, -1.1, -0.2, 0.3, 0.9, 5.5])
+
+
+@pytest.mark.parametrize("model", MODELS_AT_SCALE, ids=repr)
+def test_weight_times_r_is_dloss(model):
+    r = np.random.default_rng(8).standard_normal(200) * 5.0
+    np.testing.assert_allclose(model.weight(r) * r, model.dloss(r), rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.parametrize(
+    ("model", "at_zero"),
+    [
+        (Gaussian(1.3), 1.0),
+        (Laplace(0.4), math.inf),
+        (Huber(0.8, 1.7), 1.0),
+        (StudentT(2.5, 0.6), 3.5 / (2.5 * 0.36)),
+        (Cauchy(0.7), 2.0 / 0.49),
+        (Logistic(0.9), 1.0),
+    ],
+    ids=repr,
+)
+def test_weight_at_zero_is_the_limit_of_dloss_over_r(model, at_zero):
+    # psi(r)/r at r = 0 is its limit: psi'(0) for the smooth models, +inf for Laplace.
+    assert float(model.weight(0.0)) == pytest.approx(at_zero, rel=1e-14)
+    tiny = np.array([1e-9, -1e-9])
+    np.testing.assert_allclose(
+        model.dloss(tiny) / tiny, at_zero if math.isfinite(at_zero) else 1e9, rtol=1e-8
+    )
+    if model.smooth:
+        assert float(model.curvature(0.0)) == pytest.approx(at_zero, rel=1e-14)
+
+
+@pytest.mark.parametrize("model", MODELS_AT_SCALE, ids=repr)
+def test_curvature_is_central_difference_of_dloss(model):
+    h = 1e-6
+    fd = (model.dloss(AWAY_FROM_KINKS + h) - model.dloss(AWAY_FROM_KINKS - h)) / (2 * h)
+    np.testing.assert_allclose(model.curvature(AWAY_FROM_KINKS), fd, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("model", MODELS_AT_SCALE, ids=repr)
+def test_torch_autograd_of_dloss_is_curvature(model):
+    torch = pytest.importorskip("torch")
+    rt = torch.tensor(AWAY_FROM_KINKS, requires_grad=True)
+    model.dloss(rt).sum().backward()
+    np.testing.assert_allclose(rt.grad.numpy(), model.curvature(AWAY_FROM_KINKS), rtol=1e-12, atol=1e-300)
+
+
+def test_weight_and_curvature_by_hand():
+    r = np.array([-4.0, -1.0, -0.3, 0.0, 0.5, 2.0, 9.0])
+    v, s = 2.5, 0.6
+    q = v * s * s + r * r
+    np.testing.assert_allclose(StudentT(v, s).weight(r), (v + 1) / q, rtol=1e-14)
+    np.testing.assert_allclose(StudentT(v, s).curvature(r), (v + 1) * (v * s * s - r * r) / q**2, rtol=1e-13)
+    np.testing.assert_allclose(Cauchy(0.7).weight(r), 2.0 / (0.49 + r * r), rtol=1e-14)
+    k = 0.8 * 1.7
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(Huber(0.8, 1.7).weight(r), np.minimum(1.0, k / np.abs(r)), rtol=1e-15)
+    assert Huber(0.8, 1.7).curvature(r).tolist() == (np.abs(r) <= k).astype(float).tolist()
+    u = r / (2 * 0.9)
+    with np.errstate(invalid="ignore"):
+        tanh_u_over_u = np.where(u == 0, 1.0, np.tanh(u) / u)
+    np.testing.assert_allclose(Logistic(0.9).weight(r), tanh_u_over_u, rtol=1e-14)
+    np.testing.assert_allclose(Logistic(0.9).curvature(r), 1.0 / np.cosh(u) ** 2, rtol=1e-14)
+    assert Gaussian(1.3).weight(r).tolist() == [1.0] * 7 and Gaussian(1.3).curvature(r).tolist() == [1.0] * 7
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(Laplace(0.4).weight(r), 1.0 / np.abs(r), rtol=1e-15)
+    assert Laplace(0.4).curvature(r).tolist() == [0.0] * 7
+
+
+def test_curvature_at_the_kinks_is_the_stated_one_sided_value():
+    # Huber: psi = clip(r, -k, k) has slope 1 inside and 0 outside; curvature takes the inside value
+    # at |r| = k. Laplace: psi = sign jumps at 0; curvature is 0 there, its value on both sides.
+    m = Huber(0.8, 1.7)
+    k = m.delta * m.scale
+    assert m.kinks == (-k, k)
+    assert m.curvature(np.array([-k, k])).tolist() == [1.0, 1.0]
+    h = 1e-7
+    for kink in m.kinks:
+        left = (float(m.dloss(kink)) - float(m.dloss(kink - h))) / h
+        right = (float(m.dloss(kink + h)) - float(m.dloss(kink))) / h
+        assert {round(left, 6), round(right, 6)} == {0.0, 1.0}
+    lap = Laplace(0.4)
+    assert lap.kinks == (0.0,) and float(lap.curvature(0.0)) == 0.0
+    assert float(lap.dloss(1e-12)) - float(lap.dloss(-1e-12)) == 2.0
+    for smooth in (Gaussian(), StudentT(), Cauchy(), Logistic()):
+        assert smooth.kinks == ()
+
+
+@pytest.mark.parametrize("model", MODELS_AT_SCALE, ids=repr)
+def test_convexity_claim_jensen_holds_or_has_a_counterexample(model):
+    # convex: rho(l a + (1 - l) b) <= l rho(a) + (1 - l) rho(b) on random points; not convex: some
+    # random triple breaks it.
+    g = np.random.default_rng(9)
+    a, b = g.standard_normal((2, 20_000)) * 10.0
+    lam = g.random(20_000)
+    lhs = model.loss(lam * a + (1 - lam) * b)
+    rhs = lam * model.loss(a) + (1 - lam) * model.loss(b)
+    slack = 1e-12 * (1.0 + np.abs(rhs))
+    if model.convex:
+        assert np.all(lhs <= rhs + slack)
+    else:
+        assert np.any(lhs > rhs + slack)
+    assert model.convex == isinstance(model, (Gaussian, Laplace, Huber, Logistic))
+
+
+@pytest.mark.parametrize("model", MODELS_AT_SCALE, ids=repr)
+def test_smoothness_claim_one_sided_derivatives_agree_everywhere_or_not(model):
+    # smooth: rho is differentiable, so its one-sided difference quotients agree, also at 0 and at
+    # the kinks of psi; Laplace's differ at 0 (-1 and +1).
+    h = 1e-7
+    points = [0.0, *model.kinks, 0.37, -2.1]
+    gaps = [
+        abs(
+            (float(model.loss(x + h)) - float(model.loss(x))) / h
+            - (float(model.loss(x)) - float(model.loss(x - h))) / h
+        )
+        for x in points
+    ]
+    if model.smooth:
+        assert max(gaps) < 1e-5
+    else:
+        assert max(gaps) == pytest.approx(2.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("model", MODELS_AT_SCALE, ids=repr)
+def test_homogeneity_claim(model):
+    # rho(c r) = |c|^d rho(r) for every real c when homogeneity is d (then rho = rho(1) |r|^d);
+    # otherwise rho(2r)/rho(r) changes with r, so no degree fits.
+    g = np.random.default_rng(10)
+    r = g.standard_normal(500) * 4.0
+    c = g.standard_normal(500) * 3.0
+    d = model.homogeneity
+    if d is not None:
+        np.testing.assert_allclose(model.loss(c * r), np.abs(c) ** d * model.loss(r), rtol=1e-13)
+        np.testing.assert_allclose(model.loss(r), float(model.loss(1.0)) * np.abs(r) ** d, rtol=1e-13)
+    else:
+        ratios = model.loss(np.array([0.2, 20.0])) / model.loss(np.array([0.1, 10.0]))
+        assert abs(ratios[0] - ratios[1]) > 0.1
+    assert d == {Gaussian: 2, Laplace: 1}.get(type(model))
+
+
+@pytest.mark.parametrize(
+    ("model", "bound"),
+    [
+        (Gaussian(1.3), math.inf),
+        (Laplace(0.4), 1.0),
+        (Huber(0.8, 1.7), 0.8 * 1.7),
+        (StudentT(2.5, 0.6), 3.5 / (2 * math.sqrt(2.5) * 0.6)),
+        (Cauchy(0.7), 1.0 / 0.7),
+        (Logistic(0.9), 1.8),
+    ],
+    ids=repr,
+)
+def test_dloss_bound_is_the_supremum_of_the_absolute_dloss(model, bound):
+    assert model.dloss_bound == pytest.approx(bound, rel=1e-14)
+    r = np.concatenate([np.linspace(-60, 60, 200_001), [1e6, -1e6]])
+    top = float(np.max(np.abs(model.dloss(r))))
+    if math.isfinite(bound):
+        assert top <= bound * (1 + 1e-14) and top >= bound * (1 - 1e-6)
+    else:
+        assert float(model.dloss(1e300)) == 1e300
+    if isinstance(model, StudentT):  # the peak is at |r| = sigma sqrt(nu)
+        assert float(model.dloss(model.scale * math.sqrt(model.df))) == pytest.approx(bound, rel=1e-14)
+
+
+@pytest.mark.parametrize("model", MODELS_AT_SCALE, ids=repr)
+def test_losses_are_even_and_irls_quadratics_majorise_them(model):
+    # weight(r) = psi(r)/r non-increasing in |r| makes rho(r0) + weight(r0) (r^2 - r0^2) / 2 an upper
+    # bound of rho touching it at r0: the reason an IRLS step never raises the loss.
+    g = np.random.default_rng(11)
+    r = g.standard_normal(5000) * 6.0
+    np.testing.assert_array_equal(model.loss(-r), model.loss(r))
+    grid = np.linspace(1e-3, 50.0, 5001)
+    assert np.all(np.diff(model.weight(grid)) <= 1e-15)
+    r0 = g.standard_normal(5000) * 6.0
+    upper = model.loss(r0) + 0.5 * model.weight(r0) * (r * r - r0 * r0)
+    assert np.all(upper >= model.loss(r) - 1e-12 * (1 + np.abs(upper)))
+
+
+@pytest.mark.parametrize(
+    ("model", "kappa"),
+    [
+        (Huber(1.345), 1.0),
+        (Huber(0.3, 2.0), 1.0),
+        (StudentT(3.0, 0.5), 1.0),
+        (Cauchy(4.0), 1.0),
+        (Logistic(2.0), 2.0),
+    ],
+    ids=repr,
+)
+def test_scale_equation_is_t_times_the_derivative_of_the_unit_nll(model, kappa):
+    # The likelihood equation mean h(|r|/sigma) = 1 has h(t) = t g'(t) with g the NLL at unit scale,
+    # and the unit-scale loss is kappa g (Logistic: 2 g); so h = t psi_1(t) / kappa and
+    # t h'(t) = h + t^2 psi_1'(t) / kappa.
+    unit = model.replace_scale(1.0)
+    t = np.linspace(0.05, 12.0, 240)  # the root search evaluates h at non-zero residuals only
+    h, th = model._scale_equation(t)
+    np.testing.assert_allclose(h, t * unit.dloss(t) / kappa, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(th, h + t * t * unit.curvature(t) / kappa, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("model", MODELS_AT_SCALE + [StudentT(1e-3, 1e-100), Huber(1e-200, 1e100)], ids=repr)
+def test_fast_finite_loss_form_equals_the_guarded_one(model):
+    # _loss_finite is what the fitters call on rescaled residuals; it must be the same function there.
+    r = np.random.default_rng(12).standard_normal(1000) * 3.0 * model.scale
+    np.testing.assert_allclose(model._loss_finite(np, r), model.loss(r), rtol=1e-13, atol=1e-300)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dlmath.fit import fit_linear
+from dlmath.noise import Cauchy, Gaussian, Huber, Laplace, Logistic
 from dlmath.sgd import SGDResult, jitter_experiment, make_regression, sgd_linear
 
 
@@ -118,7 +119,12 @@ def test_inputs_are_not_modified(data):
 @pytest.mark.parametrize(
     ("kwargs", "exc", "pattern"),
     [
-        ({"loss": "l3"}, ValueError, r"sgd_linear: unknown loss 'l3'; expected one of 'l2', 'l1', 'huber'"),
+        (
+            {"loss": "l3"},
+            ValueError,
+            r"sgd_linear: unknown loss 'l3'; expected one of 'l2', 'l1', 'huber' or a dlmath.noise model$",
+        ),
+        ({"loss": 3}, ValueError, r"sgd_linear: unknown loss 3; expected one of 'l2', 'l1', 'huber'"),
         (
             {"loss": "l1", "schedule": "cosine"},
             ValueError,
@@ -197,3 +203,37 @@ def test_window_jitter_checks_its_window_and_never_averages_nothing(data):
     for start, stop in ((1.0, 1.0), (0.5, 0.2), (-0.1, 0.5), (0.0, 1.5)):
         with pytest.raises(ValueError, match=r"SGDResult.window_jitter: 'start' and 'stop' must satisfy"):
             res.window_jitter(start, stop)
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [("l2", Gaussian()), ("l1", Laplace()), ("huber", Huber(delta=0.1))],
+    ids=["l2", "l1", "huber"],
+)
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_a_named_loss_is_its_noise_model_at_scale_one(data, name, model, batch_size):
+    X, y = data
+    by_name = sgd_linear(X, y, loss=name, delta=0.1, steps=400, batch_size=batch_size)
+    by_model = sgd_linear(X, y, loss=model, steps=400, batch_size=batch_size)
+    np.testing.assert_array_equal(by_name.weights, by_model.weights)
+    np.testing.assert_array_equal(by_name.optimum, by_model.optimum)
+    np.testing.assert_array_equal(by_name.loss, by_model.loss)
+    assert by_name.loss_name == name and by_model.loss_name == repr(model)
+
+
+@pytest.mark.parametrize("model", [Logistic(0.05), Cauchy(0.5), Huber(1.0, 0.02)], ids=repr)
+def test_a_noise_model_instance_drives_the_steps_at_its_own_scale(data, model):
+    X, y = data
+    i = int(np.random.default_rng(0).integers(0, X.shape[0], size=(1, 1))[0, 0])
+    res = sgd_linear(X, y, loss=model, lr=0.1, steps=300)
+    # First step by hand: psi(y_i) from the documented formulas, at w0 = 0.
+    s = model.scale
+    psi = {
+        Logistic: lambda r: 2 * s * np.tanh(r / (2 * s)),
+        Cauchy: lambda r: 2 * r / (s * s + r * r),
+        Huber: lambda r: np.clip(r, -model.delta * s, model.delta * s),
+    }[type(model)]
+    np.testing.assert_allclose(res.weights[1], 0.1 * psi(y[i]) * X[i], rtol=1e-14)
+    np.testing.assert_allclose(res.optimum, fit_linear(X, y, noise=model, fit_intercept=False).coef)
+    for t in (0, 150, 300):
+        assert res.loss[t] == pytest.approx(float(np.mean(model.loss(y - X @ res.weights[t]))), rel=1e-12)

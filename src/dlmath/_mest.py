@@ -4,14 +4,21 @@ With :math:`Z = [X, \mathbf 1]` (or :math:`X`), every solver here needs only thr
 over the rows, each one pass over :math:`X` that never forms :math:`Z`: predictions
 :math:`Z\beta`, products :math:`Z^\top v`, and weighted Gram matrices :math:`Z^\top\operatorname{diag}(u)Z`.
 
-- Convex losses (Huber, logistic): Newton's method with a line search, alternating with the exact
-  scale MLE when the scale is estimated (coordinate descent on the negative log-likelihood).
-- Student-t: Newton steps where the Hessian is positive definite, majorise-minimise (IRLS) steps
-  elsewhere, and the exact scale MLE; no step raises the NLL.
+The solvers know a noise model only through its methods and facts (:mod:`dlmath.noise`): the
+loss, :math:`\psi`, the IRLS weight :math:`\psi(r)/r`, the curvature :math:`\psi'`, the bound
+:math:`\sup|\psi|` and the scale MLE.
+
+- Convex, smooth losses (Huber, logistic): Newton's method with a line search, alternating with
+  the exact scale MLE when the scale is estimated (coordinate descent on the negative
+  log-likelihood).
+- Smooth, non-convex losses (Student-t, Cauchy): Newton steps where the Hessian is positive
+  definite, majorise-minimise (IRLS) steps elsewhere, and the exact scale MLE; no step raises
+  the NLL.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -74,82 +81,50 @@ def solve_spd(G, rhs, ridge=0.0):
     return x / d
 
 
-def convex_terms(model):
-    r"""``(loss, psi, weight, mm_weight, bound)`` for a convex model at its scale, as NumPy functions.
-
-    ``psi`` is :math:`\ell'`; ``weight`` the (generalised) second derivative :math:`\ell''`, the
-    Newton Hessian weight; ``mm_weight`` :math:`\ell'(r)/r`, the weight of the majorising quadratic
-    (valid because :math:`\ell(\sqrt{x})` is concave in :math:`x` for both models); ``bound``
-    :math:`\sup|\ell'|`, which scales the gradient tolerance.
-    """
-    if model.name == "huber":
-        k = model.delta * model.scale
-
-        def loss(r):
-            a = np.abs(r)
-            return np.where(a <= k, 0.5 * r * r, k * (a - 0.5 * k))
-
-        def mm_weight(r):
-            a = np.abs(r)
-            return k / np.maximum(a, k)
-
-        return (
-            loss,
-            lambda r: np.clip(r, -k, k),
-            lambda r: (np.abs(r) <= k).astype(np.float64),
-            mm_weight,
-            k,
-        )
-    s2 = 2.0 * model.scale
-
-    def loss(r):
-        return model._loss(np, r, model.scale)
-
-    def weight(r):
-        th = np.tanh(r / s2)
-        return 1.0 - th * th
-
-    def mm_weight(r):
-        u = np.abs(r) / s2
-        small = u < 1e-8
-        safe = np.where(small, 1.0, u)
-        return np.where(small, 1.0, np.tanh(safe) / safe)
-
-    return loss, (lambda r: s2 * np.tanh(r / s2)), weight, mm_weight, s2
+def _terms(model):
+    """The model's loss, psi, curvature and IRLS weight as NumPy functions of finite residuals."""
+    return (
+        functools.partial(model._loss_finite, np),
+        functools.partial(model._dloss, np),
+        functools.partial(model._curvature, np),
+        functools.partial(model._weight, np),
+    )
 
 
 def convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=200, tol=1e-10):
-    r"""Minimise :math:`\sum_i \ell(y_i - z_i^\top\beta)` for a convex :math:`\ell` by Newton's method.
+    r"""Minimise :math:`\sum_i \rho(y_i - z_i^\top\beta)` for a convex, smooth :math:`\rho` by Newton's method.
 
-    The Hessian is :math:`Z^\top \operatorname{diag}(\ell''(r)) Z`, with a backtracking line search.
-    For Huber (:math:`\ell'' = 1` on the inliers :math:`|r_i| \le \delta\sigma`, else 0) this is
-    semismooth Newton: once the inlier set is that of the minimiser the quadratic model is exact and
-    the step lands on it. Where the Hessian is nearly singular (fewer inliers than parameters) or
-    its step fails the line search, a majorise-minimise step (weighted least squares with weights
-    :math:`\ell'(r)/r`) is taken instead; it never increases the loss. ``colnorm`` holds the column
-    norms of :math:`Z`; the gradient test is relative to
-    :math:`\sup|\ell'|\sqrt n\,\lVert z_{:j}\rVert \ge \sum_i |\ell'(r_i) z_{ij}|`, plus the
-    rounding of the gradient itself: each residual carries an error of about
-    :math:`\epsilon\max|y|` and :math:`|\ell''| \le 1`, so the gradient is known only to
+    The Hessian is :math:`Z^\top \operatorname{diag}(\psi'(r)) Z` (the model's ``curvature``), with
+    a backtracking line search. Where :math:`\psi'` is piecewise constant (Huber: 1 on the inliers
+    :math:`|r_i| \le \delta\sigma`, else 0) this is semismooth Newton: once the inlier set is that
+    of the minimiser the quadratic model is exact and the step lands on it. Where the Hessian is
+    nearly singular (fewer inliers than parameters) or its step fails the line search, a
+    majorise-minimise step (weighted least squares with the model's ``weight`` :math:`\psi(r)/r`)
+    is taken instead; it never increases the loss. ``colnorm`` holds the column norms of
+    :math:`Z`; the gradient test is relative to
+    :math:`\sup|\psi|\sqrt n\,\lVert z_{:j}\rVert \ge \sum_i |\psi(r_i) z_{ij}|` (the model's
+    ``dloss_bound``), plus the rounding of the gradient itself: each residual carries an error of
+    about :math:`\epsilon\max|y|` and :math:`|\psi'| \le 1`, so the gradient is known only to
     :math:`4\epsilon\max|y|\sqrt n\,\lVert z_{:j}\rVert`, and the loss to
-    :math:`4\epsilon\max|y|\,n\sup|\ell'|`, which the line searches allow for. (Without these,
+    :math:`4\epsilon\max|y|\,n\sup|\psi|`, which the line searches allow for. (Without these,
     data such as :math:`y = 5\cdot 10^6 + \text{noise}` never passed: the intercept's last bit
     moves the gradient by more than the tolerance, and up to 400 iterations were spent in vain.)
     Returns ``(beta, n_iter, converged)``.
     """
     n, p = X.shape
     k = beta.size
-    loss, psi, weight, mm_weight, bound = convex_terms(model)
+    loss, psi, curvature, weight = _terms(model)
+    bound = model.dloss_bound
     rounding = 4.0 * np.finfo(float).eps * float(np.max(np.abs(y), initial=0.0))
     colscale = colnorm * math.sqrt(n) * (bound + rounding / tol) + 1e-300
-    # The loss is known to about sup|l'| * rounding per row: decreases below that are noise.
+    # The loss is known to about sup|psi| * rounding per row: decreases below that are noise.
     fnoise = n * bound * rounding
 
     def residual(b):
         return y - pred(X, b[:p], b[p] if intercept else 0.0)
 
     def mm_step(r):
-        u = mm_weight(r)
+        u = weight(r)
         cand = solve_spd(gram(X, u, intercept), zt(X, u * y, intercept))
         rc = residual(cand)
         return cand, rc, float(np.sum(loss(rc)))
@@ -160,7 +135,7 @@ def convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=200, tol=1e
         g = zt(X, psi(r), intercept)
         if np.all(np.abs(g) <= tol * colscale):
             return beta, it - 1, True
-        w = weight(r)
+        w = curvature(r)
         fc = math.inf
         if float(np.sum(w)) >= k:
             step = solve_spd(gram(X, w, intercept), g, ridge=1e-12)
@@ -183,7 +158,10 @@ def convex_newton(X, y, intercept, model, beta, colnorm, *, max_iter=200, tol=1e
 
 
 def fit_convex(X, y, intercept, model, fixed_scale):
-    """Huber or logistic noise: Newton in the coefficients, alternating with the scale MLE."""
+    """Convex smooth loss: Newton in the coefficients, alternating with the scale MLE unless it is fixed.
+
+    Returns ``(beta, scale, n_iter, converged)``.
+    """
     n, p = X.shape
     # The normal equations are accurate enough for a starting point and cost one pass over X.
     G = gram(X, np.ones(n), intercept)
@@ -192,9 +170,9 @@ def fit_convex(X, y, intercept, model, fixed_scale):
     if fixed_scale is not None:
         fixed = model.replace_scale(fixed_scale)
         r = y - pred(X, beta[:p], beta[p] if intercept else 0.0)
-        if float(np.sum(convex_terms(fixed)[2](r))) < max(2 * beta.size, 0.05 * n):
-            # A scale far below the residuals makes the loss nearly |r|: start from the LAD fit,
-            # whose zero residuals give Newton a non-singular Hessian.
+        if float(np.sum(fixed._curvature(np, r))) < max(2 * beta.size, 0.05 * n):
+            # A scale far below the residuals makes the loss nearly a multiple of |r|: start from
+            # the LAD fit, whose zero residuals give Newton a non-singular Hessian.
             from ._lad import lad
 
             beta = lad(X, y, intercept).coef
@@ -204,7 +182,7 @@ def fit_convex(X, y, intercept, model, fixed_scale):
     # then the exact sigma for that beta; each half-step lowers the NLL.
     r = y - pred(X, beta[:p], beta[p] if intercept else 0.0)
     exact = 1e-13 * float(np.max(np.abs(y), initial=0.0))
-    sigma = model.fit_scale(r)
+    sigma = model._scale_mle(np.abs(r))
     if sigma <= exact:
         return beta, 0.0, 0, True
     total = 0
@@ -225,34 +203,42 @@ def fit_convex(X, y, intercept, model, fixed_scale):
     return beta, sigma, total, ok
 
 
-def fit_student(X, y, intercept, model, fixed_scale, *, max_iter=500, tol=1e-9):
-    r"""Student-t (and Cauchy) fit from the LAD start: Newton or majorise-minimise steps in the
-    coefficients, alternating with the exact scale MLE.
+def fit_local(X, y, intercept, model, fixed_scale, *, max_iter=500, tol=1e-9):
+    r"""Smooth, non-convex loss (Student-t, Cauchy): a local minimiser from the LAD start, by Newton or
+    majorise-minimise steps in the coefficients, alternating with the exact scale MLE unless it is fixed.
 
-    With :math:`t_i = r_i/\sigma`, the EM weights :math:`w_i = (\nu+1)/(\nu + t_i^2)` stay bounded
-    however small :math:`\sigma` gets; the loss gradient is :math:`-Z^\top(w \odot r)/\sigma^2` and
-    its Hessian :math:`Z^\top\operatorname{diag}(h)Z/\sigma^2`, :math:`h_i = (\nu+1)(\nu - t_i^2)/(\nu + t_i^2)^2`,
+    The work is in standardised residuals :math:`t_i = r_i/\sigma` with the model at unit scale,
+    whose loss :math:`\rho_1(t)` is the loss at scale :math:`\sigma` up to a positive factor (so
+    its weights stay bounded however small :math:`\sigma` gets): the gradient is
+    :math:`-Z^\top\psi_1(t)/\sigma` and the Hessian :math:`Z^\top\operatorname{diag}(\psi_1'(t))Z/\sigma^2`,
     which is indefinite where outliers dominate. A Newton step is taken when that Hessian is
     positive definite and the step lowers the loss; otherwise the weighted least-squares step with
-    weights :math:`w` (a majoriser: :math:`\log(1 + x/\nu)` is concave in :math:`x = t^2`), which
-    never raises it. Each scale update maximises the likelihood exactly, so no step raises the NLL.
+    the IRLS weights :math:`\psi_1(t)/t` (a majoriser, since :math:`\rho_1(\sqrt x)` is concave in
+    :math:`x`; for Student-t these are the EM weights :math:`(\nu+1)/(\nu + t^2)`), which never
+    raises it. Each scale update maximises the likelihood exactly, so no step raises the NLL.
+    Returns ``(beta, scale, n_iter, converged)``.
     """
     from ._lad import lad
 
     n, p = X.shape
-    v = model.df
     beta = lad(X, y, intercept).coef
     r = y - pred(X, beta[:p], beta[p] if intercept else 0.0)
-    sigma = fixed_scale if fixed_scale is not None else model.fit_scale(r)
+    sigma = fixed_scale if fixed_scale is not None else model._scale_mle(np.abs(r))
     exact = 1e-13 * float(np.max(np.abs(y), initial=0.0))
-    if sigma <= exact:  # too many exact zeros for a t likelihood: unbounded as sigma -> 0
+    if sigma <= exact:  # too many exact zeros for the likelihood: unbounded as sigma -> 0
         return beta, 0.0, 0, True
-    # Cauchy-Schwarz bound sqrt(n) * ||z_j|| >= sum_i |z_ij|, without a copy of |X|.
+    unit = model.replace_scale(1.0)
+    rho, _, curvature, weight = _terms(unit)
+    # Cauchy-Schwarz: max|psi_1(t)| sqrt(n) ||z_j|| >= sum_i |psi_1(t_i) z_ij|, without a copy of |X|.
     norms = np.sqrt(np.einsum("ij,ij->j", X, X))
     colscale = math.sqrt(n) * (np.append(norms, math.sqrt(n)) if intercept else norms) + 1e-300
+    # Each residual is known to about 4 eps max|y|, and psi_1 moves by at most weight_1(0) times
+    # that over sigma (the weight is non-increasing, so psi_1' <= weight_1 <= weight_1(0)).
+    rounding = 4.0 * np.finfo(float).eps * float(np.max(np.abs(y), initial=0.0))
+    slope = float(weight(np.zeros(1))[0])
 
     def loss(res):
-        return float(np.sum(np.log1p((res / sigma) ** 2 / v)))
+        return float(np.sum(rho(res / sigma)))
 
     ok = False
     it = 0
@@ -260,12 +246,14 @@ def fit_student(X, y, intercept, model, fixed_scale, *, max_iter=500, tol=1e-9):
     while it < max_iter:
         it += 1
         t = r / sigma
-        q = v + t * t
-        w = (v + 1.0) / q
-        g = zt(X, w * r, intercept)
-        if np.all(np.abs(g) <= tol * colscale * sigma):
+        w = weight(t)
+        g = zt(X, w * r, intercept)  # sigma Z^T psi_1(t)
+        # Relative to the largest |psi_1(t_i)|, not to sup|psi_1|: with sigma far above the
+        # residuals every psi_1(t_i) is tiny, and the sup let the LAD start pass as converged.
+        size = min(unit.dloss_bound, float(np.max(np.abs(w * t), initial=0.0)))
+        if np.all(np.abs(g) <= colscale * (tol * size * sigma + slope * rounding)):
             if fixed_scale is None:
-                new = model.fit_scale(r)
+                new = model._scale_mle(np.abs(r), start=sigma)
                 if abs(new - sigma) > tol * sigma:
                     sigma = new
                     f = loss(r)
@@ -273,7 +261,7 @@ def fit_student(X, y, intercept, model, fixed_scale, *, max_iter=500, tol=1e-9):
             ok = True
             break
         cand = None
-        h = (v + 1.0) * (v - t * t) / (q * q)
+        h = curvature(t)
         # gram() takes non-negative weights: split h into its positive and negative parts.
         Hn = gram(X, np.maximum(h, 0.0), intercept)
         if np.any(h < 0):
@@ -294,14 +282,13 @@ def fit_student(X, y, intercept, model, fixed_scale, *, max_iter=500, tol=1e-9):
                 tstep *= 0.5
         except np.linalg.LinAlgError:
             pass
-        if cand is None:
-            # Majorise-minimise: the weighted least-squares step cannot increase the loss.
+        if cand is None:  # the majorise-minimise step cannot increase the loss
             b_try = solve_spd(gram(X, w, intercept), zt(X, w * y, intercept))
             r_try = y - pred(X, b_try[:p], b_try[p] if intercept else 0.0)
             cand = (b_try, r_try, loss(r_try))
         beta, r, f = cand
         if fixed_scale is None:
-            new = model.fit_scale(r)
+            new = model._scale_mle(np.abs(r), start=sigma)
             if new <= exact:
                 return beta, 0.0, it, True
             if new != sigma:

@@ -1,23 +1,26 @@
 r"""Maximum-likelihood linear fits under each noise model of :mod:`dlmath.noise`.
 
 For :math:`y_i = w^\top x_i + b + \varepsilon_i` with i.i.d. noise of density :math:`p`, the MLE of
-:math:`(w, b)` minimises :math:`\sum_i \ell(y_i - w^\top x_i - b)` with the model's training loss
-:math:`\ell`:
+:math:`(w, b)` minimises :math:`\sum_i \rho(y_i - w^\top x_i - b)` with the model's training loss
+:math:`\rho`. The solver follows from what the model says about :math:`\rho`, never from its name:
 
-- Gaussian, :math:`\ell = r^2/2`: least squares, solved by an orthogonal factorisation (SVD) of the
-  centred, column-scaled design, so conditioning costs digits once, not twice as in the normal
-  equations :math:`X^\top X w = X^\top y` (available as ``method="normal"`` for teaching; it warns
-  with :class:`ConditioningWarning`).
-- Laplace, :math:`\ell = |r|`: least absolute deviations, an LP solved *exactly* (interior point,
-  sample reduction and a certified optimal vertex; see ``dlmath._lad``).
-- Huber: convex and piecewise quadratic; semismooth Newton with a line search ends at the exact
-  minimiser once the set of inliers stops changing. Logistic: convex and smooth; Newton's method.
-- Student-t and Cauchy: not convex; from the LAD fit, Newton steps where the Hessian is positive
-  definite and majorise-minimise (IRLS) steps elsewhere, none of which increases the loss, to a
-  local minimiser. (The iterative solvers live in ``dlmath._mest``.)
+- ``homogeneity == 2`` (:math:`\rho = \rho(1)\,r^2`, Gaussian): least squares, solved by an
+  orthogonal factorisation (SVD) of the centred, column-scaled design, so conditioning costs
+  digits once, not twice as in the normal equations :math:`X^\top X w = X^\top y` (available as
+  ``method="normal"`` for teaching; it warns with :class:`ConditioningWarning`).
+- ``homogeneity == 1`` (:math:`\rho = \rho(1)\,|r|`, Laplace): least absolute deviations, an LP
+  solved *exactly* (interior point, sample reduction and a certified optimal vertex; see
+  ``dlmath._lad``).
+- ``convex`` and ``smooth`` (Huber, logistic): Newton's method with a line search, semismooth
+  where :math:`\psi` has ``kinks`` (Huber), ending at the exact minimiser once the set of
+  inliers stops changing.
+- ``smooth`` but not ``convex`` (Student-t, Cauchy): from the LAD fit, Newton steps where the
+  Hessian is positive definite and majorise-minimise (IRLS) steps elsewhere, none of which
+  increases the loss, to a local minimiser. (The iterative solvers live in ``dlmath._mest``.)
 
-The scale :math:`\sigma` is estimated by maximum likelihood jointly with the coefficients unless
-``scale=`` fixes it. For the Gaussian and Laplace models the coefficients do not depend on it.
+A model with no homogeneity that is neither smooth nor convex has no solver here
+(``TypeError``). For homogeneous losses the coefficients do not depend on :math:`\sigma`, and a
+fitted scale is the closed-form MLE at them; otherwise it is fitted jointly with them.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _mest
+from . import _design, _mest
 from . import noise as _noise
 from ._array import check_real_scalar, float_input
+from ._lstsq import ConditioningWarning, lstsq, normal_equations
 
 __all__ = ["fit_linear", "LinearFit", "ConditioningWarning"]
 
@@ -58,10 +62,6 @@ def _one_blas_thread():
         yield
 
 
-class ConditioningWarning(UserWarning):
-    """The normal equations lost digits: :math:`\\kappa(X^\\top X) = \\kappa(X)^2` is large."""
-
-
 @dataclass(frozen=True)
 class LinearFit:
     r"""Result of :func:`fit_linear`.
@@ -69,18 +69,21 @@ class LinearFit:
     Attributes:
         coef: the weights :math:`w`, shape ``[n_features]``.
         intercept: :math:`b` (0.0 when ``fit_intercept=False``).
-        scale: the noise scale: the MLE :math:`\hat\sigma` at the fitted coefficients, or the
-            value given as ``scale=``.
-        objective: :math:`\sum_i \ell(r_i)`, the training loss of the noise model (at ``scale``)
+        scale: the noise scale :math:`\sigma` the fit used: for a model instance passed as
+            ``noise``, its own scale, reported back as given; for a fixed ``scale=``, that value;
+            for a noise name (or ``scale="mle"``), the MLE :math:`\hat\sigma` at the fitted
+            coefficients, fitted jointly with them where they depend on it.
+        objective: :math:`\sum_i \rho(r_i)`, the training loss of the noise model (at ``scale``)
             summed over the residuals :math:`r_i = y_i - w^\top x_i - b`.
         n_iter: iterations of the solver (0 for a direct solve).
         converged: whether the solver's optimality test passed: exact solves and certified LAD
-            vertices report ``True``; Huber and Student-t a gradient below tolerance.
-        method: the algorithm used: ``"svd"`` or ``"normal"`` (Gaussian),
-            ``"interior-point+vertex"`` or ``"preprocessed-interior-point+vertex"`` (Laplace; the
-            second with Portnoy-Koenker sample reduction), ``"semismooth-newton"`` (Huber),
-            ``"newton"`` (logistic), ``"newton-mm"`` (Student-t, Cauchy), ``"none"`` (no parameters).
-        noise: the noise model, with the fitted (or given) scale; as passed in when the fitted
+            vertices report ``True``; the iterative solvers a gradient below tolerance.
+        method: the algorithm used: ``"svd"`` or ``"normal"`` (least squares),
+            ``"interior-point+vertex"`` or ``"preprocessed-interior-point+vertex"`` (least absolute
+            deviations; the second with Portnoy-Koenker sample reduction), ``"semismooth-newton"``
+            (Huber), ``"newton"`` (logistic), ``"newton-mm"`` (Student-t, Cauchy), ``"none"`` (no
+            parameters).
+        noise: the noise model at ``scale``; as passed in (or built from the name) when a fitted
             scale is 0 (an exact fit, where no model of scale 0 exists).
     """
 
@@ -105,260 +108,95 @@ class LinearFit:
         return X @ self.coef + self.intercept
 
 
-def _validate(X, y, fn="fit_linear"):
-    _, X = float_input(fn, X, "X")
-    _, y = float_input(fn, y, "y")
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(
-            f"{fn}: 'X' must be a 2-D array of shape (n_samples, n_features); got shape {X.shape}"
-        )
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"{fn}: 'y' must have shape ({X.shape[0]},) to match 'X' of shape {X.shape}; got shape {y.shape}"
-        )
-    # Column sums of squares: finite ones prove every entry finite at a fraction of the cost of
-    # isfinite(X).all(), and they tell the later steps how large each column is. Only a non-finite
-    # sum (NaN, inf, or squares overflowing beyond 1e154) needs the element-wise search.
-    with np.errstate(over="ignore", invalid="ignore"):
-        ss = np.einsum("ij,ij->j", X, X)
-        ssy = float(y @ y)
-    for name, a, sums in (("X", X, ss), ("y", y, ssy)):
-        if not np.all(np.isfinite(sums)) and not np.isfinite(a).all():
-            where = np.argwhere(~np.isfinite(a))[0]
-            raise ValueError(
-                f"{fn}: '{name}' must be finite; found {a[tuple(where)]} at index {tuple(int(i) for i in where)}"
-            )
-    return X, y, np.append(ss, ssy)
+def _lad(X, y, intercept, model, fixed):
+    from ._lad import lad
+
+    res = lad(X, y, intercept)
+    return res.coef, 0.0, res.n_iter, res.certified, res.method
 
 
-def _split(beta, p, intercept):
-    return beta[:p].copy(), (float(beta[p]) if intercept else 0.0)
+def _convex(X, y, intercept, model, fixed):
+    beta, scale, n_iter, ok = _mest.fit_convex(X, y, intercept, model, fixed)
+    return beta, scale, n_iter, ok, "semismooth-newton" if model.kinks else "newton"
 
 
-def _lstsq(X, y, intercept, ss=None):
-    r"""Least squares by SVD of the centred design with unit-norm columns.
-
-    ``ss`` (column sums of squares, when known) gives the centred norms as
-    :math:`\sqrt{\sum x^2 - n\bar x^2}` without another pass over ``X``, except for columns where
-    that difference cancels (mean much larger than spread), which are measured directly.
-    """
-    n, p = X.shape
-    if intercept:
-        xm = X.mean(axis=0)
-        ym = float(y.mean())
-        A = X - xm
-        yc = y - ym
-        if ss is None:
-            norms = np.sqrt(np.einsum("ij,ij->j", A, A))
-        else:
-            c2 = ss - n * xm * xm
-            norms = np.sqrt(np.maximum(c2, 0.0))
-            bad = ~(c2 > 1e-6 * ss)
-            if bad.any():
-                Ab = A[:, bad]
-                norms[bad] = np.sqrt(np.einsum("ij,ij->j", Ab, Ab))
-    else:
-        A = X.copy()
-        yc = y
-        norms = np.sqrt(np.einsum("ij,ij->j", A, A) if ss is None else ss)
-    # A column that is zero to rounding (a constant beside the intercept: its centred norm is
-    # rounding error of its mean) or so small that its coefficient would overflow gets
-    # coefficient 0, the minimum-norm choice.
-    level = np.abs(xm) * math.sqrt(n) + norms if intercept else norms
-    dead = (norms <= 16 * np.finfo(float).eps * math.sqrt(max(n, 1)) * level) | (norms < 1e-150)
-    norms[dead] = 1.0
-    A /= norms
-    A[:, dead] = 0.0
-    sol, _, rank, sv = np.linalg.lstsq(A, yc, rcond=None)
-    w = sol / norms
-    if rank < p:
-        # lstsq's answer has minimum norm in the scaled coordinates; the minimum-norm w in the
-        # caller's units differs when dependent columns differ in size (x and 2x split 2:1
-        # instead of 1:2). Remove w's component along the null space, mapped back to those units.
-        _, s, Vt = np.linalg.svd(A, full_matrices=False)
-        null = Vt[s <= np.finfo(float).eps * max(n, p) * sv.max(initial=0.0)].T / norms[:, None]
-        w = w - null @ np.linalg.lstsq(null, w, rcond=None)[0]
-    b = ym - float(xm @ w) if intercept else 0.0
-    return w, b
+def _local(X, y, intercept, model, fixed):
+    beta, scale, n_iter, ok = _mest.fit_local(X, y, intercept, model, fixed)
+    return beta, scale, n_iter, ok, "newton-mm"
 
 
-def _normal_equations(X, y, intercept):
-    r"""The textbook solve :math:`(Z^\top Z)\beta = Z^\top y` by Cholesky; warns when digits are lost."""
-    n, p = X.shape
-    G = _mest.gram(X, np.ones(n), intercept)
-    # solve_spd scales G to unit diagonal first, so the digits lost are set by the condition of
-    # the scaled matrix: columns of very different sizes alone cost nothing.
-    d = np.sqrt(np.diag(G))
-    d[d == 0] = 1.0
-    cond = float(np.linalg.cond(G / d / d[:, None]))
-    if not cond < 1e8:
-        digits = 16 if not math.isfinite(cond) else min(16, round(math.log10(cond)))
-        warnings.warn(
-            f"fit_linear(method='normal'): cond(X^T X) = {cond:.1e} with unit-size columns, so about "
-            f"{digits} of 16 significant digits are lost; method='svd' loses half as many",
-            ConditioningWarning,
-            stacklevel=3,
-        )
-    beta = _mest.solve_spd(G, _mest.zt(X, y, intercept))
-    return _split(beta, p, intercept)
-
-
-def _independent_columns(X, intercept, *, tol=1e-9, sample=20_000):
-    r"""Columns of ``X`` to keep when the design is rank-deficient, or ``None`` when it has full rank.
-
-    Greedy in column order (the intercept first): column :math:`j` is dropped when its distance to
-    the span of the kept ones is below ``tol`` times its norm, measured in the Gram matrix. A row
-    subsample of full rank proves the full design has full rank, so the full Gram matrix is formed
-    only when the subsample is deficient.
-    """
-    n, p = X.shape
-    if n > sample:
-        rows = np.random.default_rng(0).integers(0, n, sample)
-        keep = _greedy_rank(_mest.gram(X[rows], np.ones(sample), intercept), intercept, tol)
-        if keep.all():
-            return None
-    keep = _greedy_rank(_mest.gram(X, np.ones(n), intercept), intercept, tol)
-    return None if keep.all() else np.flatnonzero(keep)
-
-
-def _greedy_rank(G, intercept, tol):
-    p = G.shape[0] - int(intercept)
-    order = ([p] if intercept else []) + list(range(p))
-    chosen: list[int] = []
-    keep = np.zeros(p, dtype=bool)
-    for j in order:
-        gjj = G[j, j]
-        if gjj <= 0:
-            continue
-        if chosen:
-            S = G[np.ix_(chosen, chosen)]
-            g = G[chosen, j]
-            d = gjj - g @ np.linalg.solve(S, g)
-        else:
-            d = gjj
-        if d > tol * tol * gjj:
-            chosen.append(j)
-            if j < p:
-                keep[j] = True
-    return keep
-
-
-def _rescale(X, y, ss):
-    """``(X', y', cx, cy)``: data divided by powers of two when any column or ``y`` is extreme.
-
-    Gram matrices square the data, so entries beyond about 1e150 (or below 1e-150) would over- or
-    underflow; dividing each column and ``y`` by a power of two near its largest magnitude is
-    exact, and every fitter is equivariant to it. ``cx`` is ``None`` when nothing needs scaling,
-    which the sums of squares ``ss`` (columns, then ``y``) decide without another pass.
-    """
-    n = X.shape[0]
-    odd = ~((ss > 1e-200) & (ss < 1e200))
-    if not odd.any():
-        return X, y, None, 1.0
-    # A zero sum of squares is harmless for an all-zero column (or y); otherwise squares
-    # underflowed and the data need scaling.
-    parts = [X[:, j] for j in np.flatnonzero(odd[:-1])] + ([y] if odd[-1] else [])
-    sums = ss[odd]
-    if np.all(sums == 0) and not any(np.any(a) for a in parts):
-        return X, y, None, 1.0
-    colmax = np.maximum(X.max(axis=0), -X.min(axis=0)) if n else np.zeros(X.shape[1])
-    ymax = float(np.max(np.abs(y), initial=0.0))
-
-    def pow2(m):
-        # 2**(e-1) for m = f * 2**e, f in [0.5, 1): the scaled maximum lies in [1, 2), and even the
-        # largest double (e = 1024) gives a finite power.
-        return np.where(m > 0, np.ldexp(0.5, np.frexp(np.where(m > 0, m, 1.0))[1]), 1.0)
-
-    cx = pow2(colmax)
-    cy = float(pow2(np.array(ymax)))
-    return X / cx, y / cy, cx, cy
+def _solver(fn, model):
+    """The iterative solver that the model's facts call for (least squares is handled before)."""
+    if model.homogeneity == 1:  # an even rho with rho(cr) = |c| rho(r) is rho(1) |r|
+        return _lad
+    if model.convex and model.smooth:
+        return _convex
+    if model.smooth:
+        return _local
+    raise TypeError(
+        f"{fn}: no solver for noise model {model!r}: expected a smooth loss, or one homogeneous of "
+        f"degree 1 or 2; got convex={model.convex}, smooth={model.smooth}, homogeneity={model.homogeneity}"
+    )
 
 
 def _solve(X, y, fit_intercept, model, method, fixed, ss=None):
-    """Dispatch to the model's fitter: ``(w, b, scale, n_iter, converged, method)``."""
+    """The coefficients on prepared data: ``(w, b, fitted scale, n_iter, converged, method)``."""
     n, p = X.shape
-    k = p + int(fit_intercept)
-    n_iter, converged, fitted_scale = 0, True, 0.0
-    if k == 0:
-        w, b, method = np.zeros(0), 0.0, "none"
-        if model.name not in ("gaussian", "laplace"):
-            fitted_scale = model.fit_scale(y)
-    elif model.name == "gaussian":
+    if p + int(fit_intercept) == 0:
+        fitted = 0.0 if model.homogeneity is not None or fixed is not None else model._scale_mle(np.abs(y))
+        return np.zeros(0), 0.0, fitted, 0, True, "none"
+    if model.homogeneity == 2:  # an even rho with rho(cr) = c^2 rho(r) is rho(1) r^2
         method = method or "svd"
-        if method == "svd":
-            w, b = _lstsq(X, y, fit_intercept, ss)
-        else:
-            w, b = _normal_equations(X, y, fit_intercept)
+        w, b = lstsq(X, y, fit_intercept, ss) if method == "svd" else normal_equations(X, y, fit_intercept)
+        return w, b, 0.0, 0, True, method
+    shift = _design.offsets(X, ss) if fit_intercept else None
+    if shift is not None:
+        X = X - shift
+    cols = _design.independent_columns(X, fit_intercept)
+    if cols is not None and cols.size == 0 and not fit_intercept:  # every column is zero
+        w, b, fitted, n_iter, converged, method = _solve(X[:, :0], y, False, model, method, fixed)
+        return np.zeros(p), b, fitted, n_iter, converged, method
+    Xs = X if cols is None else np.ascontiguousarray(X[:, cols])
+    ps = Xs.shape[1]
+    with _one_blas_thread():
+        beta, fitted, n_iter, converged, method = _solver("fit_linear", model)(
+            Xs, y, fit_intercept, model, fixed
+        )
+    ws, b = beta[:ps].copy(), (float(beta[ps]) if fit_intercept else 0.0)
+    if cols is None:
+        w = ws
     else:
-        shift = _offsets(X, ss) if fit_intercept else None
-        if shift is not None:
-            X = X - shift
-        cols = _independent_columns(X, fit_intercept)
-        if cols is not None and cols.size == 0 and not fit_intercept:  # every column is zero
-            w, b, fitted_scale, n_iter, converged, method = _solve(X[:, :0], y, False, model, method, fixed)
-            return np.zeros(p), b, fitted_scale, n_iter, converged, method
-        Xs = X if cols is None else np.ascontiguousarray(X[:, cols])
-        ps = Xs.shape[1]
-        with _one_blas_thread():
-            if model.name == "laplace":
-                from ._lad import lad
-
-                res = lad(Xs, y, fit_intercept)
-                beta, n_iter, converged, method = res.coef, res.n_iter, res.certified, res.method
-            elif model.name in ("huber", "logistic"):
-                beta, fitted_scale, n_iter, converged = _mest.fit_convex(Xs, y, fit_intercept, model, fixed)
-                method = "semismooth-newton" if model.name == "huber" else "newton"
-            else:
-                beta, fitted_scale, n_iter, converged = _mest.fit_student(Xs, y, fit_intercept, model, fixed)
-                method = "newton-mm"
-        ws, b = _split(beta, ps, fit_intercept)
-        if cols is None:
-            w = ws
-        else:
-            w = np.zeros(p)
-            w[cols] = ws
-        if shift is not None:
-            b -= float(shift @ w)
-    return w, b, fitted_scale, n_iter, converged, method
+        w = np.zeros(p)
+        w[cols] = ws
+    if shift is not None:
+        b -= float(shift @ w)
+    return w, b, fitted, n_iter, converged, method
 
 
-def _offsets(X, ss=None):
-    r"""Column means to subtract before an M-estimator fit with intercept, or ``None``.
-
-    A column whose mean is large beside its spread (:math:`x = 10^8 + \text{noise}`) is nearly
-    parallel to the intercept column, and the uncentred Gram matrices of the solvers lose its
-    spread to rounding: Huber, logistic and Student-t fits stopped unconverged, and the rank test
-    dropped the column of a LAD fit. Fitting on :math:`x - m` with intercept :math:`b + m^\top w`
-    is the same model (the loss is unchanged), so columns whose mean exceeds 30 standard
-    deviations (three of sixteen digits lost) are centred; the others are left alone, sparing a
-    copy of ``X`` and keeping exact data (integers) exact. ``ss`` holds the column sums of
-    squares when known.
-    """
-    n = X.shape[0]
-    if n == 0 or X.shape[1] == 0:
-        return None
-    m = X.mean(axis=0)
-    if ss is None:
-        ss = np.einsum("ij,ij->j", X, X)
-    # mean^2 > 900 variance = 900 (ss/n - mean^2): where the difference cancels, mean^2 dominates
-    # its rounding error by far, so the test is still decided correctly.
-    offset = m * m > 900.0 * (ss / n - m * m)
-    if not offset.any():
-        return None
-    return np.where(offset, m, 0.0)
+def _fixed_scale(fn, noise, model, scale):
+    """The scale the fit holds fixed, or ``None`` to fit it (see :func:`fit_linear`'s ``scale``)."""
+    if isinstance(scale, str):
+        if scale == "mle":
+            return None
+        raise ValueError(f"{fn}: 'scale' must be None, 'mle' or a finite real > 0; got {scale!r}")
+    if scale is not None:
+        return check_real_scalar(fn, "scale", scale)
+    return None if isinstance(noise, str) else model.scale
 
 
 def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale=None) -> LinearFit:
     r"""Maximum-likelihood linear regression under a chosen noise model.
 
-    .. math:: (\hat w, \hat b) = \arg\min_{w,b}\; \sum_{i=1}^n \ell\bigl(y_i - w^\top x_i - b\bigr),
+    .. math:: (\hat w, \hat b) = \arg\min_{w,b}\; \sum_{i=1}^n \rho_\sigma\bigl(y_i - w^\top x_i - b\bigr),
               \qquad \hat\sigma = \arg\max_\sigma \sum_i \log p_\sigma(y_i - \hat w^\top x_i - \hat b),
 
-    with :math:`\ell` the training loss of ``noise`` (for the other models, whose loss depends on
-    :math:`\sigma`, the two are solved jointly). For Gaussian noise the first-order condition is
-    the normal equation :math:`X^\top(Xw - y) = 0`; for Laplace noise it is
+    with :math:`\rho_\sigma` the training loss of ``noise`` at scale :math:`\sigma`. A *name*
+    fits :math:`\sigma` too: jointly with the coefficients where the loss depends on it, after
+    them where it does not (Gaussian, Laplace). A model *instance* is used as given, its scale
+    included: ``noise=Huber(delta=1.0)`` minimises :math:`\sum_i \rho_1(r_i)` at
+    :math:`\sigma = 1`, as ``torch.nn.HuberLoss(delta=1.0)`` would, and ``StudentT(3.0, 0.5)``
+    minimises :math:`\sum_i 2\log(1 + r_i^2/0.75)`. For Gaussian noise the first-order
+    condition is the normal equation :math:`X^\top(Xw - y) = 0`; for Laplace noise it is
     :math:`0 \in \sum_i x_i\,\partial|r_i|`, a median condition.
 
     Args:
@@ -367,24 +205,31 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
             float64 and returns NumPy arrays.
         y: targets of shape ``[n_samples]``; finite real numbers.
         noise: ``"gaussian"``, ``"laplace"``, ``"huber"`` (:math:`\delta = 1.345`),
-            ``"student-t"`` (:math:`\nu = 4`), ``"cauchy"`` or ``"logistic"``, or a
-            :mod:`dlmath.noise` model, whose shape
-            parameter (``delta``, ``df``) is used; its ``scale`` is ignored unless passed as ``scale``.
+            ``"student-t"`` (:math:`\nu = 4`), ``"cauchy"`` or ``"logistic"``, whose scale is
+            fitted; or a :mod:`dlmath.noise` model, whose shape parameter (``delta``, ``df``) and
+            scale are used as they are.
         fit_intercept: fit :math:`b` (default) or force :math:`b = 0`.
-        method: Gaussian only: ``"svd"`` (default) or ``"normal"`` (normal equations by Cholesky;
-            warns with :class:`ConditioningWarning` when :math:`\kappa(X^\top X) \ge 10^8` after
-            scaling its columns to unit size, which the solve does first).
-        scale: a fixed :math:`\sigma` (finite, > 0) instead of its joint MLE. It changes the
-            Huber and Student-t fits, not the Gaussian and Laplace coefficients.
+        method: least squares (Gaussian) only: ``"svd"`` (default) or ``"normal"`` (normal
+            equations by Cholesky; warns with :class:`ConditioningWarning` when
+            :math:`\kappa(X^\top X) \ge 10^8` after scaling its columns to unit size, which the
+            solve does first).
+        scale: ``None`` (default): the instance's own scale, or the MLE for a name. A finite
+            real > 0: :math:`\sigma` held fixed at that value, for a name or an instance (it
+            overrides the instance's scale). ``"mle"``: the MLE also for an instance, keeping its
+            shape parameter (``fit_linear(X, y, noise=StudentT(3.0), scale="mle")``). The scale
+            changes the Huber, logistic and Student-t fits, not the Gaussian and Laplace
+            coefficients.
 
     Returns:
-        A :class:`LinearFit`.
+        A :class:`LinearFit`; its ``scale`` is the :math:`\sigma` used (given or fitted) and
+        ``noise`` the model at that scale.
 
     Raises:
         ValueError: ``X`` not 2-D; ``y`` not of shape ``[n_samples]``; NaN or inf in either; an
-            unknown ``noise`` name (the message lists the known ones) or ``method``; fewer
-            samples than parameters.
-        TypeError: complex or non-numeric input; ``noise`` neither a name nor a model.
+            unknown ``noise`` name (the message lists the known ones), ``method`` or ``scale``
+            string; a ``scale`` that is not finite and > 0; fewer samples than parameters.
+        TypeError: complex or non-numeric input; ``noise`` neither a name nor a model; a model
+            whose loss no solver here handles (neither smooth nor homogeneous of degree 1 or 2).
 
     Notes:
         Laplace fits are exact: the returned vertex passes a subgradient optimality test
@@ -407,6 +252,7 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
     Examples:
         >>> import numpy as np
         >>> from dlmath import fit
+        >>> from dlmath.noise import Huber
         >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
         >>> f = fit.fit_linear(X, [1.0, 3.0, 5.0, 7.0])
         >>> round(float(f.coef[0]), 12), round(f.intercept, 12)
@@ -414,13 +260,15 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         >>> g = fit.fit_linear(X, [1.0, 3.0, 5.0, 70.0], noise="laplace")  # the outlier is ignored
         >>> round(float(g.coef[0]), 12), round(g.intercept, 12), g.converged
         (2.0, 1.0, True)
+        >>> fit.fit_linear(X, [1.0, 3.0, 5.0, 70.0], noise=Huber(delta=1.0)).scale  # as given
+        1.0
     """
     fn = "fit_linear"
     model = _noise.get_model(fn, noise)
-    X, y, ss = _validate(X, y)
+    X, y, ss = _design.validate(X, y)
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"{fn}: 'fit_intercept' must be True or False; got {fit_intercept!r}")
-    fixed = None if scale is None else check_real_scalar(fn, "scale", scale)
+    fixed = _fixed_scale(fn, noise, model, scale)
     n, p = X.shape
     k = p + int(fit_intercept)
     if n < k:
@@ -428,13 +276,18 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
             f"{fn}: {model.name} noise needs at least as many samples as parameters; got n_samples={n} "
             f"for {k} parameters ({p} features{' + intercept' if fit_intercept else ''})"
         )
-    methods = {"gaussian": ("svd", "normal")}.get(model.name, ())
+    methods = ("svd", "normal") if model.homogeneity == 2 else ()
     if method is not None and method not in methods:
         allowed = ", ".join(repr(m) for m in methods) or "none (leave method=None)"
         raise ValueError(f"{fn}: unknown method {method!r} for {model.name} noise; expected {allowed}")
+    if model.homogeneity != 2:
+        _solver(fn, model)
 
-    Xw, yw, cx, cy = _rescale(X, y, ss)
-    fixed_w = None if fixed is None else fixed / cy
+    Xw, yw, cx, cy = _design.rescale(X, y, ss)
+    # In the rescaled units a fixed scale can pass the float range (1e10 beside y ~ 1e-300). Beyond
+    # 1e250 times the data every fitter gives what it gives as sigma -> inf (least squares), and
+    # below 1e-250 what it gives as sigma -> 0, to the last bit; so the scale is clamped there.
+    fixed_w = None if fixed is None else min(max(fixed / cy, 1e-250), 1e250)
     col_ss = ss[:-1] if cx is None else None  # sums of squares of the columns actually fitted
     w, b, fitted_scale, n_iter, converged, method = _solve(
         Xw, yw, fit_intercept, model, method, fixed_w, col_ss
@@ -457,16 +310,17 @@ def fit_linear(X, y, *, noise="gaussian", fit_intercept=True, method=None, scale
         r = y - _mest.pred(X, w, b)
     if fixed is not None:
         sigma = fixed
-    elif model.name not in ("gaussian", "laplace"):
+    elif model.homogeneity is None:
         sigma = fitted_scale
     elif cx is None or np.all(np.isfinite(r)):
-        sigma = model.fit_scale(r) if np.any(r != 0) else 0.0
+        sigma = model._scale_mle(np.abs(r))
     else:
         # Residuals beyond the float64 range (data near 1.7e308): their scale is measured on the
         # rescaled data, where they are finite, and scaled back.
         with np.errstate(over="ignore", invalid="ignore"):
             rw = yw - _mest.pred(Xw, w * cx / cy, b / cy)
-            sigma = model.fit_scale(rw) * cy
+            sigma = model._scale_mle(np.abs(rw)) * cy
     fitted = model.replace_scale(sigma) if 0 < sigma < math.inf else model
-    objective = float(np.sum(fitted.loss(r)))
+    with np.errstate(over="ignore"):  # losses near the largest double can sum past it: inf
+        objective = float(np.sum(fitted.loss(r)))
     return LinearFit(w, b, float(sigma), objective, int(n_iter), bool(converged), method, fitted)

@@ -1,9 +1,9 @@
-r"""Noise models for regression residuals: density, training loss, its (sub)gradient, scale MLE.
+r"""Noise models for regression residuals: each owns its density, loss, derivatives and scale MLE.
 
 Choosing a noise model for :math:`r = y - w^\top x` fixes the loss: the negative log-likelihood of
 i.i.d. residuals is, up to an additive constant and a positive factor,
 
-.. math:: -\log p(r) \;\propto\; \ell(r):\qquad
+.. math:: -\log p(r) \;\propto\; \rho(r):\qquad
           \text{Gaussian} \to \tfrac12 r^2,\quad
           \text{Laplace} \to |r|,\quad
           \text{Huber} \to \rho_\delta(r),\quad
@@ -12,17 +12,37 @@ i.i.d. residuals is, up to an additive constant and a positive factor,
 :class:`Cauchy` is Student-:math:`t` with :math:`\nu = 1`; :class:`Logistic` has the smooth convex
 loss :math:`4\sigma^2\log\cosh\frac{r}{2\sigma}`.
 
-Every model has the same five methods:
+Every model has the same element-wise methods, the math of each written once in the model:
 
 - ``logpdf(r)`` and ``nll(r) = -logpdf(r)``: the normalised density of one residual;
-- ``loss(r)``: the training loss :math:`\ell(r)`, the NLL with constants dropped and, for the
+- ``loss(r)``: the training loss :math:`\rho(r)`, the NLL with constants dropped and, for the
   Gaussian, Laplace, Huber and logistic models, multiplied by :math:`\sigma^2`, :math:`\sigma`,
   :math:`\sigma^2`, :math:`2\sigma^2` so that it reads :math:`r^2/2`, :math:`|r|`, the Huber
   function of PyTorch with threshold :math:`\delta\sigma`, and :math:`\approx r^2/2` near 0;
-- ``dloss(r)``: :math:`\ell'(r)`, with the subgradient :math:`\operatorname{sign}(0) = 0` at
+- ``dloss(r)``: :math:`\psi = \rho'`, with the subgradient :math:`\operatorname{sign}(0) = 0` at
   the Laplace kink;
-- ``fit_scale(r)``: the maximum-likelihood scale :math:`\hat\sigma` for given residuals (the
-  shape parameter, :math:`\delta` or :math:`\nu`, held fixed).
+- ``weight(r)``: :math:`\psi(r)/r`, the weight of iteratively reweighted least squares (IRLS),
+  and at :math:`r = 0` its limit (:math:`\psi'(0)`; :math:`+\infty` for Laplace);
+- ``curvature(r)``: :math:`\psi'(r) = \rho''(r)`; at the points listed in ``kinks``, where
+  :math:`\psi'` does not exist, the one-sided value each model states;
+
+and ``fit_scale(r)``, the maximum-likelihood scale :math:`\hat\sigma` for given residuals (the
+shape parameter, :math:`\delta` or :math:`\nu`, held fixed). Each model also states facts about
+its loss, which :func:`dlmath.fit.fit_linear` dispatches on:
+
+- ``convex``: :math:`\rho(\lambda a + (1-\lambda)b) \le \lambda\rho(a) + (1-\lambda)\rho(b)`;
+- ``smooth``: :math:`\rho` is differentiable everywhere (Laplace is not, at 0);
+- ``homogeneity``: the degree :math:`d` with :math:`\rho(cr) = |c|^d\rho(r)` for every real
+  :math:`c`, so that :math:`\rho = \rho(1)|r|^d` and the minimiser of :math:`\sum_i \rho(r_i)`
+  does not depend on :math:`\sigma` (2 for Gaussian: least squares; 1 for Laplace: least
+  absolute deviations), or ``None``;
+- ``kinks``: the residuals where :math:`\psi` is not differentiable;
+- ``dloss_bound``: :math:`\sup_r |\psi(r)|` (``inf`` for the Gaussian).
+
+Every loss is even, :math:`\rho(-r) = \rho(r)`, and its weight :math:`\psi(r)/r` is non-increasing
+in :math:`|r|` (:math:`\rho(\sqrt x)` is concave in :math:`x`), so the quadratic
+:math:`\rho(r_0) + \tfrac12\,\mathrm{weight}(r_0)(r^2 - r_0^2)` lies above :math:`\rho` and touches it
+at :math:`\pm r_0`: an IRLS step never raises the loss.
 
 The element-wise methods take any array-API array (NumPy, PyTorch, JAX, ...) and return one of
 the same kind and floating dtype; ``fit_scale`` reads its input as a NumPy array and returns a
@@ -31,14 +51,13 @@ Python float. Hyper-parameters are validated when a model is built.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._array import check_real_scalar, float_input
+from ._noise_base import NoiseModel, full
+from ._scale import mean_abs, rms
 
 __all__ = [
     "Gaussian",
@@ -53,121 +72,7 @@ __all__ = [
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
-
-
-def _residuals_np(cls: str, r) -> np.ndarray:
-    """Residuals for a scale fit: a non-empty, finite float64 NumPy vector."""
-    _, r = float_input(f"{cls}.fit_scale", r, "r")
-    a = np.asarray(r, dtype=np.float64).ravel()
-    if a.size == 0:
-        raise ValueError(f"{cls}.fit_scale: argument 'r' must hold at least one residual; got an empty array")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{cls}.fit_scale: argument 'r' must be finite; got NaN or inf")
-    return a
-
-
-def _solve_scale(hd, absr: np.ndarray, start: float | None = None, sup_h: float = math.inf) -> float:
-    r"""The root :math:`\sigma` of :math:`\frac1n\sum_i h(|r_i|/\sigma) = 1`.
-
-    ``hd(t)`` returns :math:`(h(t), t\,h'(t))` for :math:`h` non-decreasing on :math:`[0, \infty)`
-    with :math:`h(0) = 0`, so the left side falls monotonically in :math:`\sigma`. Newton's method
-    in :math:`u = \log\sigma` runs from ``start`` (default: the RMS of the residuals), keeping the
-    bracket that the signs seen so far give and bisecting it whenever a step would leave it.
-    ``sup_h`` is :math:`\lim_{t\to\infty} h(t)`: as :math:`\sigma \to 0` the left side tends to
-    ``sup_h`` times the fraction of non-zero residuals, so there is no root, and 0 is returned
-    (the likelihood is unbounded there), exactly when that limit is :math:`\le 1`.
-    """
-    top = float(np.max(absr, initial=0.0))
-    if top == 0.0:
-        return 0.0
-    # The root is scale-equivariant: solve for residuals divided by their maximum, so that no
-    # square over- or underflows, and scale back.
-    absr = absr / top
-    start = start / top if start else None
-    nz = absr[absr > 0]
-    n = absr.size
-    if sup_h * nz.size <= n:
-        return 0.0
-
-    def phi(u):
-        # Far from the root t = |r|/sigma can pass 1e154, so squares overflow; each hd is written
-        # so that inf there gives the right limit, and the warnings are not the caller's concern.
-        with np.errstate(over="ignore", divide="ignore", under="ignore", invalid="ignore"):
-            h, th = hd(nz * (math.exp(-u) if u > -700.0 else math.inf))
-        return float(np.sum(h)) / n - 1.0, -float(np.sum(th)) / n
-
-    u = math.log(start) if start else 0.5 * math.log(float(np.mean(absr * absr)))
-    lo, hi = -math.inf, math.inf
-    # Steps of at most 4 in log(sigma) before a bracket exists: 400 iterations reach any root in
-    # the float64 range (a Huber delta of 1e-300 puts it near log(1e-300) = -690).
-    for _ in range(400):
-        f, df = phi(u)
-        if abs(f) <= 1e-14:  # the mean of h is 1 to rounding: sigma is as good as it gets
-            break
-        if f > 0:
-            lo = u
-        else:
-            hi = u
-        new = u - f / df if df < 0 else u + (1.0 if f > 0 else -1.0)
-        new = min(max(new, u - 4.0), u + 4.0)  # no wild jumps before a bracket exists
-        if not lo < new < hi:
-            new = 0.5 * (lo + hi) if math.isfinite(lo + hi) else (u + 1.0 if f > 0 else u - 1.0)
-        done = abs(new - u) <= 1e-13 * max(1.0, abs(u)) or hi - lo <= 1e-14 * max(1.0, abs(u))
-        u = new
-        if done:
-            break
-    return top * math.exp(u)
-
-
-def _elementwise(method):
-    """Wrap ``method(self, xp, r)`` as ``method(self, r)`` with dlmath's input rules.
-
-    The residuals are validated by :func:`float_input`; float16 is computed in float32 and cast
-    back; overflow to ``inf`` (a squared residual of 1e200, say) is the correct limit and raises no
-    ``RuntimeWarning``.
-    """
-    name = method.__name__
-
-    @functools.wraps(method)
-    def wrapper(self, r):
-        xp, x = float_input(f"{type(self).__name__}.{name}", r, "r")
-        f16 = getattr(xp, "float16", None)  # array-api-strict has no float16
-        half = f16 is not None and x.dtype == f16
-        if half:
-            x = xp.astype(x, xp.float32)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            out = method(self, xp, x)
-            if half:
-                out = xp.astype(out, f16)
-        return out
-
-    sig = inspect.signature(method)
-    wrapper.__signature__ = sig.replace(parameters=[q for q in sig.parameters.values() if q.name != "xp"])
-    return wrapper
-
-
-class NoiseModel:
-    """Shared behaviour of the noise models: ``nll`` from ``logpdf``, and ``replace_scale``."""
-
-    name = "noise"
-
-    def __post_init__(self):
-        # Every constructor argument (scale, delta, df) is a finite positive real; the message
-        # names the class the caller built (Cauchy, not its base StudentT).
-        for f in fields(self):
-            if f.init:
-                value = check_real_scalar(type(self).__name__, f.name, getattr(self, f.name))
-                object.__setattr__(self, f.name, value)
-
-    def nll(self, r):
-        """Negative log-density of each residual, :math:`-\\log p(r)`."""
-        return -self.logpdf(r)
-
-    def replace_scale(self, scale: float) -> NoiseModel:
-        """The same model with another scale (used by the fitters)."""
-        params = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
-        params["scale"] = scale
-        return type(self)(**params)
+_TINY = float(np.finfo(np.float64).tiny)
 
 
 @dataclass(frozen=True)
@@ -175,10 +80,12 @@ class Gaussian(NoiseModel):
     r"""Gaussian noise :math:`r \sim \mathcal N(0, \sigma^2)`; its training loss is :math:`r^2/2`.
 
     .. math:: -\log p(r) = \frac{r^2}{2\sigma^2} + \log\sigma + \tfrac12\log 2\pi,
-              \qquad \ell(r) = \tfrac12 r^2,\quad \ell'(r) = r,\quad
+              \qquad \rho(r) = \tfrac12 r^2,\quad \psi(r) = r,\quad
+              \frac{\psi(r)}{r} = \psi'(r) = 1,\quad
               \hat\sigma = \Bigl(\frac1n\sum_i r_i^2\Bigr)^{1/2}.
 
-    The :math:`\tfrac12` makes :math:`\ell' = r`; PyTorch's ``MSELoss`` is :math:`r^2`, twice this.
+    The :math:`\tfrac12` makes :math:`\psi = r`; PyTorch's ``MSELoss`` is :math:`r^2`, twice this.
+    Convex, smooth, homogeneous of degree 2: the MLE of the coefficients is least squares.
 
     Args:
         scale: :math:`\sigma`, finite and > 0 (default 1).
@@ -198,27 +105,28 @@ class Gaussian(NoiseModel):
 
     scale: float = 1.0
     name = "gaussian"
+    convex = True
+    smooth = True
+    homogeneity = 2
+    dloss_bound = math.inf
 
-    @_elementwise
-    def logpdf(self, xp, r):
+    def _logpdf(self, xp, r):
         s = self.scale
         return -0.5 * (r / s) ** 2 - (math.log(s) + 0.5 * _LOG_2PI)
 
-    @_elementwise
-    def loss(self, xp, r):
+    def _loss(self, xp, r):
         return 0.5 * r * r
 
-    @_elementwise
-    def dloss(self, xp, r):
+    def _dloss(self, xp, r):
         return r * 1.0
 
-    def fit_scale(self, r) -> float:
-        a = np.abs(_residuals_np(type(self).__name__, r))
-        top = float(a.max())
-        if top == 0.0:
-            return 0.0
-        b = a / top  # no overflow or underflow in the squares
-        return top * float(np.sqrt(np.mean(b * b)))
+    def _weight(self, xp, r):
+        return full(xp, r, 1.0)
+
+    _curvature = _weight
+
+    def _scale_mle(self, absr, start=None):
+        return rms(absr)
 
 
 @dataclass(frozen=True)
@@ -226,11 +134,14 @@ class Laplace(NoiseModel):
     r"""Laplace noise with density :math:`\frac{1}{2b}e^{-|r|/b}`; its training loss is :math:`|r|`.
 
     .. math:: -\log p(r) = \frac{|r|}{b} + \log 2b,
-              \qquad \ell(r) = |r|,\quad \ell'(r) = \operatorname{sign}(r)\ (\operatorname{sign}0 = 0),
-              \quad \hat b = \frac1n\sum_i |r_i|.
+              \qquad \rho(r) = |r|,\quad \psi(r) = \operatorname{sign}(r)\ (\operatorname{sign}0 = 0),
+              \quad \frac{\psi(r)}{r} = \frac{1}{|r|},\quad \hat b = \frac1n\sum_i |r_i|.
 
     The subgradient's size does not shrink as :math:`r \to 0`: the source of the jitter of
-    constant-step SGD under L1 (see :func:`dlmath.sgd.sgd_linear`).
+    constant-step SGD under L1 (see :func:`dlmath.sgd.sgd_linear`). ``weight`` is ``inf`` at 0.
+    :math:`\psi' = 0` away from the kink at 0, where :math:`\psi` jumps by 2 (:math:`\rho''` is a
+    point mass there); ``curvature`` returns 0 there too, the value on both sides. Convex, not
+    smooth, homogeneous of degree 1: the MLE of the coefficients is least absolute deviations.
 
     Args:
         scale: :math:`b`, finite and > 0 (default 1).
@@ -246,24 +157,30 @@ class Laplace(NoiseModel):
 
     scale: float = 1.0
     name = "laplace"
+    convex = True
+    smooth = False
+    homogeneity = 1
+    kinks = (0.0,)
+    dloss_bound = 1.0
 
-    @_elementwise
-    def logpdf(self, xp, r):
+    def _logpdf(self, xp, r):
         b = self.scale
         return -xp.abs(r) / b - math.log(2.0 * b)
 
-    @_elementwise
-    def loss(self, xp, r):
+    def _loss(self, xp, r):
         return xp.abs(r)
 
-    @_elementwise
-    def dloss(self, xp, r):
+    def _dloss(self, xp, r):
         return xp.sign(r)
 
-    def fit_scale(self, r) -> float:
-        a = np.abs(_residuals_np(type(self).__name__, r))
-        top = float(a.max())
-        return top * float(np.mean(a / top)) if top > 0 else 0.0
+    def _weight(self, xp, r):
+        return 1.0 / xp.abs(r)
+
+    def _curvature(self, xp, r):
+        return full(xp, r, 0.0)
+
+    def _scale_mle(self, absr, start=None):
+        return mean_abs(absr)
 
 
 @dataclass(frozen=True)
@@ -282,12 +199,17 @@ class Huber(NoiseModel):
     the first term from the Gaussian centre :math:`|t| \le \delta`, the second from the two
     exponential tails :math:`2\int_\delta^\infty e^{-\delta t + \delta^2/2}\,dt`.
 
-    The training loss is :math:`\ell(r) = \sigma^2\rho_\delta(r/\sigma) = \rho_{\delta\sigma}(r)`:
-    :math:`\tfrac12 r^2` for :math:`|r| \le \delta\sigma` and
-    :math:`\delta\sigma(|r| - \tfrac12\delta\sigma)` beyond, with
-    :math:`\ell'(r) = \operatorname{clip}(r, -\delta\sigma, \delta\sigma)`. It equals PyTorch's
-    ``HuberLoss(delta=δσ)`` element-wise, and ``SmoothL1Loss(beta=δσ)`` is :math:`\ell/(\delta\sigma)`
-    (the same shape, divided by the threshold so its tails have slope 1).
+    The training loss is :math:`\rho(r) = \sigma^2\rho_\delta(r/\sigma) = \rho_k(r)`, :math:`k = \delta\sigma`:
+    :math:`\tfrac12 r^2` for :math:`|r| \le k` and :math:`k(|r| - \tfrac12 k)` beyond, that is
+    :math:`m(|r| - \tfrac12 m)` with :math:`m = \min(|r|, k)`; then
+
+    .. math:: \psi(r) = \operatorname{clip}(r, -k, k),\qquad
+              \frac{\psi(r)}{r} = \min\Bigl(1, \frac{k}{|r|}\Bigr),\qquad
+              \psi'(r) = [\,|r| \le k\,].
+
+    At the kinks :math:`r = \pm k` ``curvature`` is 1, the derivative from inside. The loss equals
+    PyTorch's ``HuberLoss(delta=k)`` element-wise, and ``SmoothL1Loss(beta=k)`` is :math:`\rho/k`
+    (the same shape, divided by the threshold so its tails have slope 1). Convex and smooth.
 
     ``fit_scale`` solves the likelihood equation :math:`\frac1n\sum_i \psi_\delta(t_i)t_i = 1`,
     :math:`\psi_\delta = \rho_\delta'`, with :math:`\delta` held fixed.
@@ -311,6 +233,17 @@ class Huber(NoiseModel):
     delta: float = 1.345
     scale: float = 1.0
     name = "huber"
+    convex = True
+    smooth = True
+
+    @property
+    def kinks(self) -> tuple[float, float]:
+        k = self.delta * self.scale
+        return (-k, k)
+
+    @property
+    def dloss_bound(self) -> float:
+        return self.delta * self.scale
 
     @property
     def normalizer(self) -> float:
@@ -329,38 +262,42 @@ class Huber(NoiseModel):
         return math.log(2.0) - math.log(d) - 0.5 * d * d + math.log1p(centre)
 
     @staticmethod
-    def _rho(xp, t, d):
-        a = xp.abs(t)
-        # Each branch is evaluated on clipped input so that neither overflows where it is not taken.
-        inner = xp.where(a <= d, a, xp.zeros_like(a))
-        return xp.where(a <= d, 0.5 * inner * inner, d * (a - 0.5 * d))
+    def _rho(xp, r, k):
+        # m (|r| - m/2) with m = min(|r|, k): no branch, and no square of a residual beyond k.
+        a = xp.abs(r)
+        m = xp.minimum(a, k)
+        return m * (a - 0.5 * m)
 
-    @_elementwise
-    def logpdf(self, xp, r):
+    def _logpdf(self, xp, r):
         s = self.scale
         return -self._rho(xp, r / s, self.delta) - (math.log(s) + self._log_normalizer())
 
-    @_elementwise
-    def loss(self, xp, r):
+    def _loss(self, xp, r):
         k = self.delta * self.scale
         if k == 0.0:  # delta * sigma underflowed: the loss is all tail, delta * (sigma |r|)
             return self.delta * (self.scale * xp.abs(r))
+        if k == math.inf:  # delta * sigma overflowed: the loss is all centre
+            return 0.5 * r * r
         return self._rho(xp, r, k)
 
-    @_elementwise
-    def dloss(self, xp, r):
+    def _dloss(self, xp, r):
         k = self.delta * self.scale
-        return xp.where(r > k, xp.full_like(r, k), xp.where(r < -k, xp.full_like(r, -k), r))
+        return xp.clip(r, -k, k)
 
-    def fit_scale(self, r) -> float:
-        return self._scale_mle(np.abs(_residuals_np(type(self).__name__, r)))
+    def _weight(self, xp, r):
+        k = self.delta * self.scale
+        a = xp.abs(r)
+        if k < _TINY:  # delta * sigma is subnormal or 0: min(1, delta (sigma / |r|)) keeps its digits
+            return xp.minimum(self.delta * (self.scale / a), 1.0)
+        return k / xp.maximum(a, k)
 
-    def _scale_mle(self, a, start=None) -> float:
-        """``fit_scale`` for validated absolute residuals, Newton started at ``start``."""
+    def _curvature(self, xp, r):
+        k = self.delta * self.scale
+        return xp.where(xp.abs(r) <= k, xp.ones_like(r), full(xp, r, 0.0))
+
+    def _scale_equation(self, t):
         d = self.delta
-        return _solve_scale(
-            lambda t: (np.where(t <= d, t * t, d * t), np.where(t <= d, 2 * t * t, d * t)), a, start
-        )
+        return np.where(t <= d, t * t, d * t), np.where(t <= d, 2 * t * t, d * t)
 
 
 @dataclass(frozen=True)
@@ -371,9 +308,15 @@ class StudentT(NoiseModel):
               + \log\sigma + \tfrac12\log(\nu\pi)
               + \log\Gamma\bigl(\tfrac{\nu}{2}\bigr) - \log\Gamma\bigl(\tfrac{\nu+1}{2}\bigr),
 
-    so :math:`\ell(r) = \frac{\nu+1}{2}\log\bigl(1 + \frac{r^2}{\nu\sigma^2}\bigr)` and
-    :math:`\ell'(r) = \frac{(\nu+1)\,r}{\nu\sigma^2 + r^2}`, which rises like :math:`r` near 0 and
-    falls back to 0 for large :math:`|r|` (outliers are ignored; the loss is not convex).
+    so :math:`\rho(r) = \frac{\nu+1}{2}\log\bigl(1 + \frac{r^2}{\nu\sigma^2}\bigr)` and
+
+    .. math:: \psi(r) = \frac{(\nu+1)\,r}{\nu\sigma^2 + r^2},\qquad
+              \frac{\psi(r)}{r} = \frac{\nu+1}{\nu\sigma^2 + r^2},\qquad
+              \psi'(r) = \frac{(\nu+1)(\nu\sigma^2 - r^2)}{(\nu\sigma^2 + r^2)^2}.
+
+    :math:`\psi` rises like :math:`r` near 0, peaks at :math:`|r| = \sigma\sqrt\nu` with
+    :math:`\sup|\psi| = \frac{\nu+1}{2\sigma\sqrt\nu}`, and falls back to 0 for large :math:`|r|`
+    (outliers are ignored; the loss is smooth but not convex: :math:`\psi' < 0` beyond the peak).
     :math:`\nu = 1` is the Cauchy distribution; :math:`\nu \to \infty` gives the Gaussian.
 
     ``fit_scale`` solves :math:`\frac1n\sum_i \frac{(\nu+1)t_i^2}{\nu + t_i^2} = 1`,
@@ -397,6 +340,16 @@ class StudentT(NoiseModel):
     df: float = 4.0
     scale: float = 1.0
     name = "student-t"
+    convex = False
+    smooth = True
+
+    @property
+    def dloss_bound(self) -> float:
+        return (self.df + 1.0) / (2.0 * math.sqrt(self.df)) / self.scale
+
+    @property
+    def _scale_sup(self) -> float:
+        return self.df + 1.0
 
     def _log_norm(self) -> float:
         v = self.df
@@ -407,62 +360,69 @@ class StudentT(NoiseModel):
             - math.log(self.scale)
         )
 
-    def _log1p_t2(self, xp, r):
-        r"""Element-wise :math:`\log(1 + r^2/c^2)`, :math:`c = \sigma\sqrt\nu`, for every finite ``r``.
+    def _loss_finite(self, xp, r):
+        u = r / (self.scale * math.sqrt(self.df))
+        return 0.5 * (self.df + 1.0) * xp.log1p(u * u)
 
-        :math:`r^2/c^2` overflows long before the logarithm does (:math:`|r/c| > 10^{154}` in
-        float64, :math:`10^{19}` in float32); beyond :math:`|r| > c` the equal form
-        :math:`2(\log|r| - \log c) + \log(1 + c^2/r^2)` is used, each branch on input safe for it.
+    def _loss(self, xp, r):
+        r"""The loss for every float ``r``, :math:`u = r/c`, :math:`c = \sigma\sqrt\nu`.
+
+        :math:`u^2` overflows long before the logarithm does (:math:`|u| > 10^{154}` in float64,
+        :math:`10^{19}` in float32); beyond :math:`|r| > c` the equal form
+        :math:`\log(1 + u^2) = 2(\log|r| - \log c) + \log(1 + c^2/r^2)` is used, each branch on
+        input safe for it.
         """
         c = self.scale * math.sqrt(self.df)
         log_c = math.log(self.scale) + 0.5 * math.log(self.df)
         a = xp.abs(r)
         big = (a > c) | (a == math.inf)  # also where c itself overflowed (sigma = 1e300, say)
-        ones = xp.ones_like(a)
-        ab = xp.where(big, a, ones)
-        u = xp.where(big, xp.zeros_like(a), a) / c if c > 0 else xp.zeros_like(a)  # c underflowed: r = 0
-        inv = c / ab if c < math.inf else xp.zeros_like(a)  # c = inf: only r = inf is big
-        return xp.where(big, 2.0 * (xp.log(ab) - log_c) + xp.log1p(inv * inv), xp.log1p(u * u))
+        zeros = xp.zeros_like(a)
+        ab = xp.where(big, a, xp.ones_like(a))
+        centre = self._loss_finite(xp, xp.where(big, zeros, a)) if c > 0 else zeros  # c underflowed: r = 0
+        inv = c / ab if c < math.inf else zeros  # c = inf: only r = inf is big
+        tail = (self.df + 1.0) * (xp.log(ab) - log_c) + 0.5 * (self.df + 1.0) * xp.log1p(inv * inv)
+        return xp.where(big, tail, centre)
 
-    @_elementwise
-    def logpdf(self, xp, r):
-        return self._log_norm() - 0.5 * (self.df + 1.0) * self._log1p_t2(xp, r)
+    def _logpdf(self, xp, r):
+        return self._log_norm() - self._loss(xp, r)
 
-    @_elementwise
-    def loss(self, xp, r):
-        return 0.5 * (self.df + 1.0) * self._log1p_t2(xp, r)
-
-    @_elementwise
-    def dloss(self, xp, r):
+    def _dloss(self, xp, r):
         v, s = self.df, self.scale
         # (v+1) t / (v + t^2) overflows to inf/inf for huge |t|; there the equal form
         # (v+1) / (v/t + t) is used, each branch on input that is safe for it.
         t = r / s
         big = xp.abs(t) >= 1.0
-        ones = xp.ones_like(t)
-        tb = xp.where(big, t, ones)
+        tb = xp.where(big, t, xp.ones_like(t))
         ts = xp.where(big, xp.zeros_like(t), t)
         # Divide by s last: s * (v + t^2) can underflow to 0 (s = 1e-109, v = 1e-283), giving 0/0 at r = 0.
         return xp.where(big, (v + 1.0) / (v / tb + tb) / s, (v + 1.0) * ts / (v + ts * ts) / s)
 
-    def fit_scale(self, r) -> float:
-        a = np.abs(_residuals_np(type(self).__name__, r))
+    def _weight(self, xp, r):
+        v, s = self.df, self.scale
+        t = r / s
+        # Dividing by s twice: s^2 alone underflows for s < 1e-154 while the weight is finite.
+        return (v + 1.0) / (v + t * t) / s / s
+
+    def _curvature(self, xp, r):
+        v, s = self.df, self.scale
+        t = r / s
+        q = v + t * t
+        # (v - t^2) / q^2 written as (2v/q - 1) / q: no inf/inf once t^2 overflows.
+        return (v + 1.0) * (2.0 * v / q - 1.0) / q / s / s
+
+    def _scale_equation(self, t):
         v = self.df
-
-        def hd(t):
-            t2 = t * t
-            h = (v + 1.0) / (1.0 + v / t2)  # no inf/inf when t2 overflows
-            return h, 2.0 * v * h / (v + t2)
-
-        return _solve_scale(hd, a, sup_h=v + 1.0)
+        t2 = t * t
+        h = (v + 1.0) / (1.0 + v / t2)  # no inf/inf when t2 overflows
+        return h, 2.0 * v * h / (v + t2)
 
 
 @dataclass(frozen=True)
 class Cauchy(StudentT):
     r"""Cauchy noise: :class:`StudentT` with :math:`\nu = 1`, density :math:`\frac{1}{\pi\sigma(1 + r^2/\sigma^2)}`.
 
-    .. math:: \ell(r) = \log\Bigl(1 + \frac{r^2}{\sigma^2}\Bigr),\qquad
-              \ell'(r) = \frac{2r}{\sigma^2 + r^2}.
+    .. math:: \rho(r) = \log\Bigl(1 + \frac{r^2}{\sigma^2}\Bigr),\qquad
+              \psi(r) = \frac{2r}{\sigma^2 + r^2}.
 
     Args:
         scale: :math:`\sigma`, finite and > 0 (default 1).
@@ -484,11 +444,13 @@ class Logistic(NoiseModel):
     convex like Huber, with exponential tails.
 
     .. math:: -\log p(r) = 2\log\cosh\frac{r}{2\sigma} + \log 4\sigma,\qquad
-              \ell(r) = 4\sigma^2\log\cosh\frac{r}{2\sigma},\qquad
-              \ell'(r) = 2\sigma\tanh\frac{r}{2\sigma},
+              \rho(r) = 4\sigma^2\log\cosh\frac{r}{2\sigma},\qquad
+              \psi(r) = 2\sigma\tanh\frac{r}{2\sigma},
 
-    so :math:`\ell(r) \approx \tfrac12 r^2` near 0 and :math:`\ell'(r) \to \pm 2\sigma` in the tails
-    (the loss is :math:`2\sigma^2` times the NLL less its minimum). ``fit_scale`` solves
+    so :math:`\rho(r) \approx \tfrac12 r^2` near 0 and :math:`\psi(r) \to \pm 2\sigma` in the tails
+    (the loss is :math:`2\sigma^2` times the NLL less its minimum), with
+    :math:`\psi(r)/r = \tanh(u)/u` and :math:`\psi'(r) = \operatorname{sech}^2 u`,
+    :math:`u = r/2\sigma`. ``fit_scale`` solves
     :math:`\frac1n\sum_i t_i\tanh(t_i/2) = 1`, :math:`t_i = r_i/\sigma`.
 
     Args:
@@ -506,6 +468,12 @@ class Logistic(NoiseModel):
 
     scale: float = 1.0
     name = "logistic"
+    convex = True
+    smooth = True
+
+    @property
+    def dloss_bound(self) -> float:
+        return 2.0 * self.scale
 
     @staticmethod
     def _log_cosh(xp, u):
@@ -516,13 +484,11 @@ class Logistic(NoiseModel):
         sh = xp.sinh(xp.where(small, a, xp.zeros_like(a)))
         return xp.where(small, 0.5 * xp.log1p(sh * sh), a + xp.log1p(xp.exp(-2.0 * a)) - math.log(2.0))
 
-    @_elementwise
-    def logpdf(self, xp, r):
+    def _logpdf(self, xp, r):
         s = self.scale
         return -2.0 * self._log_cosh(xp, r / (2.0 * s)) - math.log(4.0 * s)
 
-    @staticmethod
-    def _loss(xp, r, s):
+    def _loss(self, xp, r):
         r"""The loss :math:`4\sigma^2\log\cosh\frac{r}{2\sigma}` without ``inf * 0`` at extreme scales.
 
         The factor :math:`4\sigma^2` over- or underflows on its own (:math:`\sigma = 10^{\pm 200}`)
@@ -530,6 +496,7 @@ class Logistic(NoiseModel):
         :math:`2(\sigma\sinh u)^2\,\frac{\log(1 + \sinh^2 u)}{\sinh^2 u}` with :math:`u = r/2\sigma`;
         in the tails, :math:`2\sigma\bigl(|r| - 2\sigma(\log 2 - \log(1 + e^{-2|u|}))\bigr)`.
         """
+        s = self.scale
         a = xp.abs(r)
         u = a / (2.0 * s)
         small = u < 1.0
@@ -543,25 +510,26 @@ class Logistic(NoiseModel):
         tail = 2.0 * s * (a - 2.0 * s * (math.log(2.0) - xp.log1p(xp.exp(-2.0 * ub))))
         return xp.where(small, near, tail)
 
-    @_elementwise
-    def loss(self, xp, r):
-        return self._loss(xp, r, self.scale)
-
-    @_elementwise
-    def dloss(self, xp, r):
+    def _dloss(self, xp, r):
         s = self.scale
-        return 2.0 * s * xp.tanh(r / (2.0 * s))
+        # r/s before halving: 2*s overflows for s near the largest double.
+        return 2.0 * (s * xp.tanh((r / s) * 0.5))
 
-    def fit_scale(self, r) -> float:
-        return self._scale_mle(np.abs(_residuals_np(type(self).__name__, r)))
+    def _weight(self, xp, r):
+        u = (xp.abs(r) / self.scale) * 0.5
+        small = u < 1e-8  # tanh(u)/u = 1 - u^2/3 + ...: 1 to rounding
+        safe = xp.where(small, xp.ones_like(u), u)
+        return xp.where(small, xp.ones_like(u), xp.tanh(safe) / safe)
 
-    def _scale_mle(self, a, start=None) -> float:
-        def hd(t):
-            th = np.tanh(0.5 * t)
-            tsech = t / np.cosh(0.5 * t)  # t sech(t/2) -> 0, where t^2 (1 - tanh^2) gives inf * 0
-            return t * th, t * th + 0.5 * tsech * tsech
+    def _curvature(self, xp, r):
+        # sech^2 u = 4e/(1 + e)^2 with e = exp(-2|u|) = exp(-|r|/sigma): no cosh to overflow.
+        e = xp.exp(-xp.abs(r) / self.scale)
+        return 4.0 * e / ((1.0 + e) * (1.0 + e))
 
-        return _solve_scale(hd, a, start)
+    def _scale_equation(self, t):
+        th = np.tanh(0.5 * t)
+        tsech = t / np.cosh(0.5 * t)  # t sech(t/2) -> 0, where t^2 (1 - tanh^2) gives inf * 0
+        return t * th, t * th + 0.5 * tsech * tsech
 
 
 MODELS: dict[str, type] = {

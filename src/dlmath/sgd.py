@@ -16,7 +16,6 @@ small :math:`r` is, so with a constant :math:`\eta` the iterates keep bouncing a
 
 from __future__ import annotations
 
-import math
 import numbers
 import operator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._array import check_real_scalar
+from ._design import validate
 
 __all__ = ["sgd_linear", "SGDResult", "jitter_experiment", "make_regression"]
 
@@ -93,28 +93,22 @@ def _rms(d):
     return top * float(np.sqrt(np.mean((d / top) ** 2)))
 
 
-def _psi(name, r, delta):
-    if name == "l2":
-        return r
-    if name == "l1":
-        return np.sign(r)
-    return np.clip(r, -delta, delta)
-
-
-def _rho(name, r, delta):
-    if name == "l2":
-        return 0.5 * r * r
-    if name == "l1":
-        return np.abs(r)
-    from .noise import Huber
-
-    return Huber._rho(np, r, delta)  # the one implementation of the Huber function
-
-
-def _choice(fn, name, value, options):
-    if value not in options:
-        raise ValueError(f"{fn}: unknown {name} {value!r}; expected one of {', '.join(map(repr, options))}")
+def _choice(fn, name, value, options, also=""):
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(
+            f"{fn}: unknown {name} {value!r}; expected one of {', '.join(map(repr, options))}{also}"
+        )
     return value
+
+
+def _loss_model(fn, loss, delta):
+    """``(model, label)``: the noise model whose loss and psi the run uses, and its name in the result."""
+    from .noise import Gaussian, Huber, Laplace, NoiseModel
+
+    if isinstance(loss, NoiseModel):
+        return loss, repr(loss)
+    _choice(fn, "loss", loss, LOSSES, " or a dlmath.noise model")
+    return {"l2": Gaussian(), "l1": Laplace(), "huber": Huber(delta=delta)}[loss], loss
 
 
 def _positive_int(fn, name, value, least=1):
@@ -143,18 +137,19 @@ def sgd_linear(
 ) -> SGDResult:
     r"""Run minibatch SGD on a linear model without intercept and record the whole trajectory.
 
-    .. math:: w_{t+1} = w_t + \frac{\eta_t}{|B_t|}\sum_{i \in B_t} \ell'(y_i - w_t^\top x_i)\,x_i,
+    .. math:: w_{t+1} = w_t + \frac{\eta_t}{|B_t|}\sum_{i \in B_t} \psi(y_i - w_t^\top x_i)\,x_i,
               \qquad \eta_t = \eta_0,\ \ \frac{\eta_0}{1 + t/t_0},\ \ \frac{\eta_0}{\sqrt{1 + t/t_0}}
 
-    for ``schedule`` ``"constant"``, ``"inverse"``, ``"inverse-sqrt"``, with
-    :math:`\ell'(r) = r` (``"l2"``, :math:`\ell = r^2/2`), :math:`\operatorname{sign}(r)` (``"l1"``,
-    :math:`\operatorname{sign}0 = 0`) or :math:`\operatorname{clip}(r, -\delta, \delta)`
-    (``"huber"``).
+    for ``schedule`` ``"constant"``, ``"inverse"``, ``"inverse-sqrt"``, with :math:`\psi = \rho'`
+    the ``dloss`` of the noise model behind ``loss``: :math:`\psi(r) = r` (``"l2"``,
+    :math:`\rho = r^2/2`), :math:`\operatorname{sign}(r)` (``"l1"``, :math:`\operatorname{sign}0 = 0`),
+    :math:`\operatorname{clip}(r, -\delta, \delta)` (``"huber"``, ``noise.Huber(delta)`` at scale 1),
+    or that of any :mod:`dlmath.noise` model passed as ``loss``, at its own scale.
 
     Args:
         X: design of shape ``[n_samples, n_features]`` (append a column of ones for an intercept).
         y: targets of shape ``[n_samples]``.
-        loss: ``"l2"``, ``"l1"`` or ``"huber"``.
+        loss: ``"l2"``, ``"l1"``, ``"huber"``, or a :mod:`dlmath.noise` model instance.
         lr: :math:`\eta_0`, finite and > 0.
         schedule: ``"constant"``, ``"inverse"`` or ``"inverse-sqrt"``.
         steps: number of updates :math:`T \ge 1`.
@@ -165,7 +160,8 @@ def sgd_linear(
         w0: the starting point (default 0).
 
     Returns:
-        An :class:`SGDResult` with the trajectory, the loss history and the ``jitter`` statistic.
+        An :class:`SGDResult` with the trajectory, the loss history (the model's ``loss``) and the
+        ``jitter`` statistic; its ``optimum`` is ``fit_linear`` with that model, scale included.
 
     Raises:
         ValueError: bad shapes or non-finite data; fewer samples than features (the optimum
@@ -182,19 +178,18 @@ def sgd_linear(
         >>> bool(l1.jitter > 10 * l2.jitter)
         True
     """
-    from .fit import _validate, fit_linear
-    from .noise import Huber
+    from .fit import fit_linear
 
     fn = "sgd_linear"
-    _choice(fn, "loss", loss, LOSSES)
+    delta = check_real_scalar(fn, "delta", delta)
+    model, loss_name = _loss_model(fn, loss, delta)
     _choice(fn, "schedule", schedule, SCHEDULES)
     eta0 = check_real_scalar(fn, "lr", lr)
-    delta = check_real_scalar(fn, "delta", delta)
     steps = _positive_int(fn, "steps", steps)
     batch_size = _positive_int(fn, "batch_size", batch_size)
     seed = _positive_int(fn, "seed", seed, least=0)
     t0 = steps / 10.0 if t0 is None else check_real_scalar(fn, "t0", t0)
-    X, y, _ = _validate(X, y, fn)
+    X, y, _ = validate(X, y, fn)
     n, p = X.shape
     if n == 0 or p == 0:
         raise ValueError(f"{fn}: 'X' must have at least one row and one column; got shape {X.shape}")
@@ -222,42 +217,35 @@ def sgd_linear(
     W = np.empty((steps + 1, p))
     W[0] = w
     scale = etas / batch_size
+    psi = model._dloss  # the model's psi on float64 input, without the public validation per step
     # A step size too large for L2 makes the iterates grow without bound; the run then records
     # inf/NaN (flagged by ``diverged``) instead of raising floating-point warnings.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if batch_size == 1:
             rows = X[batches[:, 0]]
             targets = y[batches[:, 0]]
             for s in range(steps):
                 x = rows[s]
-                r = targets[s] - float(x @ w)
-                if loss == "l2":
-                    g = r
-                elif loss == "l1":
-                    g = math.copysign(1.0, r) if r != 0 else 0.0
-                else:
-                    g = min(max(r, -delta), delta)
+                g = float(psi(np, np.float64(targets[s] - float(x @ w))))
                 w = w + scale[s] * g * x
                 W[s + 1] = w
         else:
             for s in range(steps):
                 Xb = X[batches[s]]
-                r = y[batches[s]] - Xb @ w
-                w = w + scale[s] * (Xb.T @ _psi(loss, r, delta))
+                w = w + scale[s] * (Xb.T @ psi(np, y[batches[s]] - Xb @ w))
                 W[s + 1] = w
 
-    model = {"l2": "gaussian", "l1": "laplace", "huber": Huber(delta=delta)}[loss]
-    optimum = fit_linear(X, y, noise=model, fit_intercept=False, scale=1.0).coef
+    optimum = fit_linear(X, y, noise=model, fit_intercept=False).coef
     losses = np.empty(steps + 1)
     block = max(1, (1 << 20) // max(n, 1))
     with np.errstate(over="ignore", invalid="ignore"):
         for lo in range(0, steps + 1, block):
             R = y[None, :] - W[lo : lo + block] @ X.T
-            losses[lo : lo + block] = np.mean(_rho(loss, R, delta), axis=1)
+            losses[lo : lo + block] = np.mean(model.loss(R), axis=1)
         dist = _scaled_norm(W - optimum)
         jitter = _rms(dist[-max(1, (steps + 1) // 4) :])
     diverged = not bool(np.all(np.isfinite(W)))
-    return SGDResult(W, losses, etas, optimum, dist, jitter, loss, schedule, diverged)
+    return SGDResult(W, losses, etas, optimum, dist, jitter, loss_name, schedule, diverged)
 
 
 def make_regression(n=200, *, n_features=2, noise=1e-3, seed=0):
