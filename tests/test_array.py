@@ -154,3 +154,18 @@ def test_casts_back_to_a_narrow_dtype_round_to_inf_without_a_warning():
     assert out.dtype == np.float16
     np.testing.assert_allclose(out.astype(np.float64), [2e5 * 2 / 9, -2e5 / 9, -2e5 / 9], rtol=2e-3)
     assert dlmath.softmax_hvp(np.zeros(3, np.float32), np.array([1e300, 0.0, 0.0])).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("call", "argname"),
+    [
+        (lambda: __import__("dlmath").logsumexp([[1, 2], [3]]), "x"),
+        (lambda: __import__("dlmath").softmax([[1.0], [2.0, 3.0]]), "x"),
+        (lambda: __import__("dlmath").cross_entropy([[1, 2], [3]], [0, 1]), "logits"),
+        (lambda: __import__("dlmath").cross_entropy([[1.0, 2.0]], [[1.0], [0.0, 1.0]]), "target"),
+    ],
+)
+def test_ragged_input_is_a_dlmath_error_naming_the_argument(call, argname):
+    with pytest.raises(ValueError, match=rf"'{argname}' must be a rectangular array") as info:
+        call()
+    assert "setting an array element" not in str(info.value).split("(")[0]

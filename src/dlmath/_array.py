@@ -48,14 +48,28 @@ def _is_foreign_array(x) -> bool:
     return _compat().is_array_api_obj(x)
 
 
+class RaggedError(ValueError):
+    """Nested sequences of unequal lengths, which are not an array."""
+
+
+def _as_numpy(a):
+    try:
+        return np.asarray(a)
+    except ValueError as exc:
+        if "inhomogeneous" in str(exc) or "sequence" in str(exc):
+            raise RaggedError(f"nested sequences of unequal lengths are not an array ({exc})") from None
+        raise
+
+
 def get_namespace(*arrays):
     """Return ``(xp, arrays)``: the arrays' common namespace and the inputs as arrays of it.
 
     Python scalars, lists and NumPy scalars become NumPy arrays. Mixing kinds of array
-    (say a torch tensor with a JAX array) raises ``TypeError``.
+    (say a torch tensor with a JAX array) raises ``TypeError``; ragged nested lists raise
+    :class:`RaggedError` (a ``ValueError``), which callers re-raise naming the argument.
     """
     if not any(_is_foreign_array(a) for a in arrays):
-        return np, tuple(np.asarray(a) for a in arrays)
+        return np, tuple(_as_numpy(a) for a in arrays)
     compat = _compat()
     foreign = [a for a in arrays if _is_foreign_array(a)]
     xp = compat.array_namespace(*foreign)
@@ -65,7 +79,7 @@ def get_namespace(*arrays):
             out.append(a)
         else:
             ref = foreign[0]
-            out.append(xp.asarray(np.asarray(a), device=compat.device(ref)))
+            out.append(xp.asarray(_as_numpy(a), device=compat.device(ref)))
     return xp, tuple(out)
 
 
@@ -114,6 +128,8 @@ def float_input(fname: str, x, argname: str = "x"):
     """
     try:
         xp, (arr,) = get_namespace(x)
+    except RaggedError as exc:
+        raise ValueError(f"{fname}: argument '{argname}' must be a rectangular array; got {exc}") from None
     except TypeError as exc:
         raise TypeError(
             f"{fname}: argument '{argname}' must be a real numeric array; could not read "

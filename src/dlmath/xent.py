@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from ._array import (
+    RaggedError,
     as_float,
     cast,
     device_of,
@@ -47,6 +48,8 @@ def _logits_last(fname, logits, axis):
     """``(xp, z, ax, shape)``: float logits with the class axis moved last, and their own shape."""
     try:
         xp, (z,) = get_namespace(logits)
+    except RaggedError as exc:
+        raise ValueError(f"{fname}: argument 'logits' must be a rectangular array; got {exc}") from None
     except TypeError as exc:
         raise TypeError(f"{fname}: argument 'logits' must be a real numeric array ({exc})") from None
     z = as_float(fname, xp, z, "logits")
@@ -76,6 +79,8 @@ def _like_logits(fname, xp, z, other, argname):
     """
     try:
         xo, (_, arr) = get_namespace(z, other)
+    except RaggedError as exc:
+        raise ValueError(f"{fname}: argument '{argname}' must be a rectangular array; got {exc}") from None
     except TypeError as exc:
         raise TypeError(f"{fname}: argument '{argname}' must be an array like the logits ({exc})") from None
     if xo is not xp:
