@@ -360,12 +360,17 @@ def _implementation_issues(topic) -> list[TextIssue]:
     return out
 
 
+_WORKER: dict = {}
+
+
+def _start_worker(topics) -> None:
+    """A forked worker keeps the parent's topics (inherited, never pickled: they hold functions)."""
+    _WORKER["topics"] = topics
+
+
 def _check_one(args):
     index, seed = args
-    return index, check_topic(_POOL_TOPICS[index], seed=seed)
-
-
-_POOL_TOPICS: list = []
+    return index, check_topic(_WORKER["topics"][index], seed=seed)
 
 
 def check_topics(topics, *, seed: int = 0, jobs: int | None = None, progress=None) -> list[TopicReport]:
@@ -392,15 +397,11 @@ def check_topics(topics, *, seed: int = 0, jobs: int | None = None, progress=Non
             if progress:
                 progress(k + 1, len(topics), reports[k])
         return reports
-    _POOL_TOPICS[:] = topics
-    try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for done, (index, report) in enumerate(
-                pool.imap_unordered(_check_one, [(k, seed) for k in range(len(topics))]), 1
-            ):
-                reports[index] = report
-                if progress:
-                    progress(done, len(topics), report)
-    finally:
-        _POOL_TOPICS.clear()
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker, initargs=(topics,)) as pool:
+        for done, (index, report) in enumerate(
+            pool.imap_unordered(_check_one, [(k, seed) for k in range(len(topics))]), 1
+        ):
+            reports[index] = report
+            if progress:
+                progress(done, len(topics), report)
     return reports
