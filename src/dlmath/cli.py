@@ -175,7 +175,9 @@ def _add_check(sub) -> None:
         "--json", action="store_true", help="print the full reports as JSON (schema dlmath-check/1)"
     )
     p.add_argument("--seed", type=_seed, default=0, help="seed of the random instances (default 0)")
-    p.add_argument("--jobs", type=_jobs, default=1, help="processes to check topics in (default 1)")
+    p.add_argument(
+        "--jobs", type=_jobs, default=None, help="processes to check topics in (default: the CPUs, at most 4)"
+    )
     p.set_defaults(func=_cmd_check)
 
 
