@@ -111,7 +111,7 @@ def to_ascii(text: str) -> str:
     if text.isascii():
         return text
     text = _SUPER_RUN.sub(_script(_SUPER, "^"), text)
-    text = _SUB_RUN.sub(_script(_SUB, "_"), text)
+    text = _SUB_RUN.sub(_script(_SUB, "_"), text).replace("∇_", "grad_")
     text = "".join(_CHARS.get(c, c) for c in text)
     out = []
     for c in unicodedata.normalize("NFKD", text):
