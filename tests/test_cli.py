@@ -85,6 +85,14 @@ def test_help_does_not_import_sympy():
     assert out.stdout.strip() == "[]"
 
 
+def test_help_lists_every_subcommand():
+    out = run("--help")
+    assert out.returncode == 0
+    listed = out.stdout.decode().split("COMMAND", 2)[-1]
+    for command in ("list", "show", "check", "build", "serve"):
+        assert f"    {command} " in listed
+
+
 def test_version():
     out = run("--version")
     assert out.returncode == 0
