@@ -214,8 +214,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _printable(stream) -> None:
+    """A stream that cannot encode Unicode writes ``?`` for it instead of raising (the renderers
+    already spell their output in ASCII there; this covers a path or a message from elsewhere)."""
+    try:
+        "✓".encode(stream.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``dlmath`` command; returns the exit status."""
+    _printable(sys.stdout)
+    _printable(sys.stderr)
     parser = _parser()
     args = parser.parse_args(argv)
     try:

@@ -1,129 +1,93 @@
-"""Small fake topics and reports, so the page can be built and tested without the real engine."""
+"""Small topics written with the public engine, checked for real: one passes, one fails.
+
+Each call builds fresh topics (a topic accepts no new statements once its texts are resolved).
+``USER_FILE`` and its variants are the same kind of topic as a reader's own file, for the CLI.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import numpy as np
 
-from dlmath.derive.model import Assumption, CheckResult, ItemReport, Topic, TopicReport
+from dlmath.derive import Derivative, Eq, Figure, Ge, Subs, Topic, check_topic
 
 
-@dataclass(frozen=True)
-class FakeStep:
-    """What the page reads from a step or claim: id, label, why, and the LaTeX the engine prints."""
+def _draw(fig, tex) -> None:
+    ax = fig.subplots()
+    xs = np.linspace(-2.0, 2.0, 81)
+    ax.plot(xs, xs**2, label=tex("$x**2$"))
+    ax.plot(xs, 2 * xs, label=tex("$2*x$"))
+    ax.set_xlabel(tex("$x$"))
+    ax.legend(loc="upper center")
 
-    id: str
-    label: str
-    why: str
-    latex: str
-    where_latex: tuple[str, ...] = ()
+
+def passing_topic() -> Topic:
+    t = Topic(
+        "fake-square",
+        "The derivative of $x**2$",
+        claim="For every real $x$, $Derivative(x**2, x) == 2*x$.",
+        implemented_by=("dlmath.softmax",),
+    )
+    x = t.scalar("x")
+    t.sample(x=(-3.0, 3.0))
+    t.step(
+        "power-rule",
+        Eq(Derivative(x**2, x), 2 * x),
+        label="The power rule",
+        why="Bring the exponent down and lower it by one.",
+    )
+    t.step(
+        "at-one",
+        Eq(Subs(Derivative(x**2, x), x, 1), 2),
+        label="The slope at $Point(x, 1)$",
+        why="Put one into the derivative.",
+    )
+    t.claim("nonnegative", Ge(x**2, 0), label="A square is never negative")
+    t.prose = (
+        "Squaring is the simplest power, $x**2$, and its slope grows linearly.\n\n"
+        "The tangent at $Point(x, 1)$ rises two for every step to the right."
+    )
+    t.snippet = "import numpy as np\nprint('slope at 1:', 2 * np.float64(1.0))"
+    t.figure = Figure(
+        _draw,
+        alt="The parabola $x**2$ for $x$ between -2 and 2, with its derivative $2*x$, a straight line through 0.",
+        caption="$x**2$ and its derivative.",
+        size=(4.0, 2.5),
+    )
+    return t
+
+
+def failing_topic() -> Topic:
+    t = Topic("fake-wrong", "A slip in the derivative of $x**3$", claim="Two steps, one of them false.")
+    x = t.scalar("x")
+    t.sample(x=(0.5, 2.0))
+    t.step("right", Eq(Derivative(x**3, x), 3 * x**2), label="The power rule")
+    t.step("wrong", Eq(Derivative(x**3, x), 2 * x**2), label="The exponent forgotten")
+    t.snippet = "print('3 * 2**2 =', 3 * 2**2)"
+    return t
 
 
 def make_topics() -> list[Topic]:
-    lse = Topic(
-        id="logsumexp",
-        title="The LogSumExp stability trick",
-        claim="Subtracting the maximum $m$ before exponentiating leaves $\\mathrm{LSE}(x)$ unchanged.",
-        assumptions=(
-            Assumption(r"x \in \mathbb{R}^n", "x in R^n"),
-            Assumption(r"m = \max_i x_i", "m = max x"),
-        ),
-        steps=(
-            FakeStep(
-                "shift",
-                "Factor out $e^m$",
-                "Every term shares the factor $e^m$.",
-                r"\log\sum_i e^{x_i} = \log\Big(e^m \sum_i e^{x_i - m}\Big)",
-            ),
-            FakeStep(
-                "stable",
-                "Take the log of the product",
-                "The logarithm turns the product into a sum.",
-                r"\log\Big(e^m \sum_i e^{x_i - m}\Big) = m + \log\sum_i e^{x_i - m}",
-            ),
-        ),
-        claims=(
-            FakeStep(
-                "grad",
-                "Its gradient is the softmax",
-                "",
-                r"\nabla_x \mathrm{LSE}(x) = \mathrm{softmax}(x)",
-            ),
-        ),
-        implemented_by=("logsumexp",),
-        prose="The naive form overflows once some $x_i$ passes about $709.78$ in float64.\n\n"
-        "The stable form never exponentiates a positive number, and costs one extra pass: `max`.",
-        snippet="import numpy as np\nimport dlmath\nprint(dlmath.logsumexp(np.array([1000.0, 1000.0])))",
-        figure="lse-overflow",
-    )
-    xpx = Topic(
-        id="x-pow-x",
-        title="The derivative of $x^x$",
-        claim="For $x > 0$, $\\frac{d}{dx}x^x = x^x(\\log x + 1)$.",
-        assumptions=(Assumption("x > 0", "x > 0"),),
-        steps=(
-            FakeStep("log", "Take logs", "", r"\log y = x\log x", (r"y = x^x",)),
-            FakeStep("diff", "Differentiate", "", r"\frac{y'}{y} = \log x + 1"),
-        ),
-        snippet="print('x^x at 1:', 1.0 ** 1.0)",
-        figure="x-pow-x",
-    )
-    return [lse, xpx]
+    return [passing_topic(), failing_topic()]
 
 
-def _ok(instances: int = 0) -> CheckResult:
-    return CheckResult(
-        "pass",
-        "simplify(lhs - rhs) == 0" if not instances else "max abs error 2.2e-16",
-        instances=instances,
-        tolerance=1e-12 if instances else None,
-    )
+def make_reports(topics, *, seed: int = 0) -> dict:
+    return {t.id: check_topic(t, seed=seed) for t in topics}
 
 
-def make_reports(fail: bool = False) -> list[TopicReport]:
-    lse = TopicReport(
-        "logsumexp",
-        [
-            ItemReport("shift", "Factor out e^m", "step", _ok(), _ok(64)),
-            ItemReport(
-                "stable",
-                "Take the log of the product",
-                "step",
-                CheckResult("undecided", "SymPy could not decide"),
-                _ok(64),
-            ),
-            ItemReport("grad", "Its gradient is the softmax", "claim", _ok(), _ok(32)),
-            ItemReport(
-                "impl",
-                "logsumexp matches the derived form",
-                "implementation",
-                CheckResult("undecided", "numeric only"),
-                _ok(48),
-            ),
-        ],
-    )
-    diff_numeric = (
-        CheckResult(
-            "fail",
-            "relative error 0.5",
-            residual="-1",
-            counterexample="x = 0.3",
-            tolerance=1e-9,
-            instances=20,
-        )
-        if fail
-        else _ok(20)
-    )
-    xpx = TopicReport(
-        "x-pow-x",
-        [
-            ItemReport("log", "Take logs", "step", _ok(), _ok(20)),
-            ItemReport(
-                "diff",
-                "Differentiate",
-                "step",
-                CheckResult("fail", residual="-1") if fail else _ok(),
-                diff_numeric,
-            ),
-        ],
-    )
-    return [lse, xpx]
+USER_FILE = '''\
+from dlmath.derive import Derivative, Eq, Topic, exp
+
+t = Topic("my-exp", "The derivative of $exp(x)$", claim="The exponential is its own slope.")
+x = t.scalar("x")
+t.sample(x=(-2.0, 2.0))
+t.step("self", Eq(Derivative(exp(x), x), {rhs}), label="Differentiate")
+t.prose = r"""{prose}"""
+'''
+
+
+def user_file(tmp_path, name: str = "mine.py", *, rhs: str = "exp(x)", prose: str = "") -> str:
+    """A reader's topic file: passing as given, failing with another ``rhs``, with a text issue
+    when ``prose`` holds math that nothing checks."""
+    path = tmp_path / name
+    path.write_text(USER_FILE.format(rhs=rhs, prose=prose), encoding="utf-8")
+    return str(path)

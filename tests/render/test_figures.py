@@ -1,36 +1,37 @@
-"""Every figure key renders to a deterministic SVG with alt text."""
+"""Every topic's figure renders to a deterministic SVG, the same in the worker process as here."""
 
 from __future__ import annotations
 
 import pytest
+from _fakes import passing_topic
 
-from dlmath.render.figures import FIGURES, get_figure
+from dlmath.render.figures import figure_key, render_many, render_topic, start_rendering
+from dlmath.topics import TOPICS
+
+WITH_FIGURES = [t for t in TOPICS if t.figure is not None]
 
 
-@pytest.mark.parametrize("key", sorted(FIGURES))
-def test_figure_is_deterministic_svg_with_alt_text(key):
-    spec = get_figure(key)
-    first, second = spec.render(), spec.render()
+@pytest.mark.parametrize("topic", WITH_FIGURES, ids=lambda t: t.id)
+def test_figure_is_deterministic_svg_with_alt_text(topic):
+    first, second = render_topic(topic), render_topic(topic)
     assert first == second
     assert first.lstrip().startswith("<?xml") and "<svg" in first
     assert "<dc:date>" not in first
-    assert len(spec.alt) > 80 and spec.caption
+    texts = topic.texts()
+    assert len(texts["figure: alt text"].plain()) > 40 and texts["figure: caption"]
 
 
-def test_unknown_figure_names_the_known_ones():
-    with pytest.raises(ValueError, match="known figures: sgd-jitter"):
-        get_figure("nope")
+def test_figure_of_a_topic_of_ones_own():
+    svg = render_topic(passing_topic())
+    assert "<svg" in svg and svg == render_topic(passing_topic())
 
 
 def test_worker_process_draws_the_same_bytes():
-    from dlmath.render.figures import start_rendering
-
-    drawn = start_rendering(["x-pow-x", "lse-overflow"]).result()
-    assert drawn == {key: get_figure(key).render() for key in ("x-pow-x", "lse-overflow")}
+    drawn = start_rendering(TOPICS).result()
+    assert set(drawn) == {figure_key(t) for t in WITH_FIGURES}
+    assert drawn == render_many(TOPICS)
 
 
 def test_worker_failure_is_reported_with_its_error():
-    from dlmath.render.figures import start_rendering
-
-    with pytest.raises(ValueError, match="unknown figure key 'nope'"):
-        start_rendering(["nope"]).result()
+    with pytest.raises(ValueError, match="no topic 'fake-square' among the registered ones"):
+        start_rendering([passing_topic()]).result()

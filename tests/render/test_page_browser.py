@@ -1,52 +1,33 @@
 """The built page in a real browser (headless Chromium via Playwright): it loads offline, without
-console errors or network requests, every topic has its anchor, every formula is drawn, every
-figure is shown, and a screenshot is kept for a person to look at (set DLMATH_SCREENSHOT_DIR to
-keep it somewhere other than pytest's temporary directory)."""
+console errors or network requests, every topic has its anchor, every formula is drawn once,
+every figure is shown, failures are visible, and a screenshot is kept for a person to look at
+(set DLMATH_SCREENSHOT_DIR to keep it somewhere other than pytest's temporary directory)."""
 
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
 
 import pytest
-from _fakes import make_reports, make_topics
+from _browser import open_page, screenshot
+from _fakes import make_reports, make_topics, passing_topic
 
 from dlmath.render.page import build
 from dlmath.render.serve import make_server
-
-
-def _open(browser, url: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    requests, errors = [], []
-    context.on("request", lambda request: requests.append(request.url))
-    page = context.new_page()
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(url)
-    page.wait_for_selector("html[data-math=ready]", timeout=30_000)
-    page.wait_for_load_state("load")
-    return context, page, requests, errors
-
-
-def _screenshot(page, tmp_path_factory, name: str) -> Path:
-    shots = Path(os.environ.get("DLMATH_SCREENSHOT_DIR") or tmp_path_factory.mktemp("shots"))
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / name), full_page=True)
-    return shots / name
 
 
 def _assert_rendered(page, topics) -> None:
     for topic in topics:
         assert page.locator(f'section[id="{topic.id}"]').count() == 1, topic.id
         assert page.locator(f'nav.toc a[href="#{topic.id}"]').count() == 1, topic.id
-    sources = page.locator(".mj").count()
-    assert sources > 10
-    assert page.locator(".mj > mjx-container > svg").count() == sources
-    assert page.locator(".mj > mjx-container > mjx-assistive-mml > math").count() == sources
+    boxes = page.locator(".math").count()
+    assert boxes > 10
+    assert page.locator(".math > mjx-container > svg").count() == boxes
+    assert page.locator(".math > mjx-container > mjx-assistive-mml > math").count() == boxes
+    assert page.locator("mjx-container").count() == boxes
+    assert page.locator(".math > math").count() == 0
     assert page.locator("[data-mjx-error], mjx-merror").count() == 0
     images = page.locator("figure.figure img")
-    assert images.count() == len({t.figure for t in topics if t.figure})
+    assert images.count() == sum(t.figure is not None for t in topics)
     for k in range(images.count()):
         image = images.nth(k)
         assert image.evaluate("img => img.complete && img.naturalWidth > 0"), image.get_attribute("src")
@@ -54,63 +35,78 @@ def _assert_rendered(page, topics) -> None:
 
 
 @pytest.fixture(scope="module")
-def loaded(browser, tmp_path_factory):
+def fake_page(browser, tmp_path_factory):
     out = tmp_path_factory.mktemp("browser") / "site"
-    index = build(out, make_topics(), make_reports(fail=True))
-    context, page, requests, errors = _open(browser, index.as_uri())
-    shot = _screenshot(page, tmp_path_factory, "fake-topics-page.png")
-    yield page, requests, errors, shot
-    context.close()
+    topics = make_topics()
+    index = build(out, topics, make_reports(topics))
+    opened = open_page(browser, index.as_uri())
+    yield opened, topics
+    opened.close()
 
 
-def test_page_loads_without_console_errors(loaded):
-    _, _, errors, _ = loaded
-    assert errors == []
+def test_page_loads_without_console_errors(fake_page):
+    opened, _ = fake_page
+    assert opened.errors == []
 
 
-def test_no_network_requests_beyond_file(loaded):
-    _, requests, _, _ = loaded
-    assert requests, "the page made no requests at all (assets missing?)"
-    assert [url for url in requests if not url.startswith("file:")] == []
+def test_no_network_requests_beyond_file(fake_page):
+    opened, _ = fake_page
+    assert opened.requests, "the page made no requests at all (assets missing?)"
+    assert [url for url in opened.requests if not url.startswith("file:")] == []
 
 
-def test_anchors_formulas_and_figures_are_rendered(loaded):
-    page, *_ = loaded
-    _assert_rendered(page, make_topics())
-    assert page.locator(".mj:has-text('\\\\(')").count() == 0
+def test_anchors_formulas_and_figures_are_rendered(fake_page):
+    opened, topics = fake_page
+    _assert_rendered(opened.page, topics)
 
 
-def test_failing_check_is_visibly_failing(loaded):
-    page, *_ = loaded
-    item = page.locator('[id="x-pow-x--diff"]')
+def test_every_link_on_the_page_leads_somewhere(fake_page):
+    page = fake_page[0].page
+    targets = page.eval_on_selector_all('a[href^="#"]', "links => links.map(a => a.hash.slice(1))")
+    assert targets
+    for target in set(targets):
+        assert page.locator(f'[id="{target}"]').count() == 1, target
+
+
+def test_failing_check_is_visibly_failing(fake_page):
+    page = fake_page[0].page
+    item = page.locator('[id="fake-wrong--wrong"]')
     assert "item-fail" in item.get_attribute("class")
     assert item.locator(".verdict-fail").inner_text() == "FAILING"
     assert item.locator("details").get_attribute("open") is not None
-    assert "counterexample: x = 0.3" in item.locator("dl").inner_text()
-    passing = page.locator('[id="x-pow-x--log"] details')
+    assert "counterexample:" in item.locator("dl").inner_text()
+    assert page.locator(".summary-fail").inner_text().startswith("Checks failing in: fake-wrong")
+    passing = page.locator('[id="fake-wrong--right"] details')
     assert passing.get_attribute("open") is None
+    assert not passing.locator("dl").is_visible()
     passing.locator("summary").click()
     assert passing.locator("dl").is_visible()
 
 
-def test_screenshot_taken(loaded):
-    *_, shot = loaded
+def test_snippet_output_is_shown(fake_page):
+    page = fake_page[0].page
+    assert page.locator('[id="fake-square"] pre.output').inner_text() == "slope at 1: 2.0"
+
+
+def test_screenshot_taken(fake_page, tmp_path_factory):
+    shot = screenshot(fake_page[0].page, tmp_path_factory, "fake-topics-page.png")
     assert shot.stat().st_size > 50_000
 
 
 def test_served_page_renders_over_loopback(browser, tmp_path):
     out = tmp_path / "site"
-    build(out, make_topics(), make_reports())
+    topics = [passing_topic()]
+    build(out, topics, make_reports(topics))
     server = make_server(out, 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         origin = f"http://127.0.0.1:{server.server_address[1]}"
-        context, page, requests, errors = _open(browser, origin + "/")
-        _assert_rendered(page, make_topics())
-        assert errors == []
-        assert [url for url in requests if not url.startswith(origin + "/")] == []
-        context.close()
+        opened = open_page(browser, origin + "/")
+        _assert_rendered(opened.page, topics)
+        assert opened.errors == []
+        assert [url for url in opened.requests if not url.startswith(origin + "/")] == []
+        opened.close()
     finally:
         server.shutdown()
         server.server_close()
@@ -122,12 +118,12 @@ def test_real_reference_page(browser, real_build, tmp_path_factory):
 
     index = real_build.out / "index.html"
     assert index.is_file(), real_build.stderr
-    context, page, requests, errors = _open(browser, index.as_uri())
+    opened = open_page(browser, index.as_uri())
     try:
-        _assert_rendered(page, TOPICS)
-        assert errors == []
-        assert [url for url in requests if not url.startswith("file:")] == []
-        assert page.locator(".summary-fail").count() == (0 if real_build.returncode == 0 else 1)
-        _screenshot(page, tmp_path_factory, "reference-page.png")
+        _assert_rendered(opened.page, TOPICS)
+        assert opened.errors == []
+        assert [url for url in opened.requests if not url.startswith("file:")] == []
+        assert opened.page.locator(".summary-fail").count() == (0 if real_build.returncode == 0 else 1)
+        screenshot(opened.page, tmp_path_factory, "reference-page.png")
     finally:
-        context.close()
+        opened.close()

@@ -77,3 +77,28 @@ def test_taken_port_is_a_clear_error(tmp_path):
 def test_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(ServeError, match="not a directory"):
         make_server(tmp_path / "nope", 0)
+
+
+def test_a_server_that_has_not_listened_refuses_connections(tmp_path):
+    (tmp_path / "index.html").write_text("<p>the page</p>")
+    server = make_server(tmp_path, 0, listen=False)
+    try:
+        port = server.server_address[1]
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((HOST, port), timeout=5).close()
+        server.listen()
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        assert _get(port, "/") == (200, b"<p>the page</p>")
+        server.shutdown()
+        thread.join(5)
+    finally:
+        server.server_close()
+
+
+def test_a_taken_port_is_reported_before_listening(tmp_path):
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        with pytest.raises(ServeError, match="already in use"):
+            make_server(tmp_path, taken.getsockname()[1], listen=False)

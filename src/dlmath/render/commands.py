@@ -82,7 +82,8 @@ def _progress(done, total, report) -> None:
     )
 
 
-def _build(out: Path, files=()) -> tuple[Path | None, list[str]]:
+def _build(out: Path, files=()) -> tuple[Path | None, list]:
+    """Check and build into ``out``; (index.html or None, reports). Refuses before any check."""
     from ._atomic import check_replaceable
     from .page import BuildError, build_reference
 
@@ -97,43 +98,58 @@ def _build(out: Path, files=()) -> tuple[Path | None, list[str]]:
     except (BuildError, OSError) as exc:
         print(f"dlmath build: the page was not written: {exc}", file=sys.stderr)
         return None, []
-    return index, [r.topic_id for r in reports if not r.passed]
+    return index, reports
 
 
-def _report_failures(failing: list[str]) -> None:
+def _report(reports) -> list[str]:
+    """Print the summary of the checks; returns the ids of the topics that fail."""
+    from .terminal import render_summary, style_for
+
+    print(render_summary(reports, style=style_for(sys.stdout)), flush=True)
+    failing = [r.topic_id for r in reports if not r.passed]
     if failing:
         print(
             f"dlmath: checks FAIL in {', '.join(failing)}; the page marks them as failing",
             file=sys.stderr,
         )
+    return failing
 
 
 def run_build(args: argparse.Namespace) -> int:
-    index, failing = _build(Path(args.out), args.topics)
+    index, reports = _build(Path(args.out), args.topics)
     if index is None:
         return 1
+    failing = _report(reports)
     print(f"wrote {index}")
-    _report_failures(failing)
     return 1 if failing else 0
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from .serve import ServeError, make_server, run_until_interrupted
+    """Take the port (so that a taken one is reported before any work), build, then listen: no
+    request is answered before the page is complete."""
+    from .serve import HOST, ServeError, make_server, run_until_interrupted
 
     if not 0 <= args.port <= 65535:
         print(f"dlmath serve: --port must be in 0..65535, got {args.port}", file=sys.stderr)
         return 2
     out = Path(args.out)
     try:
-        server = make_server(out, args.port, must_exist=False)
+        server = make_server(out, args.port, must_exist=False, listen=False)
     except ServeError as exc:
         print(f"dlmath serve: {exc}", file=sys.stderr)
         return 1
     try:
-        index, failing = _build(out, args.topics)
+        port = server.server_address[1]
+        print(f"dlmath serve: building the page, then serving it at http://{HOST}:{port}/", file=sys.stderr)
+        index, reports = _build(out, args.topics)
         if index is None:
             return 1
-        _report_failures(failing)
+        _report(reports)
+        try:
+            server.listen()
+        except ServeError as exc:
+            print(f"dlmath serve: {exc}", file=sys.stderr)
+            return 1
         run_until_interrupted(server, index.parent)
         return 0
     finally:

@@ -112,6 +112,11 @@ def _main(argv) -> None:
     known = {t.id: t for t in TOPICS}
     for f in files:
         known.update({t.id: t for t in load_file(f)})
+    missing = [i for i in ids if i not in known]
+    if missing:
+        sys.exit(
+            f"no topic {', '.join(map(repr, missing))} among the registered ones or in {files or 'no file'}"
+        )
     json.dump(render_many([known[i] for i in ids]), sys.stdout)
 
 

@@ -167,7 +167,7 @@ def _section_html(index: int, topic, report: TopicReport | None, figure: str) ->
     out = [
         f'<section class="topic" id="{topic.id}" aria-labelledby="{topic.id}-title">',
         f'<h2 id="{topic.id}-title"><a class="anchor" href="#{topic.id}">{index}. '
-        f"{text_html(texts['title'])}</a> {_status_badge(report)}</h2>",
+        f"{text_html(texts['title'], focusable=False)}</a> {_status_badge(report)}</h2>",
         f'<p class="claim">{text_html(texts["claim"])}</p>',
         _issues_html(report),
     ]
@@ -206,9 +206,11 @@ def _section_html(index: int, topic, report: TopicReport | None, figure: str) ->
         output = run_snippet(topic.snippet, where=topic.id)
         out.append(
             '<h3>Try it</h3><div class="snippet">'
-            f'<pre class="code"><code class="language-python">{html.escape(topic.snippet.strip())}</code></pre>'
+            f'<pre class="code"{_scrolls("Python code")}><code class="language-python">'
+            f"{html.escape(topic.snippet.strip())}</code></pre>"
             '<p class="output-label">Output, from running this code during the build:</p>'
-            f'<pre class="output"><samp>{html.escape(output.rstrip()) or "(no output)"}</samp></pre></div>'
+            f'<pre class="output"{_scrolls("output of the code")}><samp>'
+            f"{html.escape(output.rstrip()) or '(no output)'}</samp></pre></div>"
         )
     out.append(figure)
     source = getattr(topic, "source_file", None) or topic.module
@@ -219,6 +221,11 @@ def _section_html(index: int, topic, report: TopicReport | None, figure: str) ->
         )
     out.append("</section>")
     return "\n".join(x for x in out if x)
+
+
+def _scrolls(label: str) -> str:
+    """The attributes of a box that may scroll sideways: reachable by keyboard, and named."""
+    return f' tabindex="0" role="group" aria-label="{label}"'
 
 
 def _figure_html(topic) -> str:
@@ -257,7 +264,8 @@ def _toc_html(topics, reports: Mapping[str, TopicReport]) -> str:
             if ok
             else ('<span class="dot dot-fail" title="failing checks">✗</span>')
         )
-        rows.append(f'<li><a href="#{topic.id}">{k}. {text_html(topic.texts()["title"])}</a> {mark}</li>')
+        title = text_html(topic.texts()["title"], focusable=False)
+        rows.append(f'<li><a href="#{topic.id}">{k}. {title}</a> {mark}</li>')
     return "\n".join(rows)
 
 

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-__all__ = ["HOST", "ServeError", "make_server", "run_until_interrupted", "serve"]
+__all__ = ["HOST", "PageServer", "ServeError", "make_server", "run_until_interrupted", "serve"]
 
 HOST = "127.0.0.1"
 
@@ -49,22 +49,48 @@ class _PageHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def make_server(directory: str | Path, port: int = 8000, *, must_exist: bool = True) -> ThreadingHTTPServer:
+class PageServer(ThreadingHTTPServer):
+    """A threading HTTP server whose port can be taken before it starts listening."""
+
+    def listen(self) -> None:
+        """Start accepting connections; :class:`ServeError` if another socket listens on the port."""
+        try:
+            self.server_activate()
+        except OSError as exc:
+            raise _error(exc, self.server_address[1]) from None
+
+
+def _error(exc: OSError, port: int) -> ServeError:
+    if exc.errno == errno.EADDRINUSE:
+        return ServeError(f"port {port} on {HOST} is already in use; pick another with --port N")
+    return ServeError(f"cannot listen on {HOST}:{port}: {exc.strerror}")
+
+
+def make_server(
+    directory: str | Path, port: int = 8000, *, must_exist: bool = True, listen: bool = True
+) -> PageServer:
     """A server for ``directory`` on 127.0.0.1:``port`` (0 picks a free port); not yet serving.
 
-    With ``must_exist=False`` the port is taken before the directory is written, so that a taken
-    port is reported before a build.
+    With ``must_exist=False`` the directory may be written later. With ``listen=False`` the port
+    is taken (a taken port is reported now) but connections are refused until
+    :meth:`PageServer.listen`, so that nothing is answered while the page is being built.
     """
     root = Path(directory).absolute()
     if must_exist and not root.is_dir():
         raise ServeError(f"cannot serve {root}: not a directory (run 'dlmath build' first)")
-    handler = partial(_PageHandler, directory=str(root))
+    server = PageServer((HOST, port), partial(_PageHandler, directory=str(root)), bind_and_activate=False)
     try:
-        return ThreadingHTTPServer((HOST, port), handler)
+        server.server_bind()
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise ServeError(f"port {port} on {HOST} is already in use; pick another with --port N") from None
-        raise ServeError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
+        server.server_close()
+        raise _error(exc, port) from None
+    if listen:
+        try:
+            server.listen()
+        except ServeError:
+            server.server_close()
+            raise
+    return server
 
 
 def serve(directory: str | Path, port: int = 8000) -> None:
@@ -72,7 +98,7 @@ def serve(directory: str | Path, port: int = 8000) -> None:
     run_until_interrupted(make_server(directory, port), Path(directory))
 
 
-def run_until_interrupted(server: ThreadingHTTPServer, directory: Path) -> None:
+def run_until_interrupted(server: PageServer, directory: Path) -> None:
     """Announce where ``server`` serves ``directory``, serve until Ctrl-C, then close it."""
     host, bound = server.server_address[:2]
     print(f"serving {directory.absolute()} at http://{host}:{bound}/ (Ctrl-C stops)", flush=True)

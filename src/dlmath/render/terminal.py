@@ -3,18 +3,32 @@
 Formulas come from the checked statements (SymPy's pretty printer for a step's formula, the
 one-line printer of :mod:`dlmath.derive.plain` for math inside a sentence), never from the text's
 source. A :class:`Style` says what the terminal can do: colour (only on a TTY, never with
-``NO_COLOR``), Unicode (ASCII for a terminal whose encoding cannot print it) and the width to wrap
-to, which wraps between words only.
+``NO_COLOR``), Unicode (ASCII for a terminal whose encoding cannot print it, see :mod:`._ascii`)
+and the width to wrap to. Sentences wrap between words (a word longer than the whole width is
+cut); a multi-line formula wider than the terminal is folded at a column that is blank in all its
+rows, between terms, and continues below, indented.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import textwrap
 from dataclasses import dataclass
 
-__all__ = ["Style", "style_for", "render_topic", "render_table", "render_failures", "render_list"]
+from ._ascii import to_ascii
+
+__all__ = [
+    "Style",
+    "style_for",
+    "fold",
+    "render_item",
+    "render_topic",
+    "render_table",
+    "render_failures",
+    "render_list",
+]
 
 _SYMBOL = {"pass": "✓", "fail": "✗", "undecided": "?", "skipped": "–", "n/a": "–"}
 _ASCII_SYMBOL = {"pass": "ok", "fail": "FAIL", "undecided": "?", "skipped": "-", "n/a": "-"}
@@ -38,21 +52,17 @@ class Style:
 
     def wrap(self, text: str, indent: str = "", subsequent: str | None = None) -> str:
         return textwrap.fill(
-            text,
+            self.plain(text),
             width=max(40, self.width),
             initial_indent=indent,
             subsequent_indent=indent if subsequent is None else subsequent,
-            break_long_words=False,
+            break_long_words=True,
             break_on_hyphens=False,
         )
 
     def plain(self, text: str) -> str:
-        """``text`` as this terminal can print it (Unicode replaced where it cannot)."""
-        if self.unicode:
-            return text
-        from ..derive.notation import ascii_text
-
-        return ascii_text(text.replace("✓", "ok").replace("✗", "FAIL").replace("—", "-").replace("–", "-"))
+        """``text`` as this terminal can print it (spelled in ASCII where it cannot print Unicode)."""
+        return text if self.unicode else to_ascii(text)
 
 
 def style_for(stream) -> Style:
@@ -79,36 +89,74 @@ def _verdict(way: str, result, style: Style) -> str:
     return f"{way:9s} {mark}: {style.plain(result.detail)}"
 
 
-def _formula(item, style: Style) -> list[str]:
+@contextlib.contextmanager
+def _unicode(flag: bool):
+    """SymPy's pretty printer falls back to its global Unicode flag when told ``use_unicode=False``."""
+    from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
+
+    before = pretty_use_unicode(flag)
+    try:
+        yield
+    finally:
+        pretty_use_unicode(before)
+
+
+def fold(rows: list[str], width: int, indent: str = "  ") -> list[str]:
+    """A multi-line picture no wider than ``width``: cut at columns blank in every row, the rest
+    continued below with ``indent``; a stretch with no blank column is cut at the width."""
+    rows = [r.rstrip() for r in rows]
+    span = max((len(r) for r in rows), default=0)
+    if span <= width:
+        return rows
+    rows = [r.ljust(span) for r in rows]
+    blank = [all(r[c] == " " for r in rows) for c in range(span)]
+    out, start, room = [], 0, width
+    while start < span:
+        end = span
+        if span - start > room:
+            end = next((c for c in range(start + room, start, -1) if blank[c]), start + room)
+        piece = [r[start:end].rstrip() for r in rows]
+        prefix = indent if out else ""
+        out.extend(prefix + line if line else line for line in piece if line.strip() or len(rows) == 1)
+        start = end
+        while start < span and blank[start]:
+            start += 1
+        room = max(1, width - len(indent))
+    return out
+
+
+def _formula(item, style: Style, indent: str) -> list[str]:
     from ..derive.printing import statement_pretty
 
-    text = statement_pretty(item.statement, unicode=style.unicode)
-    return text.splitlines()
+    with _unicode(style.unicode):
+        text = statement_pretty(item.statement, unicode=style.unicode)
+    return [indent + line for line in fold(text.splitlines(), style.width - len(indent))]
 
 
 def render_item(index: str, topic, item, report=None, *, style: Style = Style()) -> str:
     """One step or claim: label, formula (multi-line), where-clauses, reason, verdicts."""
+    import sympy as sp
+
     from ..derive.printing import pretty
 
     texts = topic.texts()
     label = _text(texts[f"{item.kind} {item.id}: label"], style)
-    lines = [style.bold(f"{index} {label}")]
-    lines.extend("     " + line for line in _formula(item, style))
-    import sympy as sp
-
+    lines = [style.bold(style.wrap(f"{index} {label}", "", " " * (len(index) + 1)))]
+    lines.extend(_formula(item, style, "     "))
     for k, v in item.statement.given.items():
-        rows = pretty(sp.Eq(k, v, evaluate=False), unicode=style.unicode).splitlines() or [""]
-        if len(rows) == 1:
+        with _unicode(style.unicode):
+            rows = pretty(sp.Eq(k, v, evaluate=False), unicode=style.unicode).splitlines() or [""]
+        if len(rows) == 1 and len(rows[0]) + 11 <= style.width:
             lines.append("     where " + rows[0])
         else:
             lines.append("     where")
-            lines.extend("       " + line for line in rows)
+            lines.extend("       " + line for line in fold(rows, style.width - 7))
     why = texts[f"{item.kind} {item.id}: why"]
     if why:
         lines.append(style.wrap(_text(why, style), "     "))
     if report is not None:
         lines.extend(_verdict_lines(report, style, "     "))
-    return "\n".join(lines)
+    return style.plain("\n".join(lines))
 
 
 def _verdict_lines(report, style: Style, indent: str) -> list[str]:
@@ -130,7 +178,7 @@ def render_topic(topic, report=None, *, style: Style = Style()) -> str:
     texts = topic.texts()
     by_id = {r.id: r for r in report.items} if report is not None else {}
     out = [
-        style.bold(f"{_text(texts['title'], style)}  [{topic.id}]"),
+        style.bold(style.wrap(f"{_text(texts['title'], style)}  [{topic.id}]")),
         "",
         style.wrap(_text(texts["claim"], style)),
     ]
@@ -169,8 +217,8 @@ def render_topic(topic, report=None, *, style: Style = Style()) -> str:
             f"({report.count('proved')} proved, {report.count('numeric')} checked numerically only, "
             f"{report.count('failed')} failed)"
         )
-        out += ["", style.paint(summary, status)]
-    return "\n".join(out)
+        out += ["", style.paint(style.wrap(summary, "", "  "), status)]
+    return style.plain("\n".join(out))
 
 
 def _ascii(item) -> str:
@@ -181,16 +229,7 @@ def _ascii(item) -> str:
 
 def render_list(topics, *, style: Style = Style()) -> str:
     width = max(len(t.id) for t in topics)
-    return "\n".join(f"{t.id:<{width}}  {_text(t.texts()['title'], style)}" for t in topics)
-
-
-def _counts(results, style: Style) -> str:
-    parts = []
-    for status in ("pass", "undecided", "n/a", "fail", "skipped"):
-        n = sum(r.status == status for r in results)
-        if n:
-            parts.append(f"{n} {style.mark(status)}")
-    return " ".join(parts)
+    return style.plain("\n".join(f"{t.id:<{width}}  {_text(t.texts()['title'], style)}" for t in topics))
 
 
 def render_table(reports, *, style: Style = Style()) -> str:
@@ -220,6 +259,12 @@ def render_table(reports, *, style: Style = Style()) -> str:
         if style.color:
             cells[0] = style.paint(cells[0], "pass" if reports[k - 1].passed else "fail")
         lines.append("  ".join(cells))
+    lines += ["", render_summary(reports, style=style)]
+    return style.plain("\n".join(lines))
+
+
+def render_summary(reports, *, style: Style = Style()) -> str:
+    """One sentence on all the reports: whether every topic passes, and how its items were checked."""
     all_ok = bool(reports) and all(r.passed for r in reports)
     n_items = sum(len(r.items) for r in reports)
     proved = sum(r.count("proved") for r in reports)
@@ -228,8 +273,7 @@ def render_table(reports, *, style: Style = Style()) -> str:
         f"{'all' if all_ok else 'NOT all'} {len(reports)} topics pass: {n_items} checked statements, "
         f"{proved} proved symbolically, {numeric} checked numerically only"
     )
-    lines += ["", style.paint(summary, "pass" if all_ok else "fail")]
-    return "\n".join(lines)
+    return style.paint(style.wrap(summary, "", "  "), "pass" if all_ok else "fail")
 
 
 def render_failures(reports, *, style: Style = Style()) -> str:
@@ -251,5 +295,5 @@ def render_failures(reports, *, style: Style = Style()) -> str:
                     out.append(style.wrap(f"counterexample: {style.plain(result.counterexample)}", "      "))
         for issue in rep.issues:
             out.append(style.paint(f"{style.mark('fail')} {rep.topic_id} / {issue.place}", "fail"))
-            out.append(style.wrap(f"{style.plain(issue.fragment)}: {issue.message}", "    ", "      "))
-    return "\n".join(out)
+            out.append(style.wrap(f"{issue.fragment}: {issue.message}", "    ", "      "))
+    return style.plain("\n".join(out))

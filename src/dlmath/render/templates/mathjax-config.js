@@ -1,29 +1,38 @@
 // MathJax 3 settings for the dlmath reference page (loaded before es5/tex-svg.js).
-// Only elements with class "mj" are typeset. Each formula gets MathJax's assistive MathML (read by
-// screen readers; the SVG itself is aria-hidden). The context menu is off: it would try to load
-// further components. A TeX error is reported on the console, which the browser tests treat as a
-// failure.
+// The page carries every formula as MathML, which the browser draws when JavaScript is off. Here
+// MathJax does not search the page for TeX: each .math box's MathML is replaced by MathJax's SVG of
+// the TeX kept in its annotation, so a formula is drawn once. Each SVG carries MathJax's assistive
+// MathML for screen readers. The context menu is off: it would try to load further components. A
+// TeX error is reported on the console, which the browser tests treat as a failure.
 window.MathJax = {
   tex: {
-    inlineMath: [["\\(", "\\)"]],
-    displayMath: [["\\[", "\\]"]],
-    processEscapes: false,
     formatError: function (jax, err) {
       console.error("dlmath: TeX error: " + err.message);
       return jax.formatError(err);
     },
   },
   svg: { fontCache: "global" },
-  options: {
-    ignoreHtmlClass: "no-mj",
-    processHtmlClass: "mj",
-    enableMenu: false,
-    enableAssistiveMml: true,
-  },
+  options: { enableMenu: false, enableAssistiveMml: true },
   startup: {
+    typeset: false,
     pageReady: function () {
       return MathJax.startup.defaultPageReady().then(function () {
-        document.documentElement.setAttribute("data-math", "ready");
+        var done = Promise.resolve();
+        document.querySelectorAll(".math").forEach(function (box) {
+          var tex = box.querySelector('annotation[encoding="application/x-tex"]');
+          if (!tex) return;
+          var display = box.classList.contains("math-display");
+          done = done.then(function () {
+            return MathJax.tex2svgPromise(tex.textContent, { display: display }).then(function (svg) {
+              box.replaceChildren(svg);
+            });
+          });
+        });
+        return done.then(function () {
+          MathJax.startup.document.clear();
+          MathJax.startup.document.updateDocument();
+          document.documentElement.setAttribute("data-math", "ready");
+        });
       });
     },
   },
