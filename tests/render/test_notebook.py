@@ -50,11 +50,6 @@ def test_check_returns_a_report_that_displays_its_verdicts(failing_report):
     assert "\n" not in repr(failing_report) and "FAIL" in repr(failing_report)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="derive/display.py report_markdown lists items by id without their 'why' and without "
-    "numbering claims apart from steps (topic_markdown(topic, report) has both); reported to the lead",
-)
 def test_check_report_display_carries_the_reasons_and_numbers_claims_apart():
     out = passing_topic().check()._repr_markdown_()
     assert "Bring the exponent down" in out

@@ -336,8 +336,15 @@ def check_topic(topic, *, seed: int = 0) -> TopicReport:
         report.issues.append(
             TextIssue("topic", topic.id, f"the texts could not be resolved: {_error(exc, t0).detail}")
         )
+    labels = {}
+    try:
+        labels = {p.rsplit(": ", 1)[0]: t.plain() for p, t in topic.texts().items() if p.endswith(": label")}
+    except Exception:  # the issue above already says the texts could not be resolved
+        pass
     for item in topic.items:
-        report.items.append(check_item(topic, item, seed=seed))
+        one = check_item(topic, item, seed=seed)
+        one.label = labels.get(f"{item.kind} {item.id}", one.label)  # as the reader sees it
+        report.items.append(one)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -397,7 +404,9 @@ def check_topics(topics, *, seed: int = 0, jobs: int | None = None, progress=Non
             if progress:
                 progress(k + 1, len(topics), reports[k])
         return reports
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker, initargs=(topics,)) as pool:
+    with multiprocessing.get_context("fork").Pool(
+        jobs, initializer=_start_worker, initargs=(topics,)
+    ) as pool:
         for done, (index, report) in enumerate(
             pool.imap_unordered(_check_one, [(k, seed) for k in range(len(topics))]), 1
         ):

@@ -33,7 +33,7 @@ def topic_markdown(topic, report=None) -> str:
         conds = [f"${a.latex}$" for a in topic.assumptions] + [f"${d.latex}$" for d in topic.definitions]
         lines += ["Assumptions: " + ", ".join(conds), ""]
     for heading, items, number in (
-        ("Derivation", topic.steps, str),
+        ("Derivation", topic.steps, lambda k: f"{k}."),
         ("Further claims", topic.claims, _letter),
     ):
         if not items:
@@ -43,7 +43,7 @@ def topic_markdown(topic, report=None) -> str:
             mark = ""
             if item.id in verdicts:
                 mark = f" — {_MARK[verdicts[item.id].verdict]}"
-            lines += [f"{number(k)}. **{_text_md(texts[f'{item.kind} {item.id}: label'])}**{mark}", ""]
+            lines += [f"{number(k)} **{_text_md(texts[f'{item.kind} {item.id}: label'])}**{mark}", ""]
             lines += [f"   $$ {item.latex} $$", ""]
             why = texts[f"{item.kind} {item.id}: why"]
             if why:
@@ -73,7 +73,12 @@ def _summary(report) -> str:
 
 
 def report_markdown(report) -> str:
-    """A report as Markdown: one line per item with its verdict, then the summary."""
+    """A report as Markdown. With the topic it checked (``topic.check()`` keeps it), the whole
+    derivation with each verdict and reason; else one line per item, then the summary."""
+    topic = getattr(report, "topic", None)
+    if topic is not None:
+        failing = [i for i in report.items if not i.passed]
+        return topic_markdown(topic, report) + ("\n" + _failures(failing) if failing else "")
     lines = [f"### `{report.topic_id}` — {report.title}", ""]
     for item in report.items:
         lines.append(f"- {_MARK[item.verdict]}: **{item.id}** ({item.kind}) ${item.latex}$")
@@ -83,4 +88,15 @@ def report_markdown(report) -> str:
                 if r.counterexample:
                     lines.append(f"  - counterexample: `{r.counterexample}`")
     lines += ["", _summary(report)]
+    return "\n".join(lines) + "\n"
+
+
+def _failures(items) -> str:
+    lines = ["**Failing checks**", ""]
+    for item in items:
+        lines.append(f"- **{item.id}** ({item.place or item.kind})")
+        for way, r in (("symbolic", item.symbolic), ("numeric", item.numeric)):
+            lines.append(f"  - {way}: {r.status}: {r.detail}")
+            if r.counterexample:
+                lines.append(f"  - counterexample: `{r.counterexample}`")
     return "\n".join(lines) + "\n"

@@ -236,8 +236,10 @@ class _Inline(StrPrinter):
 
     def _print_Sum(self, e):
         (i, lo, hi), *_ = e.limits
-        sym = self.u("Σ", "sum")
-        return f"{sym}_{self._print(i)} {self._group(e.function)}"
+        index = self._print(i)
+        if self.unicode:
+            return f"Σ{_script(index, _SUB, '_')} {self._group(e.function)}"
+        return f"sum_{index} {self._group(e.function)}"
 
     def _print_KroneckerDelta(self, e):
         i, j = (self._print(a) for a in e.args)

@@ -192,7 +192,14 @@ def latex(expr) -> str:
 
 def pretty(expr, *, unicode: bool = True) -> str:
     """Readable Unicode (or ASCII) of a display expression for the terminal (may span several lines)."""
-    return _Pretty({"use_unicode": unicode, "wrap_line": False}).doprint(expr)
+    from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
+
+    # the printer's own option is not enough: its symbols consult the global setting
+    previous = pretty_use_unicode(unicode)
+    try:
+        return _Pretty({"use_unicode": unicode, "wrap_line": False}).doprint(expr)
+    finally:
+        pretty_use_unicode(previous)
 
 
 _MATHTEXT = (

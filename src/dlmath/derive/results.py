@@ -77,6 +77,7 @@ class TopicReport:
     issues: list[TextIssue] = field(default_factory=list)
     seconds: float = 0.0
     title: str = ""
+    topic: object = field(default=None, repr=False, compare=False)  # set by Topic.check, for display
 
     @property
     def passed(self) -> bool:

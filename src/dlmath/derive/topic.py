@@ -462,7 +462,9 @@ class Topic:
         """Check every item and text now; returns a :class:`~dlmath.derive.results.TopicReport`."""
         from .check import check_topic
 
-        return check_topic(self, seed=seed)
+        report = check_topic(self, seed=seed)
+        report.topic = self
+        return report
 
     def __repr__(self) -> str:
         return f"<Topic {self.id!r}: {len(self.steps)} steps, {len(self.claims)} claims>"

@@ -67,8 +67,16 @@ naive64 = t.measure("naive64", _naive(np.float64))
 naive32 = t.measure("naive32", _naive(np.float32))
 lse64 = t.measure("lse64", _stable(np.float64))
 lse32 = t.measure("lse32", _stable(np.float32))
-float_max64 = t.let("float_max64", (2 - sp.Integer(2) ** -52) * sp.Integer(2) ** 1023)
-float_max32 = t.let("float_max32", (2 - sp.Integer(2) ** -23) * sp.Integer(2) ** 127)
+
+
+def _largest_float(mantissa_bits: int, max_exponent: int):
+    """``(2 - 2^-p) 2^e``, the largest finite float, kept unevaluated so it prints as a formula."""
+    u, two = sp.UnevaluatedExpr, sp.Integer(2)
+    return u(2 - u(two) ** (-mantissa_bits)) * u(two) ** max_exponent
+
+
+float_max64 = t.let("float_max64", _largest_float(52, 1023))
+float_max32 = t.let("float_max32", _largest_float(23, 127))
 
 
 def _max_first(symbols):
