@@ -92,7 +92,7 @@ def poisson_nll(log_rate, target, *, full=False, reduction="mean"):
     zero = xp.zeros_like(zw)
     zs = xp.where(inf, zero, zw)  # e^z - y z is inf - inf at +inf: that side takes the limit
     with np.errstate(over="ignore"):
-        per = xp.exp(zs) - xp.where(yw == 0, zero, yw * zs)
+        per = xp.exp(zs) - yw * xp.where(yw == 0, zero, zs)  # y z is 0 where y is, even at z = -inf
     per = xp.where(inf, xp.full_like(per, math.inf), per)
     if full:
         per = per + _stirling(xp, yw)
