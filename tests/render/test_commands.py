@@ -188,3 +188,12 @@ def test_serve_prints_the_address_and_answers_only_once_the_page_is_built(tmp_pa
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
+
+
+def test_the_real_page_ends_with_the_kink_table_the_build_measured(real_build):
+    assert real_build.returncode == 0, real_build.stderr
+    page = (real_build.out / "index.html").read_text()
+    section = page[page.index('<section class="topic" id="kinks"') :]
+    assert '<table class="kinks">' in section and "PyTorch" in section and "JAX" in section
+    assert 'href="#kinks"' in page  # the contents list it
+    assert section.count("<tr") >= 12

@@ -56,13 +56,16 @@ def render_many(topics) -> dict[str, str]:
 class _Drawing:
     """Figures being drawn in a separate Python process; see :func:`start_rendering`."""
 
-    def __init__(self, ids: list[str], files: list[str]) -> None:
+    def __init__(self, ids: list[str], files: list[str], kinks: bool = False) -> None:
         import subprocess
         import sys
 
         args = [sys.executable, "-m", "dlmath.render.figures", *ids]
         for f in files:
             args += ["--topics", f]
+        if kinks:
+            args.append("--kinks")
+        self.kinks: str | None = None
         self._worker = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8"
         )
@@ -75,7 +78,9 @@ class _Drawing:
         out, err = self._worker.communicate()
         if self._worker.returncode != 0:
             raise ValueError(f"drawing the figures of {', '.join(self.ids)} failed:\n{err.strip()}")
-        return json.loads(out)
+        data = json.loads(out)
+        self.kinks = data["kinks"]
+        return data["svgs"]
 
     def cancel(self) -> None:
         if self._worker.poll() is None:
@@ -83,15 +88,17 @@ class _Drawing:
         self._worker.communicate()
 
 
-def start_rendering(topics) -> _Drawing:
-    """Start drawing the figures of ``topics`` in a fresh Python process and return at once.
+def start_rendering(topics, *, kinks: bool = False) -> _Drawing:
+    """Start drawing the figures of ``topics`` in a fresh Python process and return at once; with
+    ``kinks``, that process then also runs the kink table (:mod:`.kinks`), whose HTML ``result()``
+    leaves in ``.kinks``.
 
     A separate interpreter rather than a fork, so the drawing inherits no thread pools (BLAS,
     dlmath's kernels) in an unknown state. Topics from a reader's file are found by its path.
     """
     topics = [t for t in topics if t.figure is not None]
     files = sorted({getattr(t, "source_file", None) for t in topics} - {None})
-    return _Drawing([t.id for t in topics], files)
+    return _Drawing([t.id for t in topics], files, kinks)
 
 
 def _main(argv) -> None:
@@ -102,6 +109,8 @@ def _main(argv) -> None:
     from ..topics import TOPICS
 
     ids, files, k = [], [], 0
+    kinks = "--kinks" in argv
+    argv = [a for a in argv if a != "--kinks"]
     while k < len(argv):
         if argv[k] == "--topics":
             files.append(argv[k + 1])
@@ -117,7 +126,13 @@ def _main(argv) -> None:
         sys.exit(
             f"no topic {', '.join(map(repr, missing))} among the registered ones or in {files or 'no file'}"
         )
-    json.dump(render_many([known[i] for i in ids]), sys.stdout)
+    svgs = render_many([known[i] for i in ids])
+    table = None
+    if kinks:
+        from .kinks import html_table
+
+        table = html_table()
+    json.dump({"svgs": svgs, "kinks": table}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -182,8 +182,8 @@ def _dl_how(differentiated, fallback):
 
 CASES: tuple[Case, ...] = (
     Case(
-        "norm-grad-zero", "∇‖x‖ at x = 0", "‖g‖ ≤ 1",
-        "‖x‖ has a cusp at 0: no gradient, and every g with ‖g‖ ≤ 1 is a subgradient (0 is the usual pick).",
+        "norm-grad-zero", "norm's gradient at 0", "a subgradient",
+        "The norm has a cusp at the origin: no gradient exists, and every vector of length at most 1 is a subgradient (0 is the usual pick).",
         subgradient(),
         {
             "NumPy": Impl("x / np.linalg.norm(x), the formula x/‖x‖", lambda e: _f32(e, _ZERO2) / e.np.linalg.norm(_f32(e, _ZERO2))),
@@ -194,8 +194,8 @@ CASES: tuple[Case, ...] = (
         },
     ),
     Case(
-        "abs-grad-zero", "d|x|/dx at x = 0", "g ∈ [−1, 1]",
-        "|x| has a corner at 0: every slope between −1 and 1 is a subgradient.",
+        "abs-grad-zero", "slope of abs at 0", "a slope in -1..1",
+        "The absolute value has a corner at 0: every slope from -1 to 1 is a subgradient.",
         subgradient(),
         {
             "NumPy": Impl("x / np.abs(x), the formula x/|x|", lambda e: _f32(e, 0.0) / e.np.abs(_f32(e, 0.0))),
@@ -206,8 +206,8 @@ CASES: tuple[Case, ...] = (
         },
     ),
     Case(
-        "lse-all-neg-inf", "LSE(−∞, −∞)", "−inf",
-        "log(e^−∞ + e^−∞) = log 0 = −∞: every term is 0, which the max-shift must not turn into NaN.",
+        "lse-all-neg-inf", "LogSumExp of -inf, -inf", "-inf",
+        "Every exponential is 0, so the log of their sum is minus infinity; the shift by the maximum must not turn that into NaN.",
         close_to(-INF, np.float32),
         {
             "NumPy": Impl("np.log(np.sum(np.exp(x)))", lambda e: e.np.log(e.np.sum(e.np.exp(_f32(e, _NEG_INF2))))),
@@ -217,8 +217,8 @@ CASES: tuple[Case, ...] = (
         },
     ),
     Case(
-        "lse-grad-all-neg-inf", "∇LSE at (−∞, −∞)", "undefined",
-        "∇LSE = softmax, which is 0/0 here; along (t, t) it tends to (½, ½), along (t, 2t) to (1, 0): no limit.",
+        "lse-grad-all-neg-inf", "its gradient there", "undefined",
+        "The gradient is the softmax, zero over zero here; approaching along different directions gives different limits, so there is none.",
         undefined,
         {
             "NumPy": Impl("np.exp(x - x.max()) / np.sum(...), the naive softmax", lambda e: _naive_softmax(e, _f32(e, _NEG_INF2))),
@@ -229,8 +229,8 @@ CASES: tuple[Case, ...] = (
         },
     ),
     Case(
-        "masked-softmax-row", "softmax, every entry masked", "undefined",
-        "Softmax of (1, 2) with both entries masked out: there is no distribution to return; zeros (no mass anywhere) is the useful convention.",
+        "masked-softmax-row", "softmax, all masked", "undefined",
+        "Softmax of the logits 1 and 2 with both masked out: there is no distribution to return; zeros (no mass anywhere) is the useful convention.",
         undefined,
         {
             "NumPy": Impl("the naive softmax of np.where(mask, x, -inf)",
@@ -242,8 +242,8 @@ CASES: tuple[Case, ...] = (
         },
     ),
     Case(
-        "xent-zero-log-zero", "CE, y = (0, 1), z = (−∞, 0)", "0",
-        "Cross-entropy −Σ y_k log p_k with p = (0, 1): the class of target 0 adds nothing (0·log 0 = 0), the other log 1 = 0.",
+        "xent-zero-log-zero", "cross-entropy, 0 log 0", "0",
+        "Targets 0 and 1 on logits minus infinity and 0: the predicted probabilities are 0 and 1, the class whose target is 0 adds nothing (zero times the log of zero counts as zero), and the other adds the log of 1, which is zero.",
         close_to(0.0, np.float32),
         {
             "NumPy": Impl("-np.sum(y * (z - np.log(np.sum(np.exp(z)))))",
@@ -281,8 +281,9 @@ _SG = (
 def _softplus_case(z):
     exact = max(z, 0) + math.log1p(math.exp(-abs(z)))
     return _pointwise_case(
-        f"softplus-{z:+.0f}", f"softplus({z:g}), float32", z, exact,
-        f"log(1 + e^z) = max(z, 0) + log1p(e^−|z|): {'z + e^−100' if z > 0 else 'e^−100, a float32 subnormal'}.",
+        f"softplus-{z:+.0f}", f"softplus at {z:g}, float32", z, exact,
+        "Computed as the positive part plus the log1p of the exponential of minus the absolute value: "
+        + ("the input plus a term far below its last digit." if z > 0 else "a float32 subnormal, not 0."),
         *_SP, ("torch.nn.functional.softplus", lambda e, t: e.torch.nn.functional.softplus(t)),
         ("jax.nn.softplus", lambda e, t: e.jax.nn.softplus(t)), ("softplus", lambda e, t: e.dlmath.softplus(t)),
     )  # fmt: skip
@@ -291,8 +292,9 @@ def _softplus_case(z):
 def _log_sigmoid_case(z):
     exact = min(z, 0) - math.log1p(math.exp(-abs(z)))
     return _pointwise_case(
-        f"log-sigmoid-{z:+.0f}", f"log σ({z:g}), float32", z, exact,
-        f"log σ(z) = −softplus(−z): {'−e^−100, a float32 subnormal' if z > 0 else 'z − e^−100'}.",
+        f"log-sigmoid-{z:+.0f}", f"log sigmoid at {z:g}, float32", z, exact,
+        "Minus the softplus of minus the input: "
+        + ("minus a float32 subnormal, not 0." if z > 0 else "the input, less a term far below its last digit."),
         *_LS, ("torch.nn.functional.logsigmoid", lambda e, t: e.torch.nn.functional.logsigmoid(t)),
         ("jax.nn.log_sigmoid", lambda e, t: e.jax.nn.log_sigmoid(t)), ("log_sigmoid", lambda e, t: e.dlmath.log_sigmoid(t)),
     )  # fmt: skip
@@ -300,8 +302,9 @@ def _log_sigmoid_case(z):
 
 def _sigmoid_grad_case(z):
     return _pointwise_case(
-        f"sigmoid-grad-{z:+.0f}", f"σ′({z:g}), float32", z, _sig_grad(z),
-        "σ′(z) = σ(z) σ(−z) = e^−|z| / (1 + e^−|z|)²; σ(40) rounds to 1, so σ(1 − σ) gives 0 on that side.",
+        f"sigmoid-grad-{z:+.0f}", f"sigmoid slope at {z:g}, float32", z, _sig_grad(z),
+        "The slope is the sigmoid times the sigmoid of minus the input; the sigmoid of 40 rounds to 1 in "
+        "float32, so the usual product with one minus it gives 0 on that side.",
         *_SG, ("torch.sigmoid, backward", lambda e, t: _torch_grad(e, e.torch.sigmoid, float(t))),
         ("jax.grad(jax.nn.sigmoid)", lambda e, t: e.jax.grad(e.jax.nn.sigmoid)(t)),
         (_dl_how("the second derivative of softplus", "exp(log_sigmoid(z) + log_sigmoid(−z))"),
@@ -315,15 +318,16 @@ CASES = CASES + tuple(_log_sigmoid_case(z) for z in (100.0, -100.0))
 CASES = CASES + tuple(_sigmoid_grad_case(z) for z in (40.0, -40.0))
 CASES = CASES + (
     _pointwise_case(
-        "lse-float16", "LSE(12, 12), float16", [12.0, 12.0], _HALF_LSE,
-        "log(2 e¹²) = 12 + log 2, but e¹² = 162755 is past float16's largest number, 65504: exp must come after the shift.",
+        "lse-float16", "LogSumExp 12, 12, float16", [12.0, 12.0], _HALF_LSE,
+        "The answer is 12 plus the log of 2, but the exponential of 12, about 162755, is past the largest "
+        "float16, 65504: the exponential must come after the shift.",
         "np.log(np.sum(np.exp(x)))", lambda e, x: e.np.log(e.np.sum(e.np.exp(x))),
         ("torch.logsumexp", lambda e, t: e.torch.logsumexp(t, 0)), ("jax.nn.logsumexp", lambda e, t: e.jax.nn.logsumexp(t)),
         ("logsumexp", lambda e, t: e.dlmath.logsumexp(t)), dtype="float16",
     ),
     Case(
-        "softmax-float16", "softmax(12, 12), float16", "[0.5, 0.5]",
-        "Equal logits share the mass equally; the unshifted e¹² overflows float16, and inf/inf is NaN.",
+        "softmax-float16", "softmax 12, 12, float16", "[0.5, 0.5]",
+        "Equal logits share the mass equally; the unshifted exponential overflows float16, and infinity over infinity is NaN.",
         close_to([0.5, 0.5], np.float16),
         {
             "NumPy": Impl("np.exp(x) / np.sum(np.exp(x))", lambda e: e.np.exp(np.float16([12, 12])) / e.np.sum(e.np.exp(np.float16([12, 12])))),

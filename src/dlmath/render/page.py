@@ -255,6 +255,20 @@ def _summary_html(topics, reports: Mapping[str, TopicReport]) -> str:
     )
 
 
+_KINKS_TOC = '\n<li><a href="#kinks">What the frameworks return at the kinks</a></li>'
+
+
+def _kinks_section(table_html: str) -> str:
+    return (
+        '<section class="topic" id="kinks" aria-labelledby="kinks-title">'
+        '<h2 id="kinks-title"><a class="anchor" href="#kinks">What the frameworks return at the kinks</a></h2>'
+        '<p class="claim">The topics above say what the math gives at a cusp, a limit or an overflow. '
+        "This table shows what NumPy, PyTorch, JAX and dlmath actually return there, measured while this "
+        "page was built.</p>"
+        f"{table_html}</section>"
+    )
+
+
 def _toc_html(topics, reports: Mapping[str, TopicReport]) -> str:
     rows = []
     for k, topic in enumerate(topics, 1):
@@ -281,10 +295,13 @@ def build(
     reports: Mapping[str, TopicReport] | Iterable[TopicReport],
     *,
     svgs: Mapping[str, str] | None = None,
+    kinks: str | None = None,
 ) -> Path:
     """Write the reference page for ``topics`` into ``out_dir`` and return the path of ``index.html``.
 
-    ``svgs`` may hold figures already rendered (by key), e.g. in parallel with the checks.
+    ``svgs`` may hold figures already rendered (by key), e.g. in parallel with the checks;
+    ``kinks`` the HTML of the kink table (:func:`dlmath.render.kinks.html_table`), which becomes
+    the page's last section.
 
     Raises:
         BuildError: a formula does not typeset, a snippet fails, a figure key is unknown, or
@@ -305,13 +322,15 @@ def build(
                 drawn[key] = given.get(key) or render_topic(topic)
                 figure = _figure_html(topic)
             sections.append(_section_html(k, topic, reports.get(topic.id), figure))
+        if kinks:
+            sections.append(_kinks_section(kinks))
         from .. import __version__
 
         page = Template(_template("page.html")).substitute(
             title=TITLE,
             version=__version__,
             summary=_summary_html(topics, reports),
-            toc=_toc_html(topics, reports),
+            toc=_toc_html(topics, reports) + (_KINKS_TOC if kinks else ""),
             sections="\n".join(sections),
         )
         mathjax = mathjax_bundle()
@@ -346,7 +365,7 @@ def build_reference(
     from .figures import start_rendering
 
     topics = (list(TOPICS) if ids is None else [get_topic(i) for i in ids]) + list(extra)
-    drawing = start_rendering(topics)
+    drawing = start_rendering(topics, kinks=True)
     try:
         reports = check_topics(topics, jobs=1, progress=progress)
     except BaseException:
@@ -356,4 +375,4 @@ def build_reference(
         svgs = drawing.result()
     except ValueError as exc:
         raise BuildError(str(exc)) from exc
-    return build(out_dir, topics, reports, svgs=svgs), reports
+    return build(out_dir, topics, reports, svgs=svgs, kinks=drawing.kinks), reports
