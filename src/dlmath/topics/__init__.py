@@ -22,6 +22,7 @@ MODULES = (
     "x_pow_x",
     "norm_gradient",
     "inverse_derivative",
+    "bernoulli_bce",
 )
 
 TOPICS: tuple[Topic, ...] = tuple(importlib.import_module(f"{__name__}.{m}").TOPIC for m in MODULES)
