@@ -23,6 +23,7 @@ MODULES = (
     "norm_gradient",
     "inverse_derivative",
     "bernoulli_bce",
+    "label_smoothing",
 )
 
 TOPICS: tuple[Topic, ...] = tuple(importlib.import_module(f"{__name__}.{m}").TOPIC for m in MODULES)
