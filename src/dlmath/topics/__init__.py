@@ -24,6 +24,7 @@ MODULES = (
     "inverse_derivative",
     "bernoulli_bce",
     "label_smoothing",
+    "lse_convex",
 )
 
 TOPICS: tuple[Topic, ...] = tuple(importlib.import_module(f"{__name__}.{m}").TOPIC for m in MODULES)
