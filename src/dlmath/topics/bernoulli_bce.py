@@ -11,7 +11,6 @@ from ..derive import (
     Eq,
     Figure,
     Ge,
-    Limit,
     Max,
     Min,
     Subs,
@@ -186,11 +185,11 @@ t.claim(
 )
 t.claim(
     "no-saturation",
-    Eq(Limit(Derivative((sig - y) ** 2 / 2, z), z, -oo), 0),
-    label="Squared error on a probability would saturate",
+    Eq(Derivative((sig - y) ** 2 / 2, z), (sig - y) * sig * (1 - sig)),
+    label="Squared error on the probability would saturate",
     why=(
-        "Its gradient carries the slope of the sigmoid as a factor and fades for a confidently wrong logit, "
-        "while the cross-entropy gradient keeps its size: $Limit(sig - y, z, -oo) == -y$."
+        "Its gradient carries the slope of the sigmoid as a factor, which fades for a confidently wrong "
+        "logit; the cross-entropy gradient $sig - y$ keeps nearly full size there."
     ),
 )
 t.claim(
@@ -201,10 +200,16 @@ t.claim(
 )
 t.claim(
     "minimum",
-    Eq(Subs(Derivative(ell, z), z, log(y / (1 - y))), 0),
-    label="The best logit is the log-odds of the target",
-    why="Where $y > 0$ and $y < 1$ the gradient vanishes at the logit whose sigmoid is $y$.",
+    Eq(Subs(ell, z, log(y / (1 - y))), -y * log(y) - (1 - y) * log(1 - y)),
+    label="At the log-odds of the target the loss is the target's entropy",
+    why=(
+        "Where $y > 0$ and $y < 1$ the sigmoid of the log-odds is the target, "
+        "$Subs(sig, z, log(y/(1 - y))) == y$, so the gradient $sig - y$ vanishes there: the best logit "
+        "is finite, and the least loss is the entropy of the target, which vanishes only as the target "
+        "hardens to 0 or 1."
+    ),
     assume=[y > 0, y < 1],
+    simplify=("expand_log", "expand"),
 )
 t.claim(
     "naive-overflows",
