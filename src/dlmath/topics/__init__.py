@@ -25,6 +25,7 @@ MODULES = (
     "bernoulli_bce",
     "label_smoothing",
     "lse_convex",
+    "fisher_information",
 )
 
 TOPICS: tuple[Topic, ...] = tuple(importlib.import_module(f"{__name__}.{m}").TOPIC for m in MODULES)
