@@ -29,9 +29,9 @@ t = Topic(
         "binary cross-entropy $ell$, whose slope in the logit is $Derivative(ell, z) == sig - y$; "
         "code computes it as $log(1 + exp(z)) - y*z$ with the softplus written so that nothing overflows."
     ),
-    implemented_by=("dlmath.logsumexp", "dlmath.cross_entropy"),
+    implemented_by=("dlmath.binary_cross_entropy", "dlmath.softplus", "dlmath.log_sigmoid"),
 )
-z, y = t.scalars("z y")
+z, y, w = t.scalars("z y w")
 t.assume(y >= 0, y <= 1)
 
 
@@ -76,40 +76,74 @@ def _by_power_of_y(e):
     return sp.S.Zero
 
 
-def _ref_two_class(vals):
+def _bce(vals, **options):
+    from dlmath import binary_cross_entropy
+
+    return binary_cross_entropy(np.array([vals["z"]]), np.array([vals["y"]]), reduction="sum", **options)
+
+
+def _ref_loss(vals):
     from dlmath import cross_entropy
 
-    logits = np.array([vals["z"], 0.0])
-    target = np.array([vals["y"], 1.0 - vals["y"]])
-    return [("dlmath.cross_entropy on the logits (z, 0)", cross_entropy(logits, target, reduction="sum"))]
+    two_class = cross_entropy(
+        np.array([vals["z"], 0.0]), np.array([vals["y"], 1.0 - vals["y"]]), reduction="sum"
+    )
+    return [
+        ("dlmath.binary_cross_entropy", _bce(vals)),
+        ("dlmath.cross_entropy on the logits (z, 0)", two_class),
+    ]
+
+
+def _ref_grad(vals):
+    from dlmath.derive.compiler import fd_grad
+
+    slope = fd_grad(lambda v: float(_bce({**vals, "z": float(v)})), vals["z"])
+    return [("finite differences of dlmath.binary_cross_entropy", slope)]
+
+
+def _ref_pos_weight(vals):
+    from dlmath.derive.compiler import fd_grad
+
+    slope = fd_grad(lambda v: float(_bce({**vals, "z": float(v)}, pos_weight=np.array(vals["w"]))), vals["z"])
+    return [("finite differences of dlmath.binary_cross_entropy(pos_weight=w)", slope)]
 
 
 def _ref_softplus(vals):
-    from dlmath import logsumexp
+    from dlmath import logsumexp, softplus
 
-    return [("dlmath.logsumexp of the pair z and 0", logsumexp(np.array([vals["z"], 0.0])))]
-
-
-def _ref_softplus_loss(vals):
-    from dlmath import logsumexp
-
-    value = logsumexp(np.array([vals["z"], 0.0])) - vals["y"] * vals["z"]
-    return [("dlmath.logsumexp of the pair z and 0, minus y z", value)]
+    pair = logsumexp(np.array([vals["z"], 0.0]))
+    return [("dlmath.softplus", softplus(vals["z"])), ("dlmath.logsumexp of the pair z and 0", pair)]
 
 
-def _naive(top):
+def _ref_log_sigmoid(vals):
+    from dlmath import log_sigmoid
+
+    return [("dlmath.log_sigmoid", log_sigmoid(vals["z"]))]
+
+
+def _naive_softplus(top):
     with np.errstate(over="ignore"):
         return float(np.log1p(np.exp(np.float64(top))))
 
 
-def _stable(top):
-    from dlmath import logsumexp
+def _naive_log_sigmoid(bottom):
+    with np.errstate(over="ignore", divide="ignore"):
+        return float(np.log(1.0 / (1.0 + np.exp(-np.float64(bottom)))))
 
-    return float(logsumexp(np.array([float(top), 0.0])))
+
+def _library(name):
+    def run(value):
+        import dlmath
+
+        return float(getattr(dlmath, name)(np.float64(value)))
+
+    return run
 
 
-naive_softplus = t.measure("naive_softplus", _naive)
-stable_softplus = t.measure("stable_softplus", _stable)
+naive_softplus = t.measure("naive_softplus", _naive_softplus)
+stable_softplus = t.measure("stable_softplus", _library("softplus"))
+naive_log_sigmoid = t.measure("naive_log_sigmoid", _naive_log_sigmoid)
+stable_log_sigmoid = t.measure("stable_log_sigmoid", _library("log_sigmoid"))
 
 sigmoid = t.step(
     "sigmoid",
@@ -129,7 +163,7 @@ t.step(
         "$log(1 - sig)$; a soft target $y$ weights the two outcomes (SymPy's `stats.Bernoulli` supplies "
         "both distributions), which is binary cross-entropy."
     ),
-    reference=_ref_two_class,
+    reference=_ref_loss,
     against="lhs",
 )
 t.step(
@@ -146,6 +180,8 @@ gradient = t.step(
         "The chain rule through $log(sig)$ and $log(1 - sig)$ brings the slope of the sigmoid, which "
         "cancels the denominators: only $sig - y$ is left."
     ),
+    reference=_ref_grad,
+    against="rhs",
 )
 t.step(
     "softplus-form",
@@ -153,8 +189,8 @@ t.step(
     label="As code computes it: softplus minus a linear term",
     why="$log(sig) == z - softplus$ and $log(1 - sig) == -softplus$; collect the terms in $y$.",
     simplify=(_by_power_of_y,),
-    reference=_ref_softplus_loss,
-    against="lhs",
+    reference=_ref_loss,
+    against="rhs",
 )
 t.step(
     "stable-softplus",
@@ -176,6 +212,19 @@ t.step(
         "probability that rounded to 0."
     ),
     simplify=(_by_sign,),
+    reference=_ref_log_sigmoid,
+)
+t.claim(
+    "pos-weight",
+    Eq(Derivative(-w * y * log(sig) - (1 - y) * log(1 - sig), z), (w * y + 1 - y) * sig - w * y),
+    label="Weighting the positive class",
+    why=(
+        "A weight $w > 0$ on the positive term, as `pos_weight` does for rare positives, scales the target's "
+        "pull on the gradient: without it, $Eq(Subs((w*y + 1 - y)*sig - w*y, w, 1), sig - y)$."
+    ),
+    assume=[w > 0],
+    reference=_ref_pos_weight,
+    against="rhs",
 )
 t.claim(
     "curvature",
@@ -212,16 +261,33 @@ t.claim(
     simplify=("expand_log", "expand"),
 )
 t.claim(
-    "naive-overflows",
+    "naive-softplus-overflows",
     Eq(naive_softplus(800), oo),
     label="The naive softplus overflows",
     why="$naive_softplus(800)$ is `log1p(exp(z))` in float64 at a logit of 800.",
 )
 t.claim(
-    "stable-does-not",
+    "softplus-does-not",
     Eq(stable_softplus(800), 800),
-    label="The shifted form does not",
-    why="$stable_softplus(800)$ is `dlmath.logsumexp` of the pair 800 and 0.",
+    label="`dlmath.softplus` does not",
+    why="$stable_softplus(800)$ is `dlmath.softplus` at the same logit, the exact value rounded.",
+    rtol=2.3e-16,
+    atol=0,
+)
+t.claim(
+    "naive-log-sigmoid-underflows",
+    Eq(naive_log_sigmoid(-800), -oo),
+    label="The naive log-sigmoid takes the logarithm of 0",
+    why=(
+        "$naive_log_sigmoid(-800)$ is `log(1/(1 + exp(-z)))` in float64 at a logit of -800: the "
+        "probability rounds to 0, and a target of 1 would get an infinite loss."
+    ),
+)
+t.claim(
+    "log-sigmoid-does-not",
+    Eq(stable_log_sigmoid(-800), -800),
+    label="`dlmath.log_sigmoid` does not",
+    why="$stable_log_sigmoid(-800)$ is `dlmath.log_sigmoid` at the same logit.",
     rtol=2.3e-16,
     atol=0,
 )
@@ -241,22 +307,24 @@ of nearly full size.
 In code the probability is never formed. The loss is $softplus - y*z$ and the softplus is computed
 as $Max(z, 0) + log(1 + exp(-Abs(z)))$, the two-term LogSumExp trick: the exponential never sees a
 positive argument, and the logarithm of a vanishing probability comes out as a large finite
-number instead of minus infinity.
+number instead of minus infinity. That is what `dlmath.softplus`, `dlmath.log_sigmoid` and
+`dlmath.binary_cross_entropy` compute, the last with PyTorch's `pos_weight` and reductions.
 """
 
 t.snippet = """\
 import numpy as np
-from dlmath import logsumexp
+from dlmath import binary_cross_entropy, log_sigmoid, softplus
 
 z = np.array([-800.0, -2.0, 0.0, 3.0, 800.0])
 y = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
 with np.errstate(over="ignore", divide="ignore"):
     p = 1 / (1 + np.exp(-z))
     naive = -(y * np.log(p) + (1 - y) * np.log(1 - p))
-softplus = logsumexp(np.stack([z, np.zeros_like(z)]), axis=0)
-print("naive :", naive)
-print("stable:", softplus - y * z)
-print("grad  :", np.round(p - y, 4))
+print("naive         :", np.round(naive, 4))
+print("softplus - y z:", np.round(softplus(z) - y * z, 4))
+print("dlmath BCE    :", np.round(binary_cross_entropy(z, y, reduction="none"), 4))
+print("log sigmoid   :", np.round(log_sigmoid(z), 4))
+print("gradient      :", np.round(np.exp(log_sigmoid(z)) - y, 4))
 """
 
 
