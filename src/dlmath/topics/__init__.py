@@ -26,6 +26,7 @@ MODULES = (
     "label_smoothing",
     "lse_convex",
     "fisher_information",
+    "poisson_nll",
 )
 
 TOPICS: tuple[Topic, ...] = tuple(importlib.import_module(f"{__name__}.{m}").TOPIC for m in MODULES)
