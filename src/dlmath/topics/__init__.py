@@ -27,6 +27,7 @@ MODULES = (
     "lse_convex",
     "fisher_information",
     "poisson_nll",
+    "gumbel_max",
 )
 
 TOPICS: tuple[Topic, ...] = tuple(importlib.import_module(f"{__name__}.{m}").TOPIC for m in MODULES)
