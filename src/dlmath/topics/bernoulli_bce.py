@@ -216,7 +216,7 @@ t.step(
 )
 t.claim(
     "pos-weight",
-    Eq(Derivative(-w * y * log(sig) - (1 - y) * log(1 - sig), z), (w * y + 1 - y) * sig - w * y),
+    Eq(Derivative(w * y * log(1 + exp(-z)) + (1 - y) * softplus, z), (w * y + 1 - y) * sig - w * y),
     label="Weighting the positive class",
     why=(
         "A weight $w > 0$ on the positive term, as `pos_weight` does for rare positives, scales the target's "

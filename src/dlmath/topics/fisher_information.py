@@ -340,10 +340,8 @@ def _draw(fig, tex) -> None:
     rng = np.random.default_rng(1)
     labels = rng.choice(z0.size, size=max(_COUNTS), p=softmax(z0))
     scores = cross_entropy_grad(np.broadcast_to(z0, (labels.size, z0.size)), labels, reduction="none")
-    outer = scores[:, :, None] * scores[:, None, :]
-    running = np.cumsum(outer, axis=0)
     counts = np.array(_COUNTS)
-    errors = [float(np.max(np.abs(running[n - 1] / n - exact))) for n in counts]
+    errors = [float(np.max(np.abs(scores[:n].T @ scores[:n] / n - exact))) for n in counts]
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.0, 1.3])
     lim = float(np.max(np.abs(exact)))
     ax1.imshow(exact, cmap="RdBu_r", vmin=-lim, vmax=lim)
