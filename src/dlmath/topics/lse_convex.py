@@ -41,7 +41,10 @@ K = t.dim("K")
 z, a, b, v, p, q = (t.vector(name, K) for name in "zabvpq")
 k = t.index("k")
 theta = t.scalar("theta")
+p_a, p_b = t.vector("p_a", K), t.vector("p_b", K)
 t.define(p, Softmax(z))
+t.define(p_a, Softmax(a))
+t.define(p_b, Softmax(b))
 interior = [Positive(q), Simplex(q)]
 between = [theta >= 0, theta <= 1]
 
@@ -115,7 +118,9 @@ t.claim(
 )
 t.claim(
     "monotone",
-    Ge(Dot(Softmax(a) - Softmax(b), a - b), 0),
+    # a matrix product, not Dot, and named softmaxes: Dot prints its arguments without parentheses,
+    # and a difference of two printed softmaxes breaks the terminal printer
+    Ge((p_a - p_b).T * (a - b), 0),
     label="Softmax is a monotone map",
     why="The gradient of a convex function never points against a displacement of its argument.",
     simplify=(),
