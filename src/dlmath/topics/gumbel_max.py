@@ -99,6 +99,15 @@ def _ref_two_class(vals):
     return [("dlmath.softmax of (a, b) at temperature tau", softmax(logits, temperature=vals["tau"])[0])]
 
 
+def _in_unit_interval(e):
+    """The residual with ``u`` in (0, 1) written as ``1/(1 + v)``, ``v > 0``: the same interval, in a
+    form whose sign SymPy can read."""
+    found = [s for s in e.free_symbols if s.name == "u"]
+    if not found:
+        return e
+    return sp.expand_log(e.xreplace({found[0]: 1 / (1 + sp.Symbol("v", positive=True))}), force=True)
+
+
 _FD = {"rtol": 1e-6, "atol": 1e-8}
 
 t.step(
@@ -128,7 +137,7 @@ t.step(
         "below that value's $G$: for a uniform $u$ it has the distribution function $G(x)$. This is "
         "inverse-transform sampling."
     ),
-    simplify=(),
+    simplify=(_in_unit_interval,),
 )
 t.step(
     "integrand",
