@@ -23,7 +23,7 @@ from ..derive import (
     oo,
 )
 from ..derive.assumptions import FunctionIs
-from ._plot import BLUE, GREEN, GREY, ORANGE, RED, curve
+from ._plot import BLUE, GREEN, GREY, ORANGE, RED, curve, decades_only
 
 t = Topic(
     "gumbel-max",
@@ -271,6 +271,7 @@ def _draw(fig, tex) -> None:
     ax2.semilogx(taus, pair, color=BLUE, ls="--", lw=1, label="two classes, the derived formula")
     ax2.axhline(1 / z0.size, color=GREY, ls=":", lw=1)
     ax2.set_xlabel(tex("temperature $tau$"))
+    decades_only(ax2.xaxis)
     ax2.set_title("probabilities of a draw")
     ax2.legend(loc="upper right", fontsize=8)
 

@@ -26,7 +26,7 @@ from ..derive import (
     exp,
     log,
 )
-from ._plot import BLUE, GREEN, GREY, ORANGE, RED, curve, powers_of_ten
+from ._plot import BLUE, GREEN, GREY, ORANGE, RED, curve, decades_only
 
 t = Topic(
     "label-smoothing",
@@ -36,7 +36,7 @@ t = Topic(
         "a mixture with the uniform distribution $u == OneMatrix(K, 1)/K$, so the gradient is "
         "$Grad(L, z) == p - q$, and at the optimum no two logits differ by more than $gap$."
     ),
-    sizes=({"K": 2}, {"K": 3}, {"K": 6}),
+    sizes=({"K": 2}, {"K": 5}),
     dims={"K": 3},
     implemented_by=("dlmath.cross_entropy", "dlmath.cross_entropy_grad"),
 )
@@ -165,7 +165,7 @@ t.step(
     ),
     forall=((i, 0, K - 1), (j, 0, K - 1)),
     simplify=(),
-    sizes=({"K": 2}, {"K": 3}, {"K": 5}),
+    sizes=({"K": 2}, {"K": 3}),
 )
 t.claim(
     "gap-attained",
@@ -261,7 +261,7 @@ def _draw(fig, tex) -> None:
         ax2.semilogx(eps_grid, bound(eps_grid, k), color=color, label=tex(f"$Setting(K, {k})$"))
     ax2.set_xlabel(tex("$epsilon$"))
     ax2.set_title(tex("the largest optimal logit gap $gap$"))
-    powers_of_ten(ax2.xaxis)
+    decades_only(ax2.xaxis)
     ax2.legend(loc="upper right")
 
 
