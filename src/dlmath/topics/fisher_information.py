@@ -308,9 +308,9 @@ t.claim(
 
 t.prose = """\
 The Fisher information measures how much the model's own predictive distribution changes when the
-parameters move. It is the metric behind the natural gradient, the curvature that K-FAC and
-Shampoo-style optimisers approximate, the importance weights of elastic weight consolidation, and
-the Laplace approximation of a posterior. Computing it needs the score of labels drawn from the
+parameters move. It is the metric behind the natural gradient, the curvature that K-FAC
+approximates layer by layer, the importance weights of elastic weight consolidation, and the
+Laplace approximation of a posterior. Computing it needs the score of labels drawn from the
 model, not of the training labels.
 
 For softmax cross-entropy the logits make everything explicit. The score of a label is $p - y$, its

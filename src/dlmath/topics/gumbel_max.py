@@ -216,7 +216,7 @@ t.claim(
 
 t.prose = """\
 Sampling a class from a softmax is everywhere: exploration in reinforcement learning, decoding
-from a language model, dropout-like stochastic layers. The Gumbel-max trick does it without
+from a language model, layers that make discrete stochastic choices. The Gumbel-max trick does it without
 normalising: add independent Gumbel noise to each logit and take the argmax. Only comparisons are
 needed, so no exponential of a logit can overflow, and the same noise gives top-k samples without
 replacement by keeping the k largest.

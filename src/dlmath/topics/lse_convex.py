@@ -180,7 +180,7 @@ attack the chord inequality directly.
 The variational form says more. LogSumExp is the best value of a linear score $Dot(q, z)$ plus the
 entropy of $q$ over all distributions $q$, and the softmax is where that best value is reached. So
 softmax is an entropy-regularised argmax: it picks the distribution that scores highest while
-staying as spread out as possible, and the temperature of the next topic weights the entropy.
+staying as spread out as possible, and a temperature (the Gumbel-max topic) weights the entropy.
 
 The same statement read from the other side is convex duality: the convex conjugate of LogSumExp
 is the negative entropy $Dot(q, LogOf(q))$ on the simplex. Mirror descent, the exponentiated
