@@ -27,12 +27,22 @@ from ._pointwise import check_range, check_reduction, finish, like, nan_where_ba
 __all__ = ["softplus", "log_sigmoid", "binary_cross_entropy"]
 
 
-def _softplus(xp, z):
-    """``max(z, 0) + log1p(exp(-|z|))`` in ``z``'s own dtype; each side of 0 differentiates by its own formula."""
+def _parts(xp, z):
+    """``(max(z, 0), max(-z, 0), log1p(exp(-|z|)))``, each side of 0 differentiated by its own formula.
+
+    ``softplus(z)`` is the first plus the last and ``softplus(-z)`` the second plus the last, so
+    the binary cross-entropy needs one exponential and one log1p per entry.
+    """
     pos = z > 0
-    head = xp.where(pos, z, xp.zeros_like(z))
+    zero = xp.zeros_like(z)
     tail = xp.where(pos, -z, z)  # -|z|, with the slope +1 where z <= 0
-    return head + xp.log1p(xp.exp(tail))
+    return xp.where(pos, z, zero), xp.where(pos, zero, -z), xp.log1p(xp.exp(tail))
+
+
+def _softplus(xp, z):
+    """``max(z, 0) + log1p(exp(-|z|))`` in ``z``'s own dtype; its slope is sigma(z), 1/2 at 0."""
+    head, _, tail = _parts(xp, z)
+    return head + tail
 
 
 def softplus(z):
@@ -191,10 +201,14 @@ def binary_cross_entropy(logits, target, *, pos_weight=None, reduction="mean"):
         pos = cast(xp, w, zw.dtype) * yw
     neg = 1 - yw
     zero = xp.zeros_like(zw)
+    head, head_neg, tail = _parts(xp, zw)
     with np.errstate(invalid="ignore"):
-        # a term with weight 0 is 0 even where its softplus is inf (z = +-inf): 0 * inf is NaN
-        per = xp.where(neg == 0, zero, neg * _softplus(xp, zw)) + xp.where(
-            pos == 0, zero, pos * _softplus(xp, -zw)
+        # (1-y) softplus(z) + w y softplus(-z), every term >= 0; a weight of 0 times an infinite
+        # head (z = +-inf) is 0, not NaN
+        per = (
+            xp.where(neg == 0, zero, neg * head)
+            + xp.where(pos == 0, zero, pos * head_neg)
+            + (neg + pos) * tail
         )
     if not is_concrete(y):
         per = nan_where_bad(xp, per, (yw >= 0) & (yw <= 1))

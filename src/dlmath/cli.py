@@ -1,4 +1,5 @@
-"""The ``dlmath`` command: ``list``, ``show ID|FILE``, ``check [ID|FILE ...] [--json]``, ``build``, ``serve``.
+"""The ``dlmath`` command: ``list``, ``show ID|FILE``, ``check [ID|FILE ...] [--json]``, ``build``, ``serve``,
+``kinks``.
 
 Start-up imports :mod:`argparse` and the ``dlmath`` package (whose numerical API brings NumPy,
 about 0.1 s), never SymPy, SciPy, matplotlib or the topics, so ``dlmath --help`` answers in well
@@ -194,7 +195,28 @@ def _add_serve(sub) -> None:
     add_serve_parser(sub)
 
 
-SUBCOMMANDS = [_add_list, _add_show, _add_check, _add_build, _add_serve]
+# --- kinks ---------------------------------------------------------------------------------------
+
+
+def _cmd_kinks(args) -> int:
+    from .render.kinks import terminal_table
+
+    print(terminal_table(_style(sys.stdout)))
+    return 0
+
+
+def _add_kinks(sub) -> None:
+    p = sub.add_parser(
+        "kinks",
+        help="what NumPy, PyTorch, JAX and dlmath return at the kinks, judged by the math",
+        description="Run each kink and limit the topics discuss (the gradient of a norm at 0, LogSumExp "
+        "of all -inf, a fully masked softmax row, 0 log 0, softplus at +-100, ...) in NumPy, PyTorch and "
+        "JAX where they are installed, and in dlmath, and print each returned value with its verdict.",
+    )
+    p.set_defaults(func=_cmd_kinks)
+
+
+SUBCOMMANDS = [_add_list, _add_show, _add_check, _add_build, _add_serve, _add_kinks]
 
 
 def _parser() -> argparse.ArgumentParser:
