@@ -22,6 +22,12 @@ MODULES = (
     "x_pow_x",
     "norm_gradient",
     "inverse_derivative",
+    "bernoulli_bce",
+    "label_smoothing",
+    "lse_convex",
+    "fisher_information",
+    "poisson_nll",
+    "gumbel_max",
 )
 
 TOPICS: tuple[Topic, ...] = tuple(importlib.import_module(f"{__name__}.{m}").TOPIC for m in MODULES)
