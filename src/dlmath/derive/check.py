@@ -168,12 +168,13 @@ def check_item(topic, item: Item, *, seed: int = 0) -> ItemReport:
         sym = _error(exc, t0)
 
     pairs = [(a.g, a.f) for a in assumptions if isinstance(a, A.InverseAssumption)]
+    proved_for: set[str] = set()  # instances SymPy proved: their search would add nothing
     bindings = [("", {}, {})]
     if generic:
         own = [("the item's instance", dict(b), {}) for b in item.numeric.functions]
         bindings = own + F.instances(generic, pairs)
         if sym.status == "undecided":
-            sym = _instances_symbolic(sym, stmt, bindings, refine, assumptions)
+            sym, proved_for = _instances_symbolic(sym, stmt, bindings, refine, assumptions)
 
     t1 = time.perf_counter()
     try:
@@ -197,7 +198,9 @@ def check_item(topic, item: Item, *, seed: int = 0) -> ItemReport:
                     rtol,
                     atol,
                 )
-                if sym.status == "undecided":
+                if sym.status == "undecided" and label in proved_for:
+                    found = None
+                elif sym.status == "undecided":
                     found = search.search(
                         stmt, sides, domain, sizes[:2], rtol, atol, seed=seed, confirm=confirm
                     )
@@ -282,25 +285,25 @@ def _instances_symbolic(sym, stmt, bindings, refine, assumptions) -> CheckResult
     for label, bind, domains in bindings:
         if not bind or _inverse_violation(assumptions, bind, domains):
             continue
-        concrete = _concrete(stmt, bind, ("simplify",))
+        concrete = _concrete(stmt, bind)
         inst_refine = _refiner([*assumptions, *_instance_bounds(stmt, domains)])
         one = symbolic.decide(concrete, _dims(concrete), lambda e, r=inst_refine: r(refine(e)))
         if one.status == "fail":
             return CheckResult(
                 "fail", f"false for {label}: {one.detail}", sym.seconds + one.seconds, residual=one.residual
-            )
+            ), set()
         if one.status == "pass":
             proved += 1
             names.append(label)
     if not proved:
-        return sym
+        return sym, set()
     return CheckResult(
         "undecided",
         f"{sym.detail.split(';')[0]} in general; SymPy proves it for each of {proved} instances "
-        f"({'; '.join(names)}); the numeric check searches further",
+        f"({'; '.join(names)}); the numeric check searches the others",
         sym.seconds,
         residual=sym.residual,
-    )
+    ), set(names)
 
 
 def check_text(topic, place: str, source: str, *, seed: int = 0, local=()) -> TopicReport:

@@ -90,7 +90,7 @@ class _Interval:
         """0, +-1 and the edges (just inside an open one), wherever they lie in the interval."""
         out = []
         # moderate magnitudes: a wrong formula shows there, and exact confirmation stays cheap
-        for v in (0.0, 1.0, -1.0, 1e-8, -1e-8, 40.0, -40.0):
+        for v in (0.0, 1.0, -1.0, 1e-4, -1e-4, 40.0, -40.0):
             if self.contains(v):
                 out.append(v)
         for edge, is_open, direction in ((self.lo, self.lo_open, 1), (self.hi, self.hi_open, -1)):
@@ -270,7 +270,7 @@ class Domain:
                 out.append({m.name: ("vertex",)})
                 out.append({m.name: ("uniform",)})
                 continue
-            out.append({m.name: ("scale", 1e-8)})
+            out.append({m.name: ("scale", 1e-4)})
             out.append({m.name: ("scale", 40.0)})
             if kind is None:
                 out.append({m.name: ("zero",)})

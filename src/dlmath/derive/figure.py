@@ -44,17 +44,22 @@ def draw(topic, fig, tex: Tex | None = None) -> Tex:
 
 
 def _texts(fig):
-    from matplotlib.text import Text
+    """Every text a reader sees besides tick labels: titles, axis labels, legends, annotations.
 
-    ticks = set()
+    Named one by one rather than found by walking the artists, which would make matplotlib build
+    every tick (the slowest part of reading a figure).
+    """
+    texts = list(fig.texts)
+    for legend in fig.legends:
+        texts.extend(legend.get_texts())
     for ax in fig.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
-                ticks.update((id(tick.label1), id(tick.label2)))
-    for artist in fig.findobj(Text):
-        if id(artist) in ticks:
-            continue
-        s = artist.get_text()
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        legend = ax.get_legend()
+        if legend is not None:
+            texts.extend(legend.get_texts())
+            texts.append(legend.get_title())
+    for t in texts:
+        s = t.get_text()
         if s:
             yield s
 

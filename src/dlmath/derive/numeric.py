@@ -10,6 +10,7 @@ search (:mod:`.search`).
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 import zlib
@@ -90,6 +91,12 @@ def compare(rel: str, a, b, rtol: float, atol: float, tol=None):
     return bool(ok), float(np.min(gap, initial=np.inf))
 
 
+@functools.lru_cache(maxsize=256)
+def _callable(fn: sp.Lambda):
+    """A NumPy function for a SymPy ``Lambda`` (lambdify is slow; instances recur across items)."""
+    return sp.lambdify(fn.variables, fn.expr, "numpy")
+
+
 class Sides:
     """Both sides of a statement compiled to NumPy, its ``given`` definitions computed per instance.
 
@@ -104,7 +111,7 @@ class Sides:
         lambdas = {k: v for k, v in (functions or {}).items() if isinstance(v, sp.Lambda)}
         callables = {k: v for k, v in (functions or {}).items() if not isinstance(v, sp.Lambda)}
         # a named quantity's definition may call a bound function: it is callable by name too
-        callables.update({k: sp.lambdify(v.variables, v.expr, "numpy") for k, v in lambdas.items()})
+        callables.update({k: _callable(v) for k, v in lambdas.items()})
         if lambdas:
             bind = {sp.Function(k): v for k, v in lambdas.items()}
             lhs, rhs = lhs.subs(bind), rhs.subs(bind)

@@ -214,7 +214,11 @@ _SMALL = 120  # operations: residuals this small are worth one sympy.simplify
 def _last_resort(r):
     """``simplify`` on a small leftover residual (a text's relation, a short step); big ones are
     left to the counterexample search, since simplify's cost grows quickly with size."""
-    if sp.count_ops(r) > _SMALL or r.has(sp.Derivative, sp.Limit, sp.Subs, sp.Piecewise):
+    if (
+        sp.count_ops(r) > _SMALL
+        or r.has(sp.Derivative, sp.Limit, sp.Subs, sp.Piecewise)
+        or r.atoms(sp.core.function.AppliedUndef)
+    ):
         return r
     out = sp.simplify(r)
     return out if out == 0 else r
