@@ -110,3 +110,11 @@ def test_python_floats_get_numpy_semantics_not_complex_results():
     domain = Domain([], distributions={"x": (-8.0, -1.0)})
     res = check(stmt, Numeric(), domain, ({},))
     assert res.status == "fail"  # NaN on both sides: the cube root of a negative float is not real here
+
+
+def test_a_scalar_statement_that_uses_a_dimension_gets_its_sizes():
+    k = sp.Symbol("K", integer=True, positive=True)
+    eps = sp.Symbol("epsilon", real=True)
+    stmt = Statement(sp.log(k * eps), sp.log(k) + sp.log(eps), simplify=("expand_log",))
+    res = check(stmt, Numeric(), Domain(assumption(eps > 0)), ({"K": 2}, {"K": 5}))
+    assert res.status == "pass" and res.instances == 6

@@ -118,3 +118,18 @@ def test_a_total_mass_prints_before_the_factor_it_weights():
 def test_the_derivative_of_a_product_is_parenthesized():
     assert nt.latex(sp.Derivative(x * sp.log(x), x)) == r"\frac{d}{d x} \left(x \log{\left(x \right)}\right)"
     assert nt.latex(sp.Derivative(x**x, x)) == r"\frac{d}{d x} x^{x}"
+
+
+def test_a_sum_with_a_tall_term_prints_on_several_lines_without_error():
+    k = sp.Symbol("K", integer=True, positive=True)
+    a = nt.Vector("a", k)
+    rows = nt.pretty(a + sp.OneMatrix(k, 1) / k).splitlines()
+    assert len(rows) == 3 and "a" in rows[1]
+
+
+def test_an_inner_product_of_differences_keeps_its_parentheses():
+    k = sp.Symbol("K", integer=True, positive=True)
+    a, b, c, e = (nt.Vector(s, k) for s in "abce")
+    assert nt.latex(nt.Dot(a - b, c - e)) == r"\left(a - b\right)^{\top} \left(c - e\right)"
+    assert nt.pretty(nt.Dot(a - b, c)) == "(a - b)ᵀc"
+    assert nt.pretty(nt.Dot(a, b)) == "aᵀb"

@@ -118,7 +118,13 @@ def _as_scalar(e):
     return e
 
 
-def _u(printer, fancy: str, plain: str) -> str:
+def _latex_operand(printer, a) -> str:
+    """LaTeX of ``a`` as an operand: a sum or product in parentheses."""
+    s = printer._print(a)
+    return rf"\left({s}\right)" if isinstance(a, (sp.MatAdd, sp.Add, sp.MatMul, sp.Mul)) else s
+
+
+def _u(printer, fancy, plain):
     """Unicode, or ASCII for a printer that asks for it (``printer.unicode = False``)."""
     return fancy if getattr(printer, "unicode", True) else plain
 
@@ -369,11 +375,16 @@ class Dot(_Scalar):
         return sum(a * b for a, b in zip(u, v, strict=True))
 
     def _latex(self, printer):
-        u, v = (printer._print(a) for a in self.args)
+        u, v = (_latex_operand(printer, a) for a in self.args)
         return rf"{u}^{{\top}} {v}"
 
     def _pretty(self, printer):
-        return prettyForm(f"{self.args[0]}ᵀ{self.args[1]}")
+        u, v = (printer._print(a) for a in self.args)
+        if not isinstance(self.args[0], (sp.MatrixSymbol, sp.Symbol)):
+            u = prettyForm(*u.parens())
+        if not isinstance(self.args[1], (sp.MatrixSymbol, sp.Symbol)):
+            v = prettyForm(*v.parens())
+        return prettyForm(*u.right(prettyForm(_u(printer, "ᵀ", "^T")), v))
 
     def _sympystr(self, printer):
         u, v = (_grouped(printer, a) for a in self.args)

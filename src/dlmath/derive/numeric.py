@@ -179,8 +179,8 @@ def check(
     seeds = spec.seeds
     if not sides.scalars and not sides.matrices:
         sizes, seeds = ({},), 1  # a closed-form statement has one instance
-    elif not sides.matrices:
-        sizes = ({},)  # sizes only shape vectors and matrices
+    elif not sides.matrices and not sides.dims:
+        sizes = ({},)  # sizes only shape vectors and matrices, or give the dimensions a value
     against = None if spec.against in ("lhs", "rhs") else sides.against(spec.against)
     crc = zlib.crc32(key.encode())
     count, worst, refs_used = 0, 0.0, set()

@@ -132,7 +132,8 @@ class _Pretty(PrettyPrinter):
             sign = " - " if _negative(term) else " + "
             form = self._print(-term if sign == " - " else term)
             out = prettyForm(*stringPict.next(out, sign, form))
-        return prettyForm(*out, binding=prettyForm.ADD)
+        out.binding = prettyForm.ADD
+        return out
 
     def _print_MatMul(self, expr):
         parts = _over_scalar(expr)
