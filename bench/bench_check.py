@@ -2,8 +2,9 @@
 
     python bench/bench_check.py [--repeat N]
 
-Targets (issue 4): `dlmath check` over all eight topics <= 5 s and `dlmath --help` <= 0.2 s on the
-2-core machine. Each run is a fresh process, as a user would type it (the `dlmath` console
+Targets: `dlmath check` over every registered topic <= 8 s (14 topics; it was 5 s for the first
+eight) and `dlmath --help` <= 0.2 s on the 2-core machine, where `check` runs its topics in two
+processes. Each run is a fresh process, as a user would type it (the `dlmath` console
 script when installed, else `python -m dlmath.cli`). The machine's load average is printed
 beside the figures, because on a shared 2-core box it moves them more than any code change; the
 CPU time of the child (user + system) is printed too, as the figure that load does not inflate.
@@ -22,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-TARGETS = {"check": 5.0, "--help": 0.2}
+TARGETS = {"check": 8.0, "--help": 0.2}
 
 
 def _command(args: list[str]) -> list[str]:
