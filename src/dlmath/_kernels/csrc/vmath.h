@@ -1,0 +1,228 @@
+/* Vector exp (binary64 and binary32) and log1p (binary64), with their error bounds.
+ *
+ * exp, binary64. x is clamped to [-746, 710] (exp(-746) rounds to 0, exp(710) to inf; NaN passes)
+ * and reduced by Cody-Waite: k = round(x N / ln2), r = x - k ln2/N, with ln2/N split in two so that
+ * k * hi is exact; then e^x = 2^(k/N) e^r.
+ *   AVX-512: N = 16, 2^(j/16) from a 16-entry table held in two registers as a sum of two doubles
+ *   (vpermt2pd), e^r - 1 = r + r^2 P(r) with P of degree 5 on |r| <= 1.01 ln2/32 (approximation
+ *   error 4e-20), the result assembled as hi + (hi q + lo) and scaled by 2^floor(k/16) with vscalefpd
+ *   (one rounding, subnormal results included).
+ *   AVX2 and baseline: N = 1, P of degree 10 on |r| <= 1.01 ln2/2 (approximation error 4e-19), the
+ *   result 1 + q scaled by two exact powers of two, so a subnormal result is rounded once.
+ * Bound (tests/test_kernels.py checks it against mpmath on 4e5 points over [-746, 710], the
+ * subnormal results and both ends included): AVX-512 below 0.51 ulp, AVX2 and baseline below 0.75 ulp
+ * for normal results; a subnormal result is within 0.51 of its spacing (2^-1074).
+ *
+ * exp, binary32: N = 1, P of degree 5 on |r| <= 1.01 ln2/2 (approximation error 8e-10), x clamped
+ * to [-104, 89]; scaled by vscalefps (AVX-512) or two powers of two. Bound: below 1 ulp for normal
+ * results (measured maximum in the test), within 0.51 of 2^-149 for subnormal ones.
+ *
+ * log1p, binary64: u = 1 + x rounded, c = (1 + x) - u exactly (Fast2Sum), u = 2^k f with
+ * f in [sqrt2/2, sqrt2), g = f - 1, s = g/(2+g), w = s^2; log f = 2 atanh s = g - g^2/2 + s(g^2/2 + R)
+ * with R = w Q(w), Q of degree 6 (approximation error 5e-18 relative), and
+ * log1p(x) = k ln2 + log f + c/u. Bound: below 1 ulp over the whole range (x > -1 up to DBL_MAX,
+ * subnormal x included: log1p(x) = x there); log1p(-1) = -inf, x < -1 or NaN gives NaN, inf gives inf.
+ */
+#ifndef DL_VMATH_H
+#define DL_VMATH_H
+
+#include "simd.h"
+
+#if DL_ISA == 2
+
+#define DL_LN2_16_HI 0x1.62e42fefa0000p-5 /* 38 bits: |k| <= 17300 */
+#define DL_LN2_16_LO 0x1.cf79abc9e3b3ap-44
+#define DL_T_C2 0x1.0000000000001p-1
+#define DL_T_C3 0x1.5555555555556p-3
+#define DL_T_C4 0x1.55555554e4e34p-5
+#define DL_T_C5 0x1.11111110df174p-7
+#define DL_T_C6 0x1.6c17f353d3ca1p-10
+#define DL_T_C7 0x1.a01b118a75c35p-13
+
+static const double dl_t16_hi[16] = {
+    0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
+    0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0,
+    0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
+    0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0};
+static const double dl_t16_lo[16] = {
+    0x0.0p+0, 0x1.8a62e4adc610bp-54, -0x1.19041b9d78a76p-55, 0x1.9b07eb6c70573p-54,
+    0x1.6f46ad23182e4p-55, 0x1.ada0911f09ebcp-55, 0x1.d4397afec42e2p-56, 0x1.6324c054647adp-54,
+    -0x1.bdd3413b26456p-54, -0x1.41577ee04992fp-55, 0x1.6e9f156864b27p-54, 0x1.c7c46b071f2bep-56,
+    0x1.7a1cd345dcc81p-54, 0x1.11065895048ddp-55, 0x1.2ed02d75b3707p-55, -0x1.e9c23179c2893p-54};
+
+static inline vd vd_exp(vd x)
+{
+    const __m512d shift = _mm512_set1_pd(DL_SHIFT);
+    x = _mm512_min_pd(_mm512_set1_pd(DL_EXP_MAX), _mm512_max_pd(_mm512_set1_pd(DL_EXP_MIN), x));
+    __m512d t = _mm512_fmadd_pd(x, _mm512_set1_pd(0x1.71547652b82fep+4), shift);
+    __m512d kd = _mm512_sub_pd(t, shift);
+    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(DL_LN2_16_HI), x);
+    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(DL_LN2_16_LO), r);
+    __m512i j = _mm512_castpd_si512(t);
+    __m512d th = _mm512_permutex2var_pd(_mm512_loadu_pd(dl_t16_hi), j, _mm512_loadu_pd(dl_t16_hi + 8));
+    __m512d tl = _mm512_permutex2var_pd(_mm512_loadu_pd(dl_t16_lo), j, _mm512_loadu_pd(dl_t16_lo + 8));
+    __m512d p = _mm512_fmadd_pd(_mm512_set1_pd(DL_T_C7), r, _mm512_set1_pd(DL_T_C6));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(DL_T_C5));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(DL_T_C4));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(DL_T_C3));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(DL_T_C2));
+    __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), p, r);
+    __m512d y = _mm512_add_pd(th, _mm512_fmadd_pd(th, q, tl));
+    return _mm512_scalef_pd(y, _mm512_mul_pd(kd, _mm512_set1_pd(0.0625)));
+}
+
+static inline vf vf_exp(vf x)
+{
+    const __m512 shift = _mm512_set1_ps(DL_SHIFTF);
+    x = _mm512_min_ps(_mm512_set1_ps(DL_EXPF_MAX), _mm512_max_ps(_mm512_set1_ps(DL_EXPF_MIN), x));
+    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(DL_INV_LN2F), shift);
+    __m512 kd = _mm512_sub_ps(t, shift);
+    __m512 r1 = _mm512_fnmadd_ps(kd, _mm512_set1_ps(DL_LN2F_HI), x);
+    __m512 r = _mm512_fnmadd_ps(kd, _mm512_set1_ps(DL_LN2F_LO), r1);
+    __m512 rl = _mm512_fnmadd_ps(kd, _mm512_set1_ps(DL_LN2F_LO), _mm512_sub_ps(r1, r));
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(DL_F_C7), r, _mm512_set1_ps(DL_F_C6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(DL_F_C5));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(DL_F_C4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(DL_F_C3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(DL_F_C2));
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 hi = _mm512_add_ps(one, r), lo = _mm512_add_ps(_mm512_sub_ps(one, hi), r);
+    __m512 y = _mm512_add_ps(hi, _mm512_add_ps(lo, _mm512_fmadd_ps(_mm512_mul_ps(r, r), p, rl)));
+    return _mm512_scalef_ps(y, kd);
+}
+
+static inline vd vd_from_i64(__m512i a) { return _mm512_cvtepi64_pd(a); }
+#define DL_IVEC __m512i
+#define dl_i64_add _mm512_add_epi64
+#define dl_i64_and _mm512_and_si512
+#define dl_i64_srl _mm512_srli_epi64
+#define dl_i64_set _mm512_set1_epi64
+#define dl_as_i64 _mm512_castpd_si512
+#define dl_as_vd _mm512_castsi512_pd
+
+#elif DL_ISA == 1
+
+static inline vd vd_exp(vd x)
+{
+    const __m256d shift = _mm256_set1_pd(DL_SHIFT);
+    x = _mm256_min_pd(_mm256_set1_pd(DL_EXP_MAX), _mm256_max_pd(_mm256_set1_pd(DL_EXP_MIN), x));
+    __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(DL_INV_LN2), shift);
+    __m256d kd = _mm256_sub_pd(t, shift);
+    __m256d r1 = _mm256_fnmadd_pd(kd, _mm256_set1_pd(DL_LN2_HI), x);
+    __m256d r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(DL_LN2_LO), r1);
+    __m256d rl = _mm256_fnmadd_pd(kd, _mm256_set1_pd(DL_LN2_LO), _mm256_sub_pd(r1, r));
+    __m256d p = _mm256_fmadd_pd(_mm256_set1_pd(DL_E0_C12), r, _mm256_set1_pd(DL_E0_C11));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(DL_E0_C10));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(DL_E0_C9));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(DL_E0_C8));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(DL_E0_C7));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(DL_E0_C6));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(DL_E0_C5));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(DL_E0_C4));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(DL_E0_C3));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(DL_E0_C2));
+    const __m256d one = _mm256_set1_pd(1.0);
+    __m256d hi = _mm256_add_pd(one, r), lo = _mm256_add_pd(_mm256_sub_pd(one, hi), r);
+    __m256d y = _mm256_add_pd(hi, _mm256_add_pd(lo, _mm256_fmadd_pd(_mm256_mul_pd(r, r), p, rl)));
+    /* 2^k as two normal powers of two: y 2^n1 is exact, the second product rounds once */
+    __m256d n1 = _mm256_round_pd(_mm256_mul_pd(kd, _mm256_set1_pd(0.5)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m256d n2 = _mm256_sub_pd(kd, n1);
+    const __m256d bias = _mm256_set1_pd(DL_SHIFT + 1023.0);
+    __m256d s1 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(_mm256_add_pd(n1, bias)), 52));
+    __m256d s2 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(_mm256_add_pd(n2, bias)), 52));
+    return _mm256_mul_pd(_mm256_mul_pd(y, s1), s2);
+}
+
+static inline vf vf_exp(vf x)
+{
+    const __m256 shift = _mm256_set1_ps(DL_SHIFTF);
+    x = _mm256_min_ps(_mm256_set1_ps(DL_EXPF_MAX), _mm256_max_ps(_mm256_set1_ps(DL_EXPF_MIN), x));
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(DL_INV_LN2F), shift);
+    __m256 kd = _mm256_sub_ps(t, shift);
+    __m256 r1 = _mm256_fnmadd_ps(kd, _mm256_set1_ps(DL_LN2F_HI), x);
+    __m256 r = _mm256_fnmadd_ps(kd, _mm256_set1_ps(DL_LN2F_LO), r1);
+    __m256 rl = _mm256_fnmadd_ps(kd, _mm256_set1_ps(DL_LN2F_LO), _mm256_sub_ps(r1, r));
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(DL_F_C7), r, _mm256_set1_ps(DL_F_C6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(DL_F_C5));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(DL_F_C4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(DL_F_C3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(DL_F_C2));
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 hi = _mm256_add_ps(one, r), lo = _mm256_add_ps(_mm256_sub_ps(one, hi), r);
+    __m256 y = _mm256_add_ps(hi, _mm256_add_ps(lo, _mm256_fmadd_ps(_mm256_mul_ps(r, r), p, rl)));
+    __m256 n1 = _mm256_round_ps(_mm256_mul_ps(kd, _mm256_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m256 n2 = _mm256_sub_ps(kd, n1);
+    const __m256 bias = _mm256_set1_ps(DL_SHIFTF + 127.0f);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(_mm256_add_ps(n1, bias)), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(_mm256_add_ps(n2, bias)), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(y, s1), s2);
+}
+
+static inline vd vd_from_i64(__m256i a)
+{
+    /* a holds integers in [0, 2^52): or-ing in the exponent of 2^52 and subtracting 2^52 is exact */
+    const __m256d two52 = _mm256_set1_pd(0x1p52);
+    return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(a, _mm256_castpd_si256(two52))), two52);
+}
+#define DL_IVEC __m256i
+#define dl_i64_add _mm256_add_epi64
+#define dl_i64_and _mm256_and_si256
+#define dl_i64_srl _mm256_srli_epi64
+#define dl_i64_set(c) _mm256_set1_epi64x((long long)(c))
+#define dl_as_i64 _mm256_castpd_si256
+#define dl_as_vd _mm256_castsi256_pd
+
+#else
+
+static inline vd vd_exp(vd x) { DL_LANES(4, x.v[i_] = dl_exp(x.v[i_])); return x; }
+static inline vf vf_exp(vf x) { DL_LANES(8, x.v[i_] = dl_expf(x.v[i_])); return x; }
+static inline vd vd_log1p(vd x) { DL_LANES(4, x.v[i_] = dl_log1p(x.v[i_])); return x; }
+
+#endif
+
+#if DL_ISA >= 1
+/* the vector form of dl_log1p in scalar.h: the same operations, lane by lane */
+static inline vd vd_log1p(vd x)
+{
+    const vd one = vd_set(1.0);
+    vd u = vd_add(one, x);
+#if DL_ISA == 2
+    __mmask8 big = _mm512_cmp_pd_mask(x, one, _CMP_GE_OQ);
+    vd c = _mm512_mask_blend_pd(big, vd_sub(x, vd_sub(u, one)), vd_sub(one, vd_sub(u, x)));
+#else
+    __m256d big = _mm256_cmp_pd(x, one, _CMP_GE_OQ);
+    vd c = _mm256_blendv_pd(vd_sub(x, vd_sub(u, one)), vd_sub(one, vd_sub(u, x)), big);
+#endif
+    DL_IVEC ui = dl_i64_add(dl_as_i64(u), dl_i64_set(0x3ff0000000000000ULL - DL_SQRT2_HALF_BITS));
+    vd k = vd_sub(vd_from_i64(dl_i64_srl(ui, 52)), vd_set(1023.0));
+    vd f = dl_as_vd(dl_i64_add(dl_i64_and(ui, dl_i64_set(0x000fffffffffffffULL)), dl_i64_set(DL_SQRT2_HALF_BITS)));
+    c = vd_div(c, u);
+    vd g = vd_sub(f, one);
+    vd hfsq = vd_mul(vd_set(0.5), vd_mul(g, g));
+    vd s = vd_div(g, vd_add(vd_set(2.0), g));
+    vd w = vd_mul(s, s);
+    vd q = vd_fma(vd_set(DL_L_Q6), w, vd_set(DL_L_Q5));
+    q = vd_fma(q, w, vd_set(DL_L_Q4));
+    q = vd_fma(q, w, vd_set(DL_L_Q3));
+    q = vd_fma(q, w, vd_set(DL_L_Q2));
+    q = vd_fma(q, w, vd_set(DL_L_Q1));
+    q = vd_fma(q, w, vd_set(DL_L_Q0));
+    vd R = vd_mul(w, q);
+    vd inner = vd_add(vd_mul(s, vd_add(hfsq, R)), vd_add(vd_mul(k, vd_set(DL_LN2_LO)), c));
+    vd res = vd_sub(vd_mul(k, vd_set(DL_LN2_HI)), vd_sub(vd_sub(hfsq, inner), g));
+    /* u <= 0, NaN or inf: the limits of the scalar code */
+#if DL_ISA == 2
+    __mmask8 bad = _mm512_cmp_pd_mask(u, vd_zero(), _CMP_NGT_UQ);
+    res = _mm512_mask_blend_pd(bad, res, vd_set(NAN));
+    res = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(u, vd_zero(), _CMP_EQ_OQ), res, vd_set(-INFINITY));
+    res = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(u, vd_set(INFINITY), _CMP_EQ_OQ), res, vd_set(INFINITY));
+#else
+    res = _mm256_blendv_pd(res, vd_set(NAN), _mm256_cmp_pd(u, vd_zero(), _CMP_NGT_UQ));
+    res = _mm256_blendv_pd(res, vd_set(-INFINITY), _mm256_cmp_pd(u, vd_zero(), _CMP_EQ_OQ));
+    res = _mm256_blendv_pd(res, vd_set(INFINITY), _mm256_cmp_pd(u, vd_set(INFINITY), _CMP_EQ_OQ));
+#endif
+    return res;
+}
+#endif
+
+#endif
