@@ -1,0 +1,381 @@
+r"""The compiled row kernels behind one Python face, and the switch to the NumPy path.
+
+Every kernel works on the rows of a 2-D array ``x`` of shape ``(R, K)`` whose rows are contiguous
+(unit stride along ``K``; any row stride), of dtype float64, float32, float16 or bfloat16 (an
+``ml_dtypes.bfloat16`` NumPy array, what JAX hands over); float16 and bfloat16 are computed in
+float32, float32 sums in float64, and the LogSumExp of float16/32 in float64 throughout, so it is
+rounded once. Work is spread over :mod:`dlmath._parallel`'s threads by whole rows (very long rows
+of :func:`lse_rows` by fixed spans, merged in a fixed order), so results do not depend on
+``DLMATH_NUM_THREADS``. The GIL is released inside the kernels.
+
+====================================  =========================================================
+``lse_rows(x, out=None)``              :math:`\mathrm{LSE}(x_i) = m_i + \operatorname{log1p}(r_i)` per row, x's dtype
+``lse_state_rows(x)``                  the state ``(m, r)`` per row (float64), and ``merge(m, r)``
+``softmax_rows(x, out=None, *, log=False, temperature=1.0)``  softmax or log-softmax of each row
+``xent_rows(x, target, *, dtype=None, lse=False)``  per-row cross-entropy; with ``lse=True`` also the LSE
+``xent_grad_rows(x, target, out=None, *, scale=1.0, loss=False)``  :math:`s((\sum y) p - y)`; ``loss=True`` fuses the loss
+``hvp_rows(z, v, out=None)``           :math:`p\odot v - p\,(p^\top v)` per row
+====================================  =========================================================
+
+``target`` is a 1-D integer array of class indices (one per row) or an ``(R, K)`` array of
+non-negative weights of x's dtype. An index out of range, or a weight that is negative or not
+finite, raises :class:`IndexError` / :class:`ValueError` naming the first bad row; the public
+functions catch that and report it in their own words.
+
+The C entry points themselves (``dlmath._kernels._native``) take plain ints: addresses
+(``arr.__array_interface__['data'][0]``, ``tensor.data_ptr()``), sizes, row strides in elements
+and the dtype codes of :data:`DTYPES`; ``rows.h`` documents them.
+
+The extension chooses its instruction set at import (AVX-512, AVX2+FMA, or a portable baseline,
+by ``__builtin_cpu_supports``); ``DLMATH_SIMD=avx2|baseline`` forces a lower one and
+``DLMATH_KERNELS=numpy`` turns the kernels off (the library then takes its NumPy path, as it does,
+with one warning, when the extension is missing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import warnings
+
+import numpy as np
+
+from .. import _parallel
+
+__all__ = [
+    "available",
+    "isa",
+    "isas",
+    "use_isa",
+    "lse_rows",
+    "lse_state_rows",
+    "merge",
+    "softmax_rows",
+    "xent_rows",
+    "xent_grad_rows",
+    "hvp_rows",
+]
+
+ISAS = ("avx512", "avx2", "baseline")
+DTYPES = {"float64": 0, "float32": 1, "float16": 2, "bfloat16": 3}
+_TARGETS = {np.dtype(np.int64): 0, np.dtype(np.int32): 1}
+_PARALLEL_MIN = 1 << 17  # elements: below this a call runs on the calling thread
+_TASKS_PER_THREAD = 4
+SPAN = 1 << 16  # rows of lse_rows longer than 2 SPAN are reduced in spans of SPAN elements
+
+_lib = None
+_loaded = False
+
+
+def _load():
+    global _lib, _loaded
+    _loaded = True
+    if os.environ.get("DLMATH_KERNELS", "").strip().lower() == "numpy":
+        return
+    try:
+        from . import _native as mod
+    except ImportError as exc:
+        warnings.warn(
+            f"dlmath: the compiled kernels are not available ({exc}); using the NumPy path, which is "
+            "several times slower. Reinstall dlmath where a C compiler is present to build them "
+            "(set DLMATH_KERNELS=numpy to choose the NumPy path and silence this warning).",
+            UserWarning,
+            stacklevel=4,
+        )
+        return
+    want = os.environ.get("DLMATH_SIMD", "").strip().lower()
+    if want:
+        if want not in ISAS:
+            warnings.warn(
+                f"dlmath: DLMATH_SIMD={want!r} is not one of {', '.join(ISAS)}; using {mod.isa()}",
+                UserWarning,
+                stacklevel=4,
+            )
+        else:
+            have = mod.isas()
+            lower = [i for i in ISAS[ISAS.index(want) :] if i in have]
+            mod.set_isa(lower[0])
+    _lib = mod
+
+
+def available() -> bool:
+    """True when the compiled kernels are in use (built, loadable, and not turned off)."""
+    if not _loaded:
+        _load()
+    return _lib is not None
+
+
+def isa() -> str:
+    """The instruction set the kernels run: ``"avx512"``, ``"avx2"``, ``"baseline"``, or ``"numpy"``."""
+    return _lib.isa() if available() else "numpy"
+
+
+def isas() -> tuple[str, ...]:
+    """The instruction sets this CPU can run, best first (empty without the kernels)."""
+    return tuple(_lib.isas()) if available() else ()
+
+
+@contextlib.contextmanager
+def use_isa(name: str):
+    """Run the kernels with instruction set ``name`` inside the block (for tests and benchmarks)."""
+    if not available():
+        raise RuntimeError("dlmath: the compiled kernels are not in use")
+    prev = _lib.set_isa(name)
+    try:
+        yield
+    finally:
+        _lib.set_isa(prev)
+
+
+# ----------------------------------------------------------------------------- argument checks
+
+
+def _code(a, name):
+    code = DTYPES.get(a.dtype.name) if a.dtype.isnative else None
+    if code is None:
+        raise TypeError(f"{name}: dtype {a.dtype} is not one of {', '.join(DTYPES)} (native byte order)")
+    return code
+
+
+def _matrix(a, name="x"):
+    """``(address, R, K, row stride in elements)`` of a 2-D array with contiguous rows."""
+    if not isinstance(a, np.ndarray) or a.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D NumPy array; got {type(a).__name__} {getattr(a, 'shape', '')}"
+        )
+    R, K = a.shape
+    item = a.itemsize
+    if R == 0 or K == 0:
+        return a.__array_interface__["data"][0], R, K, K
+    if K > 1 and a.strides[1] != item:
+        raise ValueError(f"{name} must have contiguous rows (stride {item} along axis 1); got {a.strides}")
+    ld = a.strides[0] // item if R > 1 else K
+    if R > 1 and a.strides[0] % item:
+        raise ValueError(f"{name}: row stride {a.strides[0]} is not a multiple of the item size {item}")
+    return a.__array_interface__["data"][0], R, K, ld
+
+
+def _out(out, shape, dtype, name="out"):
+    if out is None:
+        return np.empty(shape, dtype)
+    if out.shape != shape or out.dtype != dtype:
+        raise ValueError(f"{name} must have shape {shape} and dtype {dtype}; got {out.shape} {out.dtype}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} must be writeable")
+    return out
+
+
+def _target(x, target):
+    """``(kind, address, code or row stride)`` of an index or weight target for the rows of x."""
+    R, K = x.shape
+    if target.dtype.kind in "iu":
+        t = target if target.dtype in _TARGETS else target.astype(np.int64)
+        t = np.ascontiguousarray(t)
+        if t.shape != (R,):
+            raise ValueError(f"target indices must have shape {(R,)}; got {t.shape}")
+        return "index", t, _TARGETS[t.dtype]
+    if target.dtype != x.dtype or target.shape != x.shape:
+        raise ValueError(f"target weights must have x's shape {x.shape} and dtype {x.dtype}")
+    return "prob", target, _matrix(target, "target")[3]
+
+
+# ----------------------------------------------------------------------------- running over rows
+
+
+def _ranges(R, K):
+    n = _parallel.num_threads() if R * K >= _PARALLEL_MIN else 1
+    n = min(n, R)
+    if n <= 1:
+        return [(0, R)], 1
+    per = -(-R // (n * _TASKS_PER_THREAD))
+    return [(a, min(a + per, R)) for a in range(0, R, per)], n
+
+
+def _run(fn, R, K):
+    """``fn(r0, r1)`` over row ranges, in threads; returns the first non-negative result (a bad row), or -1."""
+    ranges, n = _ranges(R, K)
+    if n == 1:
+        return fn(0, R)
+    results = [-1] * len(ranges)
+
+    def task(i, a, b):
+        results[i] = fn(a, b)
+
+    _parallel.run([(lambda i=i, a=a, b=b: task(i, a, b)) for i, (a, b) in enumerate(ranges)], n)
+    bad = [r for r in results if r >= 0]
+    return min(bad) if bad else -1
+
+
+def _addr(a):
+    return a.__array_interface__["data"][0]
+
+
+# ----------------------------------------------------------------------------- LogSumExp
+
+
+def lse_state_rows(x):
+    """The LogSumExp state ``(m, r)`` of every row (float64): ``m`` the maximum, ``r`` the sum of
+    :math:`e^{x_k - m}` over the entries other than one occurrence of ``m``, so that
+    :math:`\\mathrm{LSE} = m + \\operatorname{log1p}(r)`. Non-finite rows: ``(NaN, 0)`` where NaN is
+    present, else ``(+-inf, 0)``."""
+    if not available():
+        raise RuntimeError("dlmath: the compiled kernels are not in use")
+    code = _code(x, "lse_state_rows")
+    p, R, K, ld = _matrix(x)
+    m = np.empty(R)
+    r = np.empty(R)
+    if K > 2 * SPAN:
+        return _long_states(x, m, r)
+    _run(lambda a, b: _lib.lse_state(code, p, K, ld, a, b, _addr(m), _addr(r)), R, K)
+    return m, r
+
+
+def _long_states(x, m, r):
+    """States of rows longer than 2 SPAN: each row in spans of SPAN elements (the last one longer),
+    merged in order; the spans, not the threads, fix the result."""
+    code = DTYPES[x.dtype.name]
+    R, K = x.shape
+    q = K // SPAN
+    ms = np.empty((R, q))
+    rs = np.empty((R, q))
+    ld = _matrix(x)[3]
+    tasks = []
+    for i in range(R):
+        base = _addr(x) + i * ld * x.itemsize
+        for s0 in range(0, q - 1, 8):
+            s1 = min(s0 + 8, q - 1)
+            tasks.append((base, SPAN, SPAN, s0, s1, i))
+        tasks.append((base, K - (q - 1) * SPAN, SPAN, q - 1, q, i))
+
+    def span_task(base, n, ldx, s0, s1, i):
+        _lib.lse_state(code, base, n, ldx, s0, s1, _addr(ms[i]), _addr(rs[i]))
+
+    jobs = [(lambda t=t: span_task(*t)) for t in tasks]
+    _parallel.run(jobs, min(_parallel.num_threads(), len(jobs)))
+    return merge(ms, rs, out=(m, r))
+
+
+def merge(m, r, out=None):
+    """Merge states ``(m_i, r_i)`` along the last axis, in order: with ``M = max m_i`` (first
+    occurrence ``j``), :math:`(M,\\; r_j + \\sum_{i \\ne j} (1 + r_i) e^{m_i - M})`."""
+    m = np.ascontiguousarray(m, dtype=np.float64)
+    r = np.ascontiguousarray(r, dtype=np.float64)
+    lead = m.shape[:-1]
+    n = m.shape[-1]
+    rows = math.prod(lead)
+    mo, ro = out if out is not None else (np.empty(lead), np.empty(lead))
+    _lib.merge(_addr(m), _addr(r), rows, n, _addr(mo), _addr(ro))
+    return mo, ro
+
+
+def lse_rows(x, out=None):
+    """``out[i] = log(sum_k exp(x[i, k]))`` in x's dtype (empty row: -inf; NaN: NaN; +inf: +inf)."""
+    if not available():
+        raise RuntimeError("dlmath: the compiled kernels are not in use")
+    code = _code(x, "lse_rows")
+    p, R, K, ld = _matrix(x)
+    out = _out(out, (R,), x.dtype)
+    if K > 2 * SPAN:
+        m, r = _long_states(x, np.empty(R), np.empty(R))
+        lse = np.empty(R)
+        _lib.vlog1p(_addr(r), _addr(lse), R)
+        lse += m
+        with np.errstate(over="ignore"):  # float64 -> float16/32 rounds once, to inf past the range
+            out[...] = lse
+        return out
+    _run(lambda a, b: _lib.lse(code, p, K, ld, a, b, _addr(out), code), R, K)
+    return out
+
+
+# ----------------------------------------------------------------------------- softmax and cross-entropy
+
+
+def softmax_rows(x, out=None, *, log=False, temperature=1.0):
+    """Softmax of each row of ``x / temperature`` (or its log) into ``out`` (x's shape and dtype).
+
+    A row of all -inf gives NaN; +inf entries share the mass equally (the limit), as in
+    :func:`dlmath.softmax`."""
+    code = _code(x, "softmax_rows")
+    p, R, K, ld = _matrix(x)
+    out = _out(out, x.shape, x.dtype)
+    po, _, _, ldo = _matrix(out, "out")
+    it = 1.0 / temperature
+    _run(lambda a, b: _lib.softmax(code, p, K, ld, a, b, po, ldo, it, int(log)), R, K)
+    return out
+
+
+def _raise_bad(kind, bad):
+    if kind == "index":
+        raise IndexError(f"target index of row {bad} is out of range")
+    raise ValueError(f"target weights of row {bad} are negative or not finite")
+
+
+def xent_rows(x, target, *, dtype=None, lse=False):
+    """Per-row cross-entropy ``loss[i] = -sum_k y_ik log softmax(x_i)_k`` (float64 or ``dtype``);
+    ``lse=True`` returns ``(loss, lse)``, the LSE of each row saved for a backward pass."""
+    code = _code(x, "xent_rows")
+    p, R, K, ld = _matrix(x)
+    odt = np.dtype(dtype or np.float64)
+    ocode = DTYPES[odt.name]
+    loss = np.empty(R, odt)
+    z = np.empty(R, odt) if lse else None
+    zp = _addr(z) if lse else 0
+    kind, t, tc = _target(x, target)
+    if kind == "index":
+        bad = _run(
+            lambda a, b: _lib.xent_index(code, p, K, ld, _addr(t), tc, a, b, _addr(loss), zp, ocode), R, K
+        )
+    else:
+        bad = _run(
+            lambda a, b: _lib.xent_prob(code, p, K, ld, _addr(t), tc, a, b, _addr(loss), zp, ocode), R, K
+        )
+    if bad >= 0:
+        _raise_bad(kind, bad)
+    return (loss, z) if lse else loss
+
+
+def xent_grad_rows(x, target, out=None, *, scale=1.0, loss=False, dtype=None):
+    """Gradient of the per-row cross-entropy, ``scale ((sum_k y_k) p - y)``, into ``out`` (x's
+    shape and dtype). ``loss=True`` fuses the loss: the logits are read once for both, and
+    ``(grad, loss, lse)`` is returned (per-row results in float64 or ``dtype``)."""
+    code = _code(x, "xent_grad_rows")
+    p, R, K, ld = _matrix(x)
+    out = _out(out, x.shape, x.dtype)
+    po, _, _, ldo = _matrix(out, "out")
+    kind, t, tc = _target(x, target)
+    odt = np.dtype(dtype or np.float64)
+    lo = np.empty(R, odt) if loss else None
+    z = np.empty(R, odt) if loss else None
+    lp, zp = (_addr(lo), _addr(z)) if loss else (0, 0)
+    ocode = DTYPES[odt.name]
+    s = float(scale)
+    if kind == "index":
+        bad = _run(
+            lambda a, b: _lib.xent_grad_index(code, p, K, ld, _addr(t), tc, a, b, s, po, ldo, lp, zp, ocode),
+            R,
+            K,
+        )
+    else:
+        bad = _run(
+            lambda a, b: _lib.xent_grad_prob(code, p, K, ld, _addr(t), tc, a, b, s, po, ldo, lp, zp, ocode),
+            R,
+            K,
+        )
+    if bad >= 0:
+        _raise_bad(kind, bad)
+    return (out, lo, z) if loss else out
+
+
+def hvp_rows(z, v, out=None):
+    """``out[i] = p_i * v_i - p_i (p_i . v_i)`` with ``p_i = softmax(z_i)``: the softmax Hessian
+    (that of the cross-entropy for a unit-mass target) times ``v``, row by row."""
+    code = _code(z, "hvp_rows")
+    p, R, K, ld = _matrix(z, "z")
+    if v.shape != z.shape or v.dtype != z.dtype:
+        raise ValueError(f"v must have z's shape {z.shape} and dtype {z.dtype}; got {v.shape} {v.dtype}")
+    pv, _, _, ldv = _matrix(v, "v")
+    out = _out(out, z.shape, z.dtype)
+    po, _, _, ldo = _matrix(out, "out")
+    _run(lambda a, b: _lib.hvp(code, p, K, ld, pv, ldv, a, b, po, ldo), R, K)
+    return out
