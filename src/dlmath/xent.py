@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from . import _kernels
 from ._array import (
     as_float,
     cast,
@@ -36,7 +37,7 @@ from ._array import (
     single_axis,
     to_numpy,
 )
-from .lse import _compute_dtype, _log_softmax_core, _softmax_core
+from .lse import _compute_dtype, _kernel_ok, _log_softmax_core, _softmax_core
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "softmax_hessian", "softmax_hvp"]
 
@@ -91,8 +92,12 @@ def _first_bad(bad) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(bad)[0])
 
 
-def _target(fname, xp, z, target, ax, logits_shape):
-    """Validate the target; return ``("index", t)`` (class axis absent) or ``("prob", y)`` (class axis last)."""
+def _target(fname, xp, z, target, ax, logits_shape, check_values=True):
+    """Validate the target; return ``("index", t)`` (class axis absent) or ``("prob", y)`` (class axis last).
+
+    ``check_values=False`` leaves the range of indices and the sign and finiteness of weights to
+    the compiled kernels, which check them while they read the target (see :func:`_kernel_xent`).
+    """
     t = _like_logits(fname, xp, z, target, "target")
     kind = dtype_kind(xp, t.dtype)
     K = z.shape[-1]
@@ -103,7 +108,7 @@ def _target(fname, xp, z, target, ax, logits_shape):
                 f"{fname}: integer class-index 'target' must have the logits' shape without the class "
                 f"axis {ax}, i.e. {batch_shape}; got {tuple(t.shape)} (logits shape {logits_shape})"
             )
-        if is_concrete(t) and math.prod(t.shape) > 0:
+        if check_values and is_concrete(t) and math.prod(t.shape) > 0:
             tn = to_numpy(t)
             bad = (tn < 0) | (tn >= K)
             if bad.any():
@@ -121,7 +126,7 @@ def _target(fname, xp, z, target, ax, logits_shape):
                 f"{fname}: probability 'target' must have the logits' shape {logits_shape}; "
                 f"got {tuple(t.shape)} (or pass integer class indices of shape {batch_shape})"
             )
-        if is_concrete(y) and math.prod(y.shape) > 0:
+        if check_values and is_concrete(y) and math.prod(y.shape) > 0:
             yn = to_numpy(y)
             bad = ~(yn >= 0) | ~np.isfinite(yn)
             if bad.any():
@@ -192,11 +197,16 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
     _check_reduction(fname, reduction)
     xp, z, ax, logits_shape = _logits_last(fname, logits, axis)
     shape = tuple(z.shape[:-1])
-    kind, t = _target(fname, xp, z, target, ax, logits_shape)
-    zc = _compute_dtype(xp, z)
+    fast = _kernel_ok(xp, z)
+    kind, t = _target(fname, xp, z, target, ax, logits_shape, check_values=not fast)
     K = z.shape[-1]
     if K == 0:
         raise ValueError(f"{fname}: logits have no classes (axis {ax} has length 0)")
+    if fast:
+        out = _kernel_xent(fname, z, target, ax, logits_shape, kind, t, reduction=reduction)
+        if out is not None:
+            return out
+    zc = _compute_dtype(xp, z)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         ls = _log_softmax_core(xp, zc, (zc.ndim - 1,))
         if kind == "index":
@@ -240,11 +250,16 @@ def cross_entropy_grad(logits, target, *, axis=-1, reduction="mean"):
     fname = "cross_entropy_grad"
     _check_reduction(fname, reduction)
     xp, z, ax, logits_shape = _logits_last(fname, logits, axis)
-    kind, t = _target(fname, xp, z, target, ax, logits_shape)
-    zc = _compute_dtype(xp, z)
+    fast = _kernel_ok(xp, z)
+    kind, t = _target(fname, xp, z, target, ax, logits_shape, check_values=not fast)
     K = z.shape[-1]
     if K == 0:
         raise ValueError(f"{fname}: logits have no classes (axis {ax} has length 0)")
+    if fast:
+        g = _kernel_xent(fname, z, target, ax, logits_shape, kind, t, reduction=reduction, grad=True)
+        if g is not None:
+            return g
+    zc = _compute_dtype(xp, z)
     p = _softmax_last(xp, zc)
     if kind == "index":
         if is_numpy(xp):
@@ -261,6 +276,37 @@ def cross_entropy_grad(logits, target, *, axis=-1, reduction="mean"):
         g = g / n if n else g
     g = _restore(xp, g, ax)
     return cast(xp, g, z.dtype)
+
+
+def _kernel_xent(fname, z, target, ax, logits_shape, kind, t, *, reduction, grad=False):
+    """The loss (or, with ``grad``, its gradient) of NumPy logits by the compiled row kernels, which
+    read the logits once; None where the NumPy path must decide (see below).
+
+    The kernels check the class indices and weights as they read them; on a bad one the NumPy
+    validation runs and raises its own error. It can also pass: a float64 weight past float32's
+    range is finite before the cast to the logits' dtype, inf after it. Such a call returns None and
+    is computed by the NumPy path.
+    """
+    K = z.shape[-1]
+    Z = np.ascontiguousarray(z).reshape(-1, K)
+    R = Z.shape[0]
+    if kind == "index":
+        T = np.ascontiguousarray(t).reshape(R)
+    else:
+        T = np.ascontiguousarray(t).reshape(R, K)
+    try:
+        if grad:
+            n = R if reduction == "mean" else 1
+            g = _kernels.xent_grad_rows(Z, T, scale=1.0 / n if n else 1.0)
+            return _restore(np, g.reshape(z.shape), ax)
+        per = _kernels.xent_rows(Z, T, dtype=z.dtype if reduction == "none" else np.float64)
+    except (IndexError, ValueError):
+        _target(fname, np, z, target, ax, logits_shape)
+        return None
+    per = per.reshape(z.shape[:-1])
+    if reduction == "none":
+        return per
+    return cast(np, np.asarray(_reduce(np, per, reduction)), z.dtype)
 
 
 def _softmax_last(xp, z):
@@ -353,13 +399,15 @@ def softmax_hvp(logits, v, *, axis=-1):
     vc = cast(xp, vv, zc.dtype)
     K = z.shape[-1]
     if is_numpy(xp) and K > 0 and z.size > 0:
-        from ._hvp_kernel import hvp_rows
-
-        lead = z.shape[:-1]
         Z = np.ascontiguousarray(zc).reshape(-1, K)
         V = np.ascontiguousarray(vc).reshape(-1, K)
-        out = hvp_rows(Z, V, lambda zz, vv_: _hvp_generic(np, zz, vv_))
-        hv = out.reshape(*lead, K)
+        if _kernel_ok(xp, Z):
+            out = _kernels.hvp_rows(Z, V)
+        else:
+            from ._hvp_kernel import hvp_rows
+
+            out = hvp_rows(Z, V, lambda zz, vv_: _hvp_generic(np, zz, vv_))
+        hv = out.reshape(z.shape)
     else:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             hv = _hvp_generic(xp, zc, vc)
