@@ -119,10 +119,9 @@ static dl_int DL_FN(vexp)(int dt, const void *x, void *out, dl_int n)
 
 static dl_int DL_FN(vlog1p)(const double *x, double *out, dl_int n)
 {
-    double *zero = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
-    if (!zero) return -2;
-    dl_log1p_add(x, zero, out, n);
-    free(zero);
+    dl_int i = 0;
+    for (; i + VD_N <= n; i += VD_N) vd_store(out + i, vd_log1p(vd_load(x + i)));
+    if (i < n) store_tail_f64(out + i, vd_log1p(load_tail_f64(x + i, n - i, 0.0)), n - i);
     return -1;
 }
 

@@ -106,6 +106,7 @@ static inline float dl_expf(float x)
 static inline double dl_log1p(double x)
 {
     double u = 1.0 + x;
+    if (x == 0.0) return x; /* keeps the sign of -0 */
     if (!(u > 0.0) || u == INFINITY) {
         if (u == 0.0) return -INFINITY;
         return u == INFINITY ? x + 1.0 : NAN; /* x + 1: inf stays inf, NaN stays NaN */

@@ -21,7 +21,8 @@
  * f in [sqrt2/2, sqrt2), g = f - 1, s = g/(2+g), w = s^2; log f = 2 atanh s = g - g^2/2 + s(g^2/2 + R)
  * with R = w Q(w), Q of degree 6 (approximation error 5e-18 relative), and
  * log1p(x) = k ln2 + log f + c/u. Bound: below 1 ulp over the whole range (x > -1 up to DBL_MAX,
- * subnormal x included: log1p(x) = x there); log1p(-1) = -inf, x < -1 or NaN gives NaN, inf gives inf.
+ * subnormal x included: log1p(x) = x there, -0 included); log1p(-1) = -inf, x < -1 or NaN gives NaN,
+ * inf gives inf.
  */
 #ifndef DL_VMATH_H
 #define DL_VMATH_H
@@ -216,10 +217,12 @@ static inline vd vd_log1p(vd x)
     res = _mm512_mask_blend_pd(bad, res, vd_set(NAN));
     res = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(u, vd_zero(), _CMP_EQ_OQ), res, vd_set(-INFINITY));
     res = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(u, vd_set(INFINITY), _CMP_EQ_OQ), res, vd_set(INFINITY));
+    res = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, vd_zero(), _CMP_EQ_OQ), res, x); /* -0 stays -0 */
 #else
     res = _mm256_blendv_pd(res, vd_set(NAN), _mm256_cmp_pd(u, vd_zero(), _CMP_NGT_UQ));
     res = _mm256_blendv_pd(res, vd_set(-INFINITY), _mm256_cmp_pd(u, vd_zero(), _CMP_EQ_OQ));
     res = _mm256_blendv_pd(res, vd_set(INFINITY), _mm256_cmp_pd(u, vd_set(INFINITY), _CMP_EQ_OQ));
+    res = _mm256_blendv_pd(res, x, _mm256_cmp_pd(x, vd_zero(), _CMP_EQ_OQ));
 #endif
     return res;
 }
