@@ -151,6 +151,22 @@ def test_exp_binary32_error_bound_against_mpmath(isa, exp32_reference):
 
 
 @pytest.mark.parametrize("isa", ISAS)
+def test_exp_lite_of_non_positive_arguments_is_within_2e_15(isa, exp64_reference):
+    # the binary64 exp that the LogSumExp of binary32 rows uses: x <= 0, relative error below 2e-15
+    # down to -708, where a binary32 result cannot see the term (it is below 2^-1021 of the max's 1)
+    xs, hi, res = exp64_reference
+    keep = (xs <= 0) & (xs >= -708)
+    out = np.empty(int(keep.sum()))
+    with _kernels.use_isa(isa):
+        _kernels._lib.vexp(4, np.ascontiguousarray(xs[keep]), out, out.size)
+    rel = _ulps(out, hi[keep], res[keep], np.float64) * np.spacing(hi[keep]) / hi[keep]
+    assert rel.max() <= 2e-15, rel.max()
+    with _kernels.use_isa(isa):
+        _kernels._lib.vexp(4, np.array([0.0, -np.inf, np.nan, -800.0]), out[:4], 4)
+    assert out[0] == 1 and out[1] <= 2**-1021 and np.isnan(out[2]) and out[3] <= 2**-1021
+
+
+@pytest.mark.parametrize("isa", ISAS)
 def test_exp_special_values_and_the_edges_of_the_range(isa):
     f64 = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 709.782712893384, 709.7827128933841])
     f64_sub = np.array([-745.1332191019411, -745.1332191019412, -1000.0, 5e-324, -5e-324])

@@ -112,6 +112,8 @@ def float_input(fname: str, x, argname: str = "x"):
     Raises:
         TypeError: for complex, string, object or otherwise non-numeric input.
     """
+    if type(x) is np.ndarray and x.dtype.kind == "f":  # the common case, decided without the checks below
+        return np, x
     try:
         xp, (arr,) = get_namespace(x)
     except TypeError as exc:

@@ -139,35 +139,33 @@ def _code(a, name):
 
 
 def _matrix(a, name="x"):
-    """``(address, R, K, row stride in elements)`` of a 2-D array with contiguous rows."""
-    if not isinstance(a, np.ndarray) or a.ndim != 2:
+    """``(R, K, row stride in elements)`` of a 2-D array with contiguous rows."""
+    if type(a) is not np.ndarray or a.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D NumPy array; got {type(a).__name__} {getattr(a, 'shape', '')}"
         )
     R, K = a.shape
-    item = a.itemsize
     if R == 0 or K == 0:
-        return a.__array_interface__["data"][0], R, K, K
-    if K > 1 and a.strides[1] != item:
+        return R, K, K
+    item = a.itemsize
+    s0, s1 = a.strides
+    if K > 1 and s1 != item:
         raise ValueError(f"{name} must have contiguous rows (stride {item} along axis 1); got {a.strides}")
-    ld = a.strides[0] // item if R > 1 else K
-    if R > 1 and a.strides[0] % item:
-        raise ValueError(f"{name}: row stride {a.strides[0]} is not a multiple of the item size {item}")
-    return a.__array_interface__["data"][0], R, K, ld
+    if R > 1 and s0 % item:
+        raise ValueError(f"{name}: row stride {s0} is not a multiple of the item size {item}")
+    return R, K, (s0 // item if R > 1 else K)
 
 
 def _out(out, shape, dtype, name="out"):
     if out is None:
         return np.empty(shape, dtype)
-    if out.shape != shape or out.dtype != dtype:
+    if type(out) is not np.ndarray or out.shape != shape or out.dtype != dtype:
         raise ValueError(f"{name} must have shape {shape} and dtype {dtype}; got {out.shape} {out.dtype}")
-    if not out.flags.writeable:
-        raise ValueError(f"{name} must be writeable")
-    return out
+    return out  # a read-only out is refused by the buffer protocol in the call
 
 
 def _target(x, target):
-    """``(kind, address, code or row stride)`` of an index or weight target for the rows of x."""
+    """``(kind, target, code or row stride)`` of an index or weight target for the rows of x."""
     R, K = x.shape
     if target.dtype.kind in "iu":
         t = target if target.dtype in _TARGETS else target.astype(np.int64)
@@ -177,38 +175,33 @@ def _target(x, target):
         return "index", t, _TARGETS[t.dtype]
     if target.dtype != x.dtype or target.shape != x.shape:
         raise ValueError(f"target weights must have x's shape {x.shape} and dtype {x.dtype}")
-    return "prob", target, _matrix(target, "target")[3]
+    return "prob", target, _matrix(target, "target")[2]
 
 
 # ----------------------------------------------------------------------------- running over rows
 
 
-def _ranges(R, K):
-    n = _parallel.num_threads() if R * K >= _PARALLEL_MIN else 1
-    n = min(n, R)
+def _run(fn, R, K, pre, post):
+    """``fn(*pre, r0, r1, *post)`` over row ranges, in threads; the first bad row reported, or -1."""
+    n = min(_parallel.num_threads(), R) if R * K >= _PARALLEL_MIN else 1
     if n <= 1:
-        return [(0, R)], 1
+        return fn(*pre, 0, R, *post)
     per = -(-R // (n * _TASKS_PER_THREAD))
-    return [(a, min(a + per, R)) for a in range(0, R, per)], n
-
-
-def _run(fn, R, K):
-    """``fn(r0, r1)`` over row ranges, in threads; returns the first non-negative result (a bad row), or -1."""
-    ranges, n = _ranges(R, K)
-    if n == 1:
-        return fn(0, R)
+    ranges = [(a, min(a + per, R)) for a in range(0, R, per)]
     results = [-1] * len(ranges)
 
     def task(i, a, b):
-        results[i] = fn(a, b)
+        results[i] = fn(*pre, a, b, *post)
 
     _parallel.run([(lambda i=i, a=a, b=b: task(i, a, b)) for i, (a, b) in enumerate(ranges)], n)
     bad = [r for r in results if r >= 0]
     return min(bad) if bad else -1
 
 
-def _addr(a):
-    return a.__array_interface__["data"][0]
+def _lib_or_raise():
+    if not available():
+        raise RuntimeError("dlmath: the compiled kernels are not in use")
+    return _lib
 
 
 # ----------------------------------------------------------------------------- LogSumExp
@@ -219,15 +212,14 @@ def lse_state_rows(x):
     :math:`e^{x_k - m}` over the entries other than one occurrence of ``m``, so that
     :math:`\\mathrm{LSE} = m + \\operatorname{log1p}(r)`. Non-finite rows: ``(NaN, 0)`` where NaN is
     present, else ``(+-inf, 0)``."""
-    if not available():
-        raise RuntimeError("dlmath: the compiled kernels are not in use")
+    lib = _lib_or_raise()
     code = _code(x, "lse_state_rows")
-    p, R, K, ld = _matrix(x)
+    R, K, ld = _matrix(x)
     m = np.empty(R)
     r = np.empty(R)
     if K > 2 * SPAN:
         return _long_states(x, m, r)
-    _run(lambda a, b: _lib.lse_state(code, p, K, ld, a, b, _addr(m), _addr(r)), R, K)
+    _run(lib.lse_state, R, K, (code, x, K, ld), (m, r))
     return m, r
 
 
@@ -239,19 +231,15 @@ def _long_states(x, m, r):
     q = K // SPAN
     ms = np.empty((R, q))
     rs = np.empty((R, q))
-    ld = _matrix(x)[3]
     tasks = []
     for i in range(R):
-        base = _addr(x) + i * ld * x.itemsize
+        body = x[i, : (q - 1) * SPAN].reshape(q - 1, SPAN)
         for s0 in range(0, q - 1, 8):
             s1 = min(s0 + 8, q - 1)
-            tasks.append((base, SPAN, SPAN, s0, s1, i))
-        tasks.append((base, K - (q - 1) * SPAN, SPAN, q - 1, q, i))
-
-    def span_task(base, n, ldx, s0, s1, i):
-        _lib.lse_state(code, base, n, ldx, s0, s1, _addr(ms[i]), _addr(rs[i]))
-
-    jobs = [(lambda t=t: span_task(*t)) for t in tasks]
+            tasks.append((code, body, SPAN, SPAN, s0, s1, ms[i], rs[i]))
+        last = x[i, (q - 1) * SPAN :][None, :]
+        tasks.append((code, last, K - (q - 1) * SPAN, SPAN, 0, 1, ms[i, q - 1 :], rs[i, q - 1 :]))
+    jobs = [(lambda t=t: _lib.lse_state(*t)) for t in tasks]
     _parallel.run(jobs, min(_parallel.num_threads(), len(jobs)))
     return merge(ms, rs, out=(m, r))
 
@@ -259,32 +247,30 @@ def _long_states(x, m, r):
 def merge(m, r, out=None):
     """Merge states ``(m_i, r_i)`` along the last axis, in order: with ``M = max m_i`` (first
     occurrence ``j``), :math:`(M,\\; r_j + \\sum_{i \\ne j} (1 + r_i) e^{m_i - M})`."""
+    lib = _lib_or_raise()
     m = np.ascontiguousarray(m, dtype=np.float64)
     r = np.ascontiguousarray(r, dtype=np.float64)
     lead = m.shape[:-1]
-    n = m.shape[-1]
-    rows = math.prod(lead)
     mo, ro = out if out is not None else (np.empty(lead), np.empty(lead))
-    _lib.merge(_addr(m), _addr(r), rows, n, _addr(mo), _addr(ro))
+    lib.merge(m, r, math.prod(lead), m.shape[-1], mo, ro)
     return mo, ro
 
 
 def lse_rows(x, out=None):
     """``out[i] = log(sum_k exp(x[i, k]))`` in x's dtype (empty row: -inf; NaN: NaN; +inf: +inf)."""
-    if not available():
-        raise RuntimeError("dlmath: the compiled kernels are not in use")
+    lib = _lib_or_raise()
     code = _code(x, "lse_rows")
-    p, R, K, ld = _matrix(x)
+    R, K, ld = _matrix(x)
     out = _out(out, (R,), x.dtype)
     if K > 2 * SPAN:
         m, r = _long_states(x, np.empty(R), np.empty(R))
         lse = np.empty(R)
-        _lib.vlog1p(_addr(r), _addr(lse), R)
+        lib.vlog1p(r, lse, R)
         lse += m
         with np.errstate(over="ignore"):  # float64 -> float16/32 rounds once, to inf past the range
             out[...] = lse
         return out
-    _run(lambda a, b: _lib.lse(code, p, K, ld, a, b, _addr(out), code), R, K)
+    _run(lib.lse, R, K, (code, x, K, ld), (out, code))
     return out
 
 
@@ -296,12 +282,12 @@ def softmax_rows(x, out=None, *, log=False, temperature=1.0):
 
     A row of all -inf gives NaN; +inf entries share the mass equally (the limit), as in
     :func:`dlmath.softmax`."""
+    lib = _lib_or_raise()
     code = _code(x, "softmax_rows")
-    p, R, K, ld = _matrix(x)
+    R, K, ld = _matrix(x)
     out = _out(out, x.shape, x.dtype)
-    po, _, _, ldo = _matrix(out, "out")
-    it = 1.0 / temperature
-    _run(lambda a, b: _lib.softmax(code, p, K, ld, a, b, po, ldo, it, int(log)), R, K)
+    ldo = _matrix(out, "out")[2]
+    _run(lib.softmax, R, K, (code, x, K, ld), (out, ldo, 1.0 / temperature, 1 if log else 0))
     return out
 
 
@@ -314,22 +300,15 @@ def _raise_bad(kind, bad):
 def xent_rows(x, target, *, dtype=None, lse=False):
     """Per-row cross-entropy ``loss[i] = -sum_k y_ik log softmax(x_i)_k`` (float64 or ``dtype``);
     ``lse=True`` returns ``(loss, lse)``, the LSE of each row saved for a backward pass."""
+    lib = _lib_or_raise()
     code = _code(x, "xent_rows")
-    p, R, K, ld = _matrix(x)
-    odt = np.dtype(dtype or np.float64)
-    ocode = DTYPES[odt.name]
+    R, K, ld = _matrix(x)
+    odt = np.dtype(np.float64 if dtype is None else dtype)
     loss = np.empty(R, odt)
     z = np.empty(R, odt) if lse else None
-    zp = _addr(z) if lse else 0
     kind, t, tc = _target(x, target)
-    if kind == "index":
-        bad = _run(
-            lambda a, b: _lib.xent_index(code, p, K, ld, _addr(t), tc, a, b, _addr(loss), zp, ocode), R, K
-        )
-    else:
-        bad = _run(
-            lambda a, b: _lib.xent_prob(code, p, K, ld, _addr(t), tc, a, b, _addr(loss), zp, ocode), R, K
-        )
+    fn = lib.xent_index if kind == "index" else lib.xent_prob
+    bad = _run(fn, R, K, (code, x, K, ld, t, tc), (loss, 0 if z is None else z, DTYPES[odt.name]))
     if bad >= 0:
         _raise_bad(kind, bad)
     return (loss, z) if lse else loss
@@ -339,29 +318,18 @@ def xent_grad_rows(x, target, out=None, *, scale=1.0, loss=False, dtype=None):
     """Gradient of the per-row cross-entropy, ``scale ((sum_k y_k) p - y)``, into ``out`` (x's
     shape and dtype). ``loss=True`` fuses the loss: the logits are read once for both, and
     ``(grad, loss, lse)`` is returned (per-row results in float64 or ``dtype``)."""
+    lib = _lib_or_raise()
     code = _code(x, "xent_grad_rows")
-    p, R, K, ld = _matrix(x)
+    R, K, ld = _matrix(x)
     out = _out(out, x.shape, x.dtype)
-    po, _, _, ldo = _matrix(out, "out")
+    ldo = _matrix(out, "out")[2]
     kind, t, tc = _target(x, target)
-    odt = np.dtype(dtype or np.float64)
+    odt = np.dtype(np.float64 if dtype is None else dtype)
     lo = np.empty(R, odt) if loss else None
     z = np.empty(R, odt) if loss else None
-    lp, zp = (_addr(lo), _addr(z)) if loss else (0, 0)
-    ocode = DTYPES[odt.name]
-    s = float(scale)
-    if kind == "index":
-        bad = _run(
-            lambda a, b: _lib.xent_grad_index(code, p, K, ld, _addr(t), tc, a, b, s, po, ldo, lp, zp, ocode),
-            R,
-            K,
-        )
-    else:
-        bad = _run(
-            lambda a, b: _lib.xent_grad_prob(code, p, K, ld, _addr(t), tc, a, b, s, po, ldo, lp, zp, ocode),
-            R,
-            K,
-        )
+    fn = lib.xent_grad_index if kind == "index" else lib.xent_grad_prob
+    post = (float(scale), out, ldo, 0 if lo is None else lo, 0 if z is None else z, DTYPES[odt.name])
+    bad = _run(fn, R, K, (code, x, K, ld, t, tc), post)
     if bad >= 0:
         _raise_bad(kind, bad)
     return (out, lo, z) if loss else out
@@ -370,12 +338,13 @@ def xent_grad_rows(x, target, out=None, *, scale=1.0, loss=False, dtype=None):
 def hvp_rows(z, v, out=None):
     """``out[i] = p_i * v_i - p_i (p_i . v_i)`` with ``p_i = softmax(z_i)``: the softmax Hessian
     (that of the cross-entropy for a unit-mass target) times ``v``, row by row."""
+    lib = _lib_or_raise()
     code = _code(z, "hvp_rows")
-    p, R, K, ld = _matrix(z, "z")
+    R, K, ld = _matrix(z, "z")
     if v.shape != z.shape or v.dtype != z.dtype:
         raise ValueError(f"v must have z's shape {z.shape} and dtype {z.dtype}; got {v.shape} {v.dtype}")
-    pv, _, _, ldv = _matrix(v, "v")
+    ldv = _matrix(v, "v")[2]
     out = _out(out, z.shape, z.dtype)
-    po, _, _, ldo = _matrix(out, "out")
-    _run(lambda a, b: _lib.hvp(code, p, K, ld, pv, ldv, a, b, po, ldo), R, K)
+    ldo = _matrix(out, "out")[2]
+    _run(lib.hvp, R, K, (code, z, K, ld, v, ldv), (out, ldo))
     return out

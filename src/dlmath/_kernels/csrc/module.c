@@ -1,8 +1,8 @@
 /* dlmath._kernels._native: the Python face of the row kernels (see rows.h).
  *
- * Every function takes plain ints: addresses (from arr.__array_interface__['data'][0] or
- * tensor.data_ptr()), sizes, strides in elements and dtype codes, and releases the GIL while it
- * works. The instruction set is the best one this CPU and OS support (__builtin_cpu_supports),
+ * Every function takes plain ints: addresses (arr.__array_interface__['data'][0], tensor.data_ptr(),
+ * or any object with the buffer protocol, whose first element is meant; 0 for an optional output
+ * left out), sizes, strides in elements and dtype codes, and releases the GIL while it works. The instruction set is the best one this CPU and OS support (__builtin_cpu_supports),
  * unless set_isa() chose a lower one. Addresses are trusted: the Python wrappers check shapes.
  */
 #define PY_SSIZE_T_CLEAN
@@ -63,6 +63,22 @@ void dl_merge_states(const double *m, const double *r, dl_int rows, dl_int n, do
 
 /* ------------------------------------------------------------------ argument parsing */
 
+/* An address: an int (0 for none), or an object with the buffer protocol (its first element's
+ * address; 'w' asks for a writable one). The caller keeps the object alive during the call. */
+static int dl_addr(PyObject *o, int writable, Py_ssize_t *out)
+{
+    if (PyLong_Check(o)) {
+        *out = PyLong_AsSsize_t(o);
+        return *out == -1 && PyErr_Occurred() ? -1 : 0;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(o, &view, writable ? PyBUF_STRIDED : PyBUF_STRIDED_RO) < 0) return -1;
+    *out = (Py_ssize_t)view.buf;
+    PyBuffer_Release(&view);
+    return 0;
+}
+
+/* fmt: 'n' an int, 'd' a float, 'p' a read address, 'w' a written address */
 static int dl_args(PyObject *const *args, Py_ssize_t nargs, const char *fmt, void **out)
 {
     Py_ssize_t n = (Py_ssize_t)strlen(fmt);
@@ -71,7 +87,9 @@ static int dl_args(PyObject *const *args, Py_ssize_t nargs, const char *fmt, voi
         return -1;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (fmt[i] == 'd') {
+        if (fmt[i] == 'p' || fmt[i] == 'w') {
+            if (dl_addr(args[i], fmt[i] == 'w', (Py_ssize_t *)out[i])) return -1;
+        } else if (fmt[i] == 'd') {
             double v = PyFloat_AsDouble(args[i]);
             if (v == -1.0 && PyErr_Occurred()) return -1;
             *(double *)out[i] = v;
@@ -103,28 +121,28 @@ static PyObject *dl_result(dl_int rc)
 static PyObject *py_vexp(PyObject *self, PyObject *const *a, Py_ssize_t na)
 {
     Py_ssize_t dt, x, o, n;
-    if (dl_args(a, na, "nnnn", (void *[]){&dt, &x, &o, &n})) return NULL;
+    if (dl_args(a, na, "npwn", (void *[]){&dt, &x, &o, &n})) return NULL;
     DL_NOGIL(n, dl_k->vexp((int)dt, DL_P(x), DL_P(o), n))
 }
 
 static PyObject *py_vlog1p(PyObject *self, PyObject *const *a, Py_ssize_t na)
 {
     Py_ssize_t x, o, n;
-    if (dl_args(a, na, "nnn", (void *[]){&x, &o, &n})) return NULL;
+    if (dl_args(a, na, "pwn", (void *[]){&x, &o, &n})) return NULL;
     DL_NOGIL(n, dl_k->vlog1p(DL_P(x), DL_P(o), n))
 }
 
 static PyObject *py_lse_state(PyObject *self, PyObject *const *a, Py_ssize_t na)
 {
     Py_ssize_t dt, x, K, ldx, r0, r1, m, r;
-    if (dl_args(a, na, "nnnnnnnn", (void *[]){&dt, &x, &K, &ldx, &r0, &r1, &m, &r})) return NULL;
+    if (dl_args(a, na, "npnnnnww", (void *[]){&dt, &x, &K, &ldx, &r0, &r1, &m, &r})) return NULL;
     DL_NOGIL((r1 - r0) * K, dl_k->lse_state((int)dt, DL_P(x), K, ldx, r0, r1, DL_P(m), DL_P(r)))
 }
 
 static PyObject *py_lse(PyObject *self, PyObject *const *a, Py_ssize_t na)
 {
     Py_ssize_t dt, x, K, ldx, r0, r1, o, odt;
-    if (dl_args(a, na, "nnnnnnnn", (void *[]){&dt, &x, &K, &ldx, &r0, &r1, &o, &odt})) return NULL;
+    if (dl_args(a, na, "npnnnnwn", (void *[]){&dt, &x, &K, &ldx, &r0, &r1, &o, &odt})) return NULL;
     DL_NOGIL((r1 - r0) * K, dl_k->lse((int)dt, DL_P(x), K, ldx, r0, r1, DL_P(o), (int)odt))
 }
 
@@ -132,14 +150,14 @@ static PyObject *py_softmax(PyObject *self, PyObject *const *a, Py_ssize_t na)
 {
     Py_ssize_t dt, x, K, ldx, r0, r1, o, ldo, log;
     double it;
-    if (dl_args(a, na, "nnnnnnnndn", (void *[]){&dt, &x, &K, &ldx, &r0, &r1, &o, &ldo, &it, &log})) return NULL;
+    if (dl_args(a, na, "npnnnnwndn", (void *[]){&dt, &x, &K, &ldx, &r0, &r1, &o, &ldo, &it, &log})) return NULL;
     DL_NOGIL((r1 - r0) * K, dl_k->softmax((int)dt, DL_P(x), K, ldx, r0, r1, DL_P(o), ldo, it, (int)log))
 }
 
 static PyObject *py_xent_index(PyObject *self, PyObject *const *a, Py_ssize_t na)
 {
     Py_ssize_t dt, x, K, ldx, t, tc, r0, r1, loss, lse, odt;
-    if (dl_args(a, na, "nnnnnnnnnnn", (void *[]){&dt, &x, &K, &ldx, &t, &tc, &r0, &r1, &loss, &lse, &odt}))
+    if (dl_args(a, na, "npnnpnnnwwn", (void *[]){&dt, &x, &K, &ldx, &t, &tc, &r0, &r1, &loss, &lse, &odt}))
         return NULL;
     DL_NOGIL((r1 - r0) * K, dl_k->xent_index((int)dt, DL_P(x), K, ldx, DL_P(t), (int)tc, r0, r1, DL_P(loss),
                                              DL_P(lse), (int)odt))
@@ -148,7 +166,7 @@ static PyObject *py_xent_index(PyObject *self, PyObject *const *a, Py_ssize_t na
 static PyObject *py_xent_prob(PyObject *self, PyObject *const *a, Py_ssize_t na)
 {
     Py_ssize_t dt, x, K, ldx, y, ldy, r0, r1, loss, lse, odt;
-    if (dl_args(a, na, "nnnnnnnnnnn", (void *[]){&dt, &x, &K, &ldx, &y, &ldy, &r0, &r1, &loss, &lse, &odt}))
+    if (dl_args(a, na, "npnnpnnnwwn", (void *[]){&dt, &x, &K, &ldx, &y, &ldy, &r0, &r1, &loss, &lse, &odt}))
         return NULL;
     DL_NOGIL((r1 - r0) * K, dl_k->xent_prob((int)dt, DL_P(x), K, ldx, DL_P(y), ldy, r0, r1, DL_P(loss), DL_P(lse),
                                             (int)odt))
@@ -158,7 +176,7 @@ static PyObject *py_xent_grad_index(PyObject *self, PyObject *const *a, Py_ssize
 {
     Py_ssize_t dt, x, K, ldx, t, tc, r0, r1, o, ldo, loss, lse, odt;
     double scale;
-    if (dl_args(a, na, "nnnnnnnndnnnnn",
+    if (dl_args(a, na, "npnnpnnndwnwwn",
                 (void *[]){&dt, &x, &K, &ldx, &t, &tc, &r0, &r1, &scale, &o, &ldo, &loss, &lse, &odt}))
         return NULL;
     DL_NOGIL((r1 - r0) * K, dl_k->xent_grad_index((int)dt, DL_P(x), K, ldx, DL_P(t), (int)tc, r0, r1, scale,
@@ -169,7 +187,7 @@ static PyObject *py_xent_grad_prob(PyObject *self, PyObject *const *a, Py_ssize_
 {
     Py_ssize_t dt, x, K, ldx, y, ldy, r0, r1, o, ldo, loss, lse, odt;
     double scale;
-    if (dl_args(a, na, "nnnnnnnndnnnnn",
+    if (dl_args(a, na, "npnnpnnndwnwwn",
                 (void *[]){&dt, &x, &K, &ldx, &y, &ldy, &r0, &r1, &scale, &o, &ldo, &loss, &lse, &odt}))
         return NULL;
     DL_NOGIL((r1 - r0) * K, dl_k->xent_grad_prob((int)dt, DL_P(x), K, ldx, DL_P(y), ldy, r0, r1, scale, DL_P(o),
@@ -179,14 +197,14 @@ static PyObject *py_xent_grad_prob(PyObject *self, PyObject *const *a, Py_ssize_
 static PyObject *py_hvp(PyObject *self, PyObject *const *a, Py_ssize_t na)
 {
     Py_ssize_t dt, z, K, ldz, v, ldv, r0, r1, o, ldo;
-    if (dl_args(a, na, "nnnnnnnnnn", (void *[]){&dt, &z, &K, &ldz, &v, &ldv, &r0, &r1, &o, &ldo})) return NULL;
+    if (dl_args(a, na, "npnnpnnnwn", (void *[]){&dt, &z, &K, &ldz, &v, &ldv, &r0, &r1, &o, &ldo})) return NULL;
     DL_NOGIL((r1 - r0) * K, dl_k->hvp((int)dt, DL_P(z), K, ldz, DL_P(v), ldv, r0, r1, DL_P(o), ldo))
 }
 
 static PyObject *py_merge(PyObject *self, PyObject *const *a, Py_ssize_t na)
 {
     Py_ssize_t m, r, rows, n, mo, ro;
-    if (dl_args(a, na, "nnnnnn", (void *[]){&m, &r, &rows, &n, &mo, &ro})) return NULL;
+    if (dl_args(a, na, "ppnnww", (void *[]){&m, &r, &rows, &n, &mo, &ro})) return NULL;
     Py_BEGIN_ALLOW_THREADS dl_merge_states(DL_P(m), DL_P(r), rows, n, DL_P(mo), DL_P(ro));
     Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }

@@ -105,9 +105,12 @@ static dl_int DL_FN(vexp)(int dt, const void *x, void *out, dl_int n)
         const double *a = x;
         double *o = out;
         for (; i + VD_N <= n; i += VD_N) vd_store(o + i, vd_exp(vd_load(a + i)));
-        if (i < n) {
-            store_tail_f64(o + i, vd_exp(load_tail_f64(a + i, n - i, 0.0)), n - i);
-        }
+        if (i < n) store_tail_f64(o + i, vd_exp(load_tail_f64(a + i, n - i, 0.0)), n - i);
+    } else if (dt == DL_F64_LITE) {
+        const double *a = x;
+        double *o = out;
+        for (; i + VD_N <= n; i += VD_N) vd_store(o + i, vd_exp_lite(vd_load(a + i)));
+        if (i < n) store_tail_f64(o + i, vd_exp_lite(load_tail_f64(a + i, n - i, 0.0)), n - i);
     } else {
         const float *a = x;
         float *o = out;

@@ -26,12 +26,14 @@
 #define vc_max vd_max
 #define vc_eq vd_eq
 #define vc_keep_not vd_keep_not
+#define vc_add_unless vd_add_unless
+#define vc_count vd_count
 #define vc_hmax vd_hmax
+#define vd_exp_s vd_exp
 #define vc_exp vd_exp
 #define vd_load_s vd_load
 #define ACC(a) vd a##0 = vd_zero(), a##1 = vd_zero()
 #define ACC_ADD(a, v) (a##0 = vd_add(a##0, (v)))
-#define ACC_ADD2(a, v) (a##1 = vd_add(a##1, (v)))
 #define ACC_SUM(a) vd_hsum(vd_add(a##0, a##1))
 #define VC_HALVES 1
 #define vc_half(v, h) (v)
@@ -50,12 +52,14 @@
 #define vc_max vf_max
 #define vc_eq vf_eq
 #define vc_keep_not vf_keep_not
+#define vc_add_unless vf_add_unless
+#define vc_count vf_count
 #define vc_hmax vf_hmax
+#define vd_exp_s vd_exp_lite
 #define vc_exp vf_exp
 #define vd_load_s vd_load_f
 #define ACC(a) vd a##0 = vd_zero(), a##1 = vd_zero()
 #define ACC_ADD(a, v) (a##0 = vd_add(a##0, vf_lo(v)), a##1 = vd_add(a##1, vf_hi(v)))
-#define ACC_ADD2 ACC_ADD
 #define ACC_SUM(a) vd_hsum(vd_add(a##0, a##1))
 #define VC_HALVES 2
 #define vc_half(v, h) ((h) ? vf_hi(v) : vf_lo(v))
@@ -113,51 +117,51 @@ static dl_special T_(special)(const sc *x, dl_int n)
  * Exponentials in the kernel's arithmetic (binary32 for DL_C 32). */
 static void T_(sum_rest)(const sc *x, dl_int n, sc M, sc it, double *s, double *t)
 {
-    const vc vM = vc_set(M), vit = vc_set(it), one = vc_set(1);
+    const vc vM = vc_set(M), vit = vc_set(it), zero = vc_set(0);
     ACC(a);
-    ACC(c);
-    dl_int i = 0;
+    dl_int ties = 0, i = 0;
     for (; i + VC_N <= n; i += VC_N) {
         vc xi = vc_load(x + i);
         vcm eq = vc_eq(xi, vM);
         vc d = vc_sub(xi, vM);
         if (it != 1) d = vc_mul(d, vit);
-        ACC_ADD(a, vc_keep_not(eq, vc_exp(d)));
-        ACC_ADD2(c, vc_sub(one, vc_keep_not(eq, one)));
+        ACC_ADD(a, vc_add_unless(zero, eq, vc_exp(d)));
+        ties += vc_count(eq);
     }
     if (i < n) {
         vc xi = T_(load_tail)(x + i, n - i, (sc)-INFINITY);
         vcm eq = vc_eq(xi, vM);
         vc d = vc_sub(xi, vM);
         if (it != 1) d = vc_mul(d, vit);
-        ACC_ADD(a, vc_keep_not(eq, vc_exp(d)));
-        ACC_ADD2(c, vc_sub(one, vc_keep_not(eq, one)));
+        ACC_ADD(a, vc_add_unless(zero, eq, vc_exp(d)));
+        ties += vc_count(eq);
     }
     *s += ACC_SUM(a);
-    *t += ACC_SUM(c);
+    *t += (double)ties;
 }
 
-/* The same sum with binary64 exponentials whatever the row's type (for the LogSumExp itself). */
+/* The same sum with binary64 exponentials whatever the row's type (for the LogSumExp itself; binary32
+ * rows use exp_lite, accurate to 2e-15, which their rounded result cannot show). */
 static void T_(sum_rest_d)(const sc *x, dl_int n, double M, double *s, double *t)
 {
-    const vd vM = vd_set(M), one = vd_set(1.0);
-    vd a0 = vd_zero(), a1 = vd_zero(), c0 = vd_zero();
-    dl_int i = 0;
+    const vd vM = vd_set(M);
+    vd a0 = vd_zero(), a1 = vd_zero();
+    dl_int ties = 0, i = 0;
     for (; i + 2 * VD_N <= n; i += 2 * VD_N) {
         vd x0 = vd_load_s(x + i), x1 = vd_load_s(x + i + VD_N);
         vdm e0 = vd_eq(x0, vM), e1 = vd_eq(x1, vM);
-        a0 = vd_add(a0, vd_keep_not(e0, vd_exp(vd_sub(x0, vM))));
-        a1 = vd_add(a1, vd_keep_not(e1, vd_exp(vd_sub(x1, vM))));
-        c0 = vd_add(c0, vd_add(vd_keep(e0, one), vd_keep(e1, one)));
+        a0 = vd_add_unless(a0, e0, vd_exp_s(vd_sub(x0, vM)));
+        a1 = vd_add_unless(a1, e1, vd_exp_s(vd_sub(x1, vM)));
+        ties += vd_count(e0) + vd_count(e1);
     }
     for (; i < n; i += VD_N) {
         vd x0 = i + VD_N <= n ? vd_load_s(x + i) : T_(load_tail_d)(x + i, n - i, (sc)-INFINITY);
         vdm e0 = vd_eq(x0, vM);
-        a0 = vd_add(a0, vd_keep_not(e0, vd_exp(vd_sub(x0, vM))));
-        c0 = vd_add(c0, vd_keep(e0, one));
+        a0 = vd_add_unless(a0, e0, vd_exp_s(vd_sub(x0, vM)));
+        ties += vd_count(e0);
     }
     *s += vd_hsum(vd_add(a0, a1));
-    *t += vd_hsum(c0);
+    *t += (double)ties;
 }
 
 static int T_(has_nan)(const sc *x, dl_int n)
@@ -257,29 +261,44 @@ static void T_(scale_row)(sc *out, dl_int K, double s, double c)
  * maximum's exact 1 (ties counted) */
 static double T_(exp_store)(const sc *x, dl_int K, sc M, sc *out, double *rest)
 {
-    const vc vM = vc_set(M), one = vc_set(1);
+    const vc vM = vc_set(M), zero = vc_set(0);
     ACC(a);
-    ACC(c);
-    dl_int i = 0;
+    dl_int ties = 0, i = 0;
     for (; i + VC_N <= K; i += VC_N) {
         vc xi = vc_load(x + i);
         vcm eq = vc_eq(xi, vM);
         vc e = vc_exp(vc_sub(xi, vM));
         vc_store(out + i, e);
-        ACC_ADD(a, vc_keep_not(eq, e));
-        ACC_ADD2(c, vc_sub(one, vc_keep_not(eq, one)));
+        ACC_ADD(a, vc_add_unless(zero, eq, e));
+        ties += vc_count(eq);
     }
     if (i < K) {
         vc xi = T_(load_tail)(x + i, K - i, (sc)-INFINITY);
         vcm eq = vc_eq(xi, vM);
         vc e = vc_exp(vc_sub(xi, vM));
         T_(store_tail)(out + i, e, K - i);
-        ACC_ADD(a, vc_keep_not(eq, e));
-        ACC_ADD2(c, vc_sub(one, vc_keep_not(eq, one)));
+        ACC_ADD(a, vc_add_unless(zero, eq, e));
+        ties += vc_count(eq);
     }
-    double small = ACC_SUM(a), ties = ACC_SUM(c);
-    *rest = small + (ties - 1.0);
+    *rest = ACC_SUM(a) + (double)(ties - 1);
     return 1.0 + *rest;
+}
+
+/* (x - M) it - l, binary64 arithmetic, rounded once */
+static void T_(log_out)(const sc *x, dl_int K, sc *out, double M, double it, double l)
+{
+    const vd dM = vd_set(M), dit = vd_set(it), dl = vd_set(l);
+    dl_int i = 0;
+    for (; i + VD_N <= K; i += VD_N) {
+        vd d = vd_sub(vd_load_s(x + i), dM);
+        if (it != 1) d = vd_mul(d, dit);
+#if DL_C == 64
+        vd_store(out + i, vd_sub(d, dl));
+#else
+        vd_store_f(out + i, vd_sub(d, dl));
+#endif
+    }
+    for (; i < K; i++) out[i] = (sc)(((double)x[i] - M) * it - l);
 }
 
 /* p = e^{(x - M) it} / s written to out, or log p = (x - M) it - log1p(r) */
@@ -296,18 +315,7 @@ static void T_(softmax_row)(const sc *x, dl_int K, sc *out, double it, int log)
     if (log) {
         double s = 0.0, t = 0.0;
         T_(sum_rest)(x, K, M, (sc)it, &s, &t);
-        double l = dl_log1p(s + (t - 1.0));
-        const vd dM = vd_set(M), dit = vd_set(it), dl = vd_set(l);
-        for (i = 0; i + VD_N <= K; i += VD_N) {
-            vd d = vd_sub(vd_load_s(x + i), dM);
-            if (it != 1) d = vd_mul(d, dit);
-#if DL_C == 64
-            vd_store(out + i, vd_sub(d, dl));
-#else
-            vd_store_f(out + i, vd_sub(d, dl));
-#endif
-        }
-        for (; i < K; i++) out[i] = (sc)(((double)x[i] - (double)M) * (it != 1 ? it : 1.0) - l);
+        T_(log_out)(x, K, out, (double)M, it, dl_log1p(s + (t - 1.0)));
         return;
     }
     ACC(a);
@@ -328,10 +336,40 @@ static void T_(softmax_row)(const sc *x, dl_int K, sc *out, double it, int log)
     T_(scale_row)(out, K, ACC_SUM(a), 1.0);
 }
 
+/* Rows shorter than this take log-softmax in blocks: their states first, then one vector log1p,
+ * then their outputs, so the log1p of each row costs a vector lane rather than a scalar call. */
+#define DL_SHORT_ROW 512
+
 static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, sc *out, dl_int ldo,
                              double it, int log)
 {
-    for (dl_int i = r0; i < r1; i++) T_(softmax_row)(x + i * ldx, K, out + i * ldo, it, log);
+    if (!log || K >= DL_SHORT_ROW) {
+        for (dl_int i = r0; i < r1; i++) T_(softmax_row)(x + i * ldx, K, out + i * ldo, it, log);
+        return;
+    }
+    double m[DL_ROWBLOCK], r[DL_ROWBLOCK], l[DL_ROWBLOCK];
+    int special[DL_ROWBLOCK];
+    for (dl_int b = r0; b < r1; b += DL_ROWBLOCK) {
+        dl_int nb = r1 - b < DL_ROWBLOCK ? r1 - b : DL_ROWBLOCK;
+        for (dl_int j = 0; j < nb; j++) {
+            const sc *row = x + (b + j) * ldx;
+            sc M = T_(row_max)(row, K);
+            special[j] = !(M > (sc)-INFINITY && M < (sc)INFINITY);
+            double s = 0.0, t = 0.0;
+            if (!special[j]) T_(sum_rest)(row, K, M, (sc)it, &s, &t);
+            m[j] = M;
+            r[j] = special[j] ? 0.0 : s + (t - 1.0);
+        }
+        for (dl_int j = 0; j < nb; j++) l[j] = 0.0;
+        dl_log1p_add(r, l, l, nb);
+        for (dl_int j = 0; j < nb; j++) {
+            const sc *row = x + (b + j) * ldx;
+            if (special[j])
+                T_(softmax_row)(row, K, out + (b + j) * ldo, it, 1);
+            else
+                T_(log_out)(row, K, out + (b + j) * ldo, m[j], it, l[j]);
+        }
+    }
 }
 
 static int T_(target_of)(const void *t, int tcode, dl_int i, dl_int K, dl_int *k)
@@ -367,9 +405,11 @@ static dl_int T_(xent_index_rows)(const sc *x, dl_int K, dl_int ldx, const void 
                 d[j] = -dl_sp_logp(sp, row[k]);
             }
         }
-        dl_log1p_add(r, d, loss + b, nb); /* a special row's d is its loss, and r = 0 there */
-        dl_log1p_add(r, m, l, nb);
-        if (lse) memcpy(lse + b, l, (size_t)nb * sizeof(double));
+        for (dl_int j = 0; j < nb; j++) l[j] = 0.0;
+        dl_log1p_add(r, l, l, nb);
+        for (dl_int j = 0; j < nb; j++) loss[b + j] = d[j] + l[j]; /* a special row: d is its loss, l = 0 */
+        if (lse)
+            for (dl_int j = 0; j < nb; j++) lse[b + j] = m[j] + l[j];
     }
     return -1;
 }
@@ -394,10 +434,10 @@ static dl_int T_(xent_prob_rows)(const sc *x, dl_int K, dl_int ldx, const sc *y,
             if (lse) lse[j] = sp.nan ? NAN : (double)M;
             continue;
         }
-        const vc vM = vc_set(M), one = vc_set(1);
+        const vc vM = vc_set(M), zero = vc_set(0);
         const vd dM = vd_set((double)M);
         ACC(a);
-        ACC(c);
+        dl_int ties = 0;
         vd yd = vd_zero(), ys = vd_zero();
         vdm bad = vdm_none();
         for (dl_int i = 0; i < K; i += VC_N) {
@@ -405,8 +445,8 @@ static dl_int T_(xent_prob_rows)(const sc *x, dl_int K, dl_int ldx, const sc *y,
             vc xi = full ? vc_load(row + i) : T_(load_tail)(row + i, K - i, (sc)-INFINITY);
             vc yi = full ? vc_load(yr + i) : T_(load_tail)(yr + i, K - i, 0);
             vcm eq = vc_eq(xi, vM);
-            ACC_ADD(a, vc_keep_not(eq, vc_exp(vc_sub(xi, vM))));
-            ACC_ADD2(c, vc_sub(one, vc_keep_not(eq, one)));
+            ACC_ADD(a, vc_add_unless(zero, eq, vc_exp(vc_sub(xi, vM))));
+            ties += vc_count(eq);
             for (int h = 0; h < VC_HALVES; h++) {
                 vd xv = vc_half(xi, h), yv = vc_half(yi, h);
                 bad = vdm_or(bad, vd_bad_weight(yv));
@@ -415,7 +455,7 @@ static dl_int T_(xent_prob_rows)(const sc *x, dl_int K, dl_int ldx, const sc *y,
             }
         }
         if (vdm_any(bad)) return j;
-        double r = ACC_SUM(a) + (ACC_SUM(c) - 1.0);
+        double r = ACC_SUM(a) + (double)(ties - 1);
         double l = dl_log1p(r);
         loss[j] = vd_hsum(yd) + vd_hsum(ys) * l;
         if (lse) lse[j] = (double)M + l;
@@ -591,12 +631,14 @@ static void T_(hvp_rows)(const sc *z, dl_int K, dl_int ldz, const sc *v, dl_int 
 #undef vc_max
 #undef vc_eq
 #undef vc_keep_not
+#undef vc_add_unless
+#undef vc_count
+#undef vd_exp_s
 #undef vc_hmax
 #undef vc_exp
 #undef vd_load_s
 #undef ACC
 #undef ACC_ADD
-#undef ACC_ADD2
 #undef ACC_SUM
 #undef VC_HALVES
 #undef vc_half

@@ -55,6 +55,8 @@ static inline vdm vd_bad_weight(vd y)
 static inline vdm vdm_or(vdm a, vdm b) { return a | b; }
 static inline int vdm_any(vdm a) { return a != 0; }
 static inline vdm vdm_none(void) { return 0; }
+static inline int vd_count(vdm m) { return __builtin_popcount((unsigned)m); }
+static inline vd vd_add_unless(vd acc, vdm m, vd a) { return _mm512_mask_add_pd(acc, (__mmask8)~m, acc, a); }
 
 static inline vf vf_set(float a) { return _mm512_set1_ps(a); }
 static inline vf vf_load(const float *p) { return _mm512_loadu_ps(p); }
@@ -68,6 +70,8 @@ static inline vf vf_abs(vf a) { return _mm512_abs_ps(a); }
 static inline vfm vf_eq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 static inline vf vf_keep_not(vfm m, vf a) { return _mm512_maskz_mov_ps((__mmask16)~m, a); }
 static inline float vf_hmax(vf a) { return _mm512_reduce_max_ps(a); }
+static inline int vf_count(vfm m) { return __builtin_popcount((unsigned)m); }
+static inline vf vf_add_unless(vf acc, vfm m, vf a) { return _mm512_mask_add_ps(acc, (__mmask16)~m, acc, a); }
 static inline vd vf_lo(vf a) { return _mm512_cvtps_pd(_mm512_castps512_ps256(a)); }
 static inline vd vf_hi(vf a) { return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1))); }
 static inline vf vf_from(vd lo, vd hi)
@@ -120,6 +124,8 @@ static inline vdm vd_bad_weight(vd y)
 static inline vdm vdm_or(vdm a, vdm b) { return _mm256_or_pd(a, b); }
 static inline int vdm_any(vdm a) { return _mm256_movemask_pd(a) != 0; }
 static inline vdm vdm_none(void) { return _mm256_setzero_pd(); }
+static inline int vd_count(vdm m) { return __builtin_popcount((unsigned)_mm256_movemask_pd(m)); }
+static inline vd vd_add_unless(vd acc, vdm m, vd a) { return _mm256_add_pd(acc, _mm256_andnot_pd(m, a)); }
 
 static inline vf vf_set(float a) { return _mm256_set1_ps(a); }
 static inline vf vf_load(const float *p) { return _mm256_loadu_ps(p); }
@@ -132,6 +138,8 @@ static inline vf vf_max(vf a, vf b) { return _mm256_max_ps(a, b); }
 static inline vf vf_abs(vf a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
 static inline vfm vf_eq(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 static inline vf vf_keep_not(vfm m, vf a) { return _mm256_andnot_ps(m, a); }
+static inline int vf_count(vfm m) { return __builtin_popcount((unsigned)_mm256_movemask_ps(m)); }
+static inline vf vf_add_unless(vf acc, vfm m, vf a) { return _mm256_add_ps(acc, _mm256_andnot_ps(m, a)); }
 static inline float vf_hmax(vf a)
 {
     __m128 q = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
@@ -183,6 +191,8 @@ static inline vdm vd_bad_weight(vd y) { vdm m; DL_LANES(4, m.v[i_] = !(y.v[i_] >
 static inline vdm vdm_or(vdm a, vdm b) { DL_LANES(4, a.v[i_] |= b.v[i_]); return a; }
 static inline int vdm_any(vdm a) { return a.v[0] | a.v[1] | a.v[2] | a.v[3]; }
 static inline vdm vdm_none(void) { vdm m; DL_LANES(4, m.v[i_] = 0); return m; }
+static inline int vd_count(vdm m) { return m.v[0] + m.v[1] + m.v[2] + m.v[3]; }
+static inline vd vd_add_unless(vd acc, vdm m, vd a) { DL_LANES(4, acc.v[i_] += m.v[i_] ? 0.0 : a.v[i_]); return acc; }
 
 static inline vf vf_set(float a) { vf r; DL_LANES(8, r.v[i_] = a); return r; }
 static inline vf vf_load(const float *p) { vf r; memcpy(r.v, p, sizeof r.v); return r; }
@@ -195,6 +205,13 @@ static inline vf vf_max(vf a, vf b) { DL_LANES(8, b.v[i_] = a.v[i_] > b.v[i_] ? 
 static inline vf vf_abs(vf a) { DL_LANES(8, a.v[i_] = fabsf(a.v[i_])); return a; }
 static inline vfm vf_eq(vf a, vf b) { vfm m; DL_LANES(8, m.v[i_] = a.v[i_] == b.v[i_]); return m; }
 static inline vf vf_keep_not(vfm m, vf a) { DL_LANES(8, a.v[i_] = m.v[i_] ? 0.0f : a.v[i_]); return a; }
+static inline int vf_count(vfm m)
+{
+    int c = 0;
+    for (int i = 0; i < 8; i++) c += m.v[i];
+    return c;
+}
+static inline vf vf_add_unless(vf acc, vfm m, vf a) { DL_LANES(8, acc.v[i_] += m.v[i_] ? 0.0f : a.v[i_]); return acc; }
 static inline float vf_hmax(vf a)
 {
     float m = a.v[0];
