@@ -230,8 +230,9 @@ static void T_(lse_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1
     }
 }
 
-/* out = c e (e already in out), rounded once from binary64 when DL_C 32; for DL_C 64 the quotient
- * e/s is formed as q = e (1/s) corrected by one Newton step on its residual e - q s (an FMA). */
+/* out = c e/s (e already in out). DL_C 64: q = e (1/s) corrected by one Newton step on its residual
+ * e - q s (an FMA); DL_C 32: e (c/s) with c/s carried as two binary32 parts. Either is within a hair
+ * of one rounding of the exact product. */
 static void T_(scale_row)(sc *out, dl_int K, double s, double c)
 {
     dl_int i = 0;
@@ -248,12 +249,15 @@ static void T_(scale_row)(sc *out, dl_int K, double s, double c)
         out[i] = c != 1 ? q * c : q;
     }
 #else
-    const vd f = vd_set(c / s);
+    /* c/s as hi + lo in binary32: e hi + e lo is e (c/s) to 2^-47, rounded once by the FMA */
+    double f = c / s;
+    float fh = (float)f, fl = (float)(f - (double)fh);
+    const vf vh = vf_set(fh), vl = vf_set(fl);
     for (; i + VF_N <= K; i += VF_N) {
         vf e = vf_load(out + i);
-        vf_store(out + i, vf_from(vd_mul(vf_lo(e), f), vd_mul(vf_hi(e), f)));
+        vf_store(out + i, vf_fma(e, vh, vf_mul(e, vl)));
     }
-    for (; i < K; i++) out[i] = (float)((double)out[i] * (c / s));
+    for (; i < K; i++) out[i] = (float)((double)out[i] * f);
 #endif
 }
 
