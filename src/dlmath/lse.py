@@ -38,9 +38,13 @@ _KERNEL_DTYPES = (np.float16, np.float32, np.float64)
 def _rows(x, axes):
     """``(X, order)``: ``x`` with ``axes`` moved last as a C-contiguous ``(R, K)`` matrix (a view
     when ``x`` already is one), and the axis order used (None when unchanged)."""
-    rest = [i for i in range(x.ndim) if i not in axes]
+    n = x.ndim
+    if axes == tuple(range(n - len(axes), n)) and x.flags.c_contiguous:  # already rows: a view
+        K = math.prod(x.shape[n - len(axes) :])
+        return x.reshape(-1 if K else math.prod(x.shape[: n - len(axes)]), K), None
+    rest = [i for i in range(n) if i not in axes]
     order = rest + list(axes)
-    if order == list(range(x.ndim)):
+    if order == list(range(n)):
         order = None
     xt = x if order is None else np.transpose(x, order)
     K = math.prod(x.shape[i] for i in axes)

@@ -59,6 +59,7 @@ __all__ = [
 
 ISAS = ("avx512", "avx2", "baseline")
 DTYPES = {"float64": 0, "float32": 1, "float16": 2, "bfloat16": 3}
+_CODES = {np.dtype(name): code for name, code in DTYPES.items() if name != "bfloat16"}
 _TARGETS = {np.dtype(np.int64): 0, np.dtype(np.int32): 1}
 _PARALLEL_MIN = 1 << 17  # elements: below this a call runs on the calling thread
 _TASKS_PER_THREAD = 4
@@ -132,7 +133,9 @@ def use_isa(name: str):
 
 
 def _code(a, name):
-    code = DTYPES.get(a.dtype.name) if a.dtype.isnative else None
+    code = _CODES.get(a.dtype)
+    if code is None and a.dtype.name == "bfloat16" and a.dtype.itemsize == 2:
+        code = _CODES[a.dtype] = DTYPES["bfloat16"]  # ml_dtypes' dtype, seen for the first time
     if code is None:
         raise TypeError(f"{name}: dtype {a.dtype} is not one of {', '.join(DTYPES)} (native byte order)")
     return code
@@ -167,9 +170,9 @@ def _out(out, shape, dtype, name="out"):
 def _target(x, target):
     """``(kind, target, code or row stride)`` of an index or weight target for the rows of x."""
     R, K = x.shape
-    if target.dtype.kind in "iu":
-        t = target if target.dtype in _TARGETS else target.astype(np.int64)
-        t = np.ascontiguousarray(t)
+    code = _TARGETS.get(target.dtype)
+    if code is not None or target.dtype.kind in "iu":
+        t = np.ascontiguousarray(target if code is not None else target.astype(np.int64))
         if t.shape != (R,):
             raise ValueError(f"target indices must have shape {(R,)}; got {t.shape}")
         return "index", t, _TARGETS[t.dtype]
@@ -183,7 +186,9 @@ def _target(x, target):
 
 def _run(fn, R, K, pre, post):
     """``fn(*pre, r0, r1, *post)`` over row ranges, in threads; the first bad row reported, or -1."""
-    n = min(_parallel.num_threads(), R) if R * K >= _PARALLEL_MIN else 1
+    if R * K < _PARALLEL_MIN:
+        return fn(*pre, 0, R, *post)
+    n = min(_parallel.num_threads(), R)
     if n <= 1:
         return fn(*pre, 0, R, *post)
     per = -(-R // (n * _TASKS_PER_THREAD))
@@ -303,12 +308,11 @@ def xent_rows(x, target, *, dtype=None, lse=False):
     lib = _lib_or_raise()
     code = _code(x, "xent_rows")
     R, K, ld = _matrix(x)
-    odt = np.dtype(np.float64 if dtype is None else dtype)
-    loss = np.empty(R, odt)
-    z = np.empty(R, odt) if lse else None
+    loss = np.empty(R, np.float64 if dtype is None else dtype)
+    z = np.empty(R, loss.dtype) if lse else None
     kind, t, tc = _target(x, target)
     fn = lib.xent_index if kind == "index" else lib.xent_prob
-    bad = _run(fn, R, K, (code, x, K, ld, t, tc), (loss, 0 if z is None else z, DTYPES[odt.name]))
+    bad = _run(fn, R, K, (code, x, K, ld, t, tc), (loss, 0 if z is None else z, _code(loss, "dtype")))
     if bad >= 0:
         _raise_bad(kind, bad)
     return (loss, z) if lse else loss
@@ -328,7 +332,7 @@ def xent_grad_rows(x, target, out=None, *, scale=1.0, loss=False, dtype=None):
     lo = np.empty(R, odt) if loss else None
     z = np.empty(R, odt) if loss else None
     fn = lib.xent_grad_index if kind == "index" else lib.xent_grad_prob
-    post = (float(scale), out, ldo, 0 if lo is None else lo, 0 if z is None else z, DTYPES[odt.name])
+    post = (float(scale), out, ldo, 0 if lo is None else lo, 0 if z is None else z, _CODES.get(odt, code))
     bad = _run(fn, R, K, (code, x, K, ld, t, tc), post)
     if bad >= 0:
         _raise_bad(kind, bad)
