@@ -151,16 +151,17 @@ def test_exp_binary32_error_bound_against_mpmath(isa, exp32_reference):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-def test_exp_lite_of_non_positive_arguments_is_within_2e_15(isa, exp64_reference):
-    # the binary64 exp that the LogSumExp of binary32 rows uses: x <= 0, relative error below 2e-15
-    # down to -708, where a binary32 result cannot see the term (it is below 2^-1021 of the max's 1)
+def test_exp_lite_of_non_positive_arguments_is_within_2e_14(isa, exp64_reference):
+    # the binary64 exp that the LogSumExp of binary32 rows uses: x <= 0, relative error below 2e-14
+    # (a correctly rounded binary32 result needs 6e-14) down to -708, where a binary32 result cannot
+    # see the term (it is below 2^-1021 of the max's 1)
     xs, hi, res = exp64_reference
     keep = (xs <= 0) & (xs >= -708)
     out = np.empty(int(keep.sum()))
     with _kernels.use_isa(isa):
         _kernels._lib.vexp(4, np.ascontiguousarray(xs[keep]), out, out.size)
     rel = _ulps(out, hi[keep], res[keep], np.float64) * np.spacing(hi[keep]) / hi[keep]
-    assert rel.max() <= 2e-15, rel.max()
+    assert rel.max() <= 2e-14, rel.max()
     with _kernels.use_isa(isa):
         _kernels._lib.vexp(4, np.array([0.0, -np.inf, np.nan, -800.0]), out[:4], 4)
     assert out[0] == 1 and out[1] <= 2**-1021 and np.isnan(out[2]) and out[3] <= 2**-1021

@@ -84,6 +84,13 @@ static inline vd T_(load_tail_d)(const sc *p, dl_int n, sc fill)
     return vd_load_s(b);
 }
 
+/* The next row, to be prefetched while this one is worked on in cache, so that its first (maximum)
+ * pass does not wait on memory; none past the last row or for rows too long to sit in L2. */
+static inline const sc *T_(next)(const sc *x, dl_int i, dl_int r1, dl_int ldx, dl_int K)
+{
+    return i + 1 < r1 && K * (dl_int)sizeof(sc) <= (256 << 10) ? x + (i + 1) * ldx : NULL;
+}
+
 /* the largest entry, NaN skipped; -inf for an empty row or one of only -inf and NaN */
 static sc T_(row_max)(const sc *x, dl_int n)
 {
@@ -115,12 +122,13 @@ static dl_special T_(special)(const sc *x, dl_int n)
 
 /* Over x[0:n] with the row maximum M: s += sum of e^{(x_i - M) it} over x_i != M, t += #(x_i == M).
  * Exponentials in the kernel's arithmetic (binary32 for DL_C 32). */
-static void T_(sum_rest)(const sc *x, dl_int n, sc M, sc it, double *s, double *t)
+static void T_(sum_rest)(const sc *x, dl_int n, sc M, sc it, double *s, double *t, const sc *pf)
 {
     const vc vM = vc_set(M), vit = vc_set(it), zero = vc_set(0);
     ACC(a);
     dl_int ties = 0, i = 0;
     for (; i + VC_N <= n; i += VC_N) {
+        if (pf) __builtin_prefetch(pf + i);
         vc xi = vc_load(x + i);
         vcm eq = vc_eq(xi, vM);
         vc d = vc_sub(xi, vM);
@@ -148,6 +156,7 @@ static void T_(sum_rest_d)(const sc *x, dl_int n, double M, double *s, double *t
     vd a0 = vd_zero(), a1 = vd_zero();
     dl_int ties = 0, i = 0;
     for (; i + 2 * VD_N <= n; i += 2 * VD_N) {
+        __builtin_prefetch(x + i + DL_CHUNK);
         vd x0 = vd_load_s(x + i), x1 = vd_load_s(x + i + VD_N);
         vdm e0 = vd_eq(x0, vM), e1 = vd_eq(x1, vM);
         a0 = vd_add_unless(a0, e0, vd_exp_s(vd_sub(x0, vM)));
@@ -163,6 +172,53 @@ static void T_(sum_rest_d)(const sc *x, dl_int n, double M, double *s, double *t
     *s += vd_hsum(vd_add(a0, a1));
     *t += (double)ties;
 }
+
+#if DL_C == 32
+/* sum_rest_d for a chunk whose entries are all >= M - 708: no clamp in the exponential */
+static void T_(sum_rest_d_nc)(const sc *x, dl_int n, double M, double *s, double *t)
+{
+    const vd vM = vd_set(M);
+    vd a0 = vd_zero(), a1 = vd_zero();
+    dl_int ties = 0, i = 0;
+    for (; i + 2 * VD_N <= n; i += 2 * VD_N) {
+        __builtin_prefetch(x + i + DL_CHUNK);
+        vd x0 = vd_load_s(x + i), x1 = vd_load_s(x + i + VD_N);
+        vdm e0 = vd_eq(x0, vM), e1 = vd_eq(x1, vM);
+        a0 = vd_add_unless(a0, e0, vd_exp_lite_nc(vd_sub(x0, vM)));
+        a1 = vd_add_unless(a1, e1, vd_exp_lite_nc(vd_sub(x1, vM)));
+        ties += vd_count(e0) + vd_count(e1);
+    }
+    for (; i < n; i += VD_N) {
+        vd x0 = i + VD_N <= n ? vd_load_s(x + i) : T_(load_tail_d)(x + i, n - i, (sc)-INFINITY);
+        vdm e0 = vd_eq(x0, vM);
+        a0 = vd_add_unless(a0, e0, vd_exp_lite(vd_sub(x0, vM)));
+        ties += vd_count(e0);
+    }
+    *s += vd_hsum(vd_add(a0, a1));
+    *t += (double)ties;
+}
+
+/* the largest and smallest entries of x[0:n] (NaN skipped) */
+static sc T_(row_minmax)(const sc *x, dl_int n, sc *mn)
+{
+    vc m0 = vc_set((sc)-INFINITY), m1 = m0, l0 = vc_set((sc)INFINITY), l1 = l0;
+    dl_int i = 0;
+    for (; i + 2 * VC_N <= n; i += 2 * VC_N) {
+        vc a = vc_load(x + i), b = vc_load(x + i + VC_N);
+        m0 = vc_max(a, m0);
+        m1 = vc_max(b, m1);
+        l0 = vf_min(a, l0);
+        l1 = vf_min(b, l1);
+    }
+    for (; i < n; i += VC_N) {
+        vc a = i + VC_N <= n ? vc_load(x + i) : T_(load_tail)(x + i, n - i, x[i]);
+        m0 = vc_max(a, m0);
+        l0 = vf_min(a, l0);
+    }
+    *mn = vf_hmin(vf_min(l0, l1));
+    return vc_hmax(vc_max(m0, m1));
+}
+#endif
 
 static int T_(has_nan)(const sc *x, dl_int n)
 {
@@ -181,7 +237,12 @@ static void T_(row_state)(const sc *x, dl_int K, double *pm, double *pr)
     int nan = 0;
     for (dl_int c = 0; c < K; c += DL_CHUNK) {
         dl_int n = K - c < DL_CHUNK ? K - c : DL_CHUNK;
+#if DL_C == 32
+        sc lo;
+        double mc = (double)T_(row_minmax)(x + c, n, &lo);
+#else
         double mc = (double)T_(row_max)(x + c, n);
+#endif
         if (mc > M) {
             if (cnt > 0) {
                 s = (s + comp + cnt) * dl_exp(M - mc);
@@ -196,7 +257,12 @@ static void T_(row_state)(const sc *x, dl_int K, double *pm, double *pr)
             continue;
         }
         double cs = 0.0;
-        T_(sum_rest_d)(x + c, n, M, &cs, &cnt);
+#if DL_C == 32
+        if ((double)lo >= M - 708.0) /* no argument below -708: the clamp can go (NaN: lo skips it) */
+            T_(sum_rest_d_nc)(x + c, n, M, &cs, &cnt);
+        else
+#endif
+            T_(sum_rest_d)(x + c, n, M, &cs, &cnt);
         double t = s + cs;
         comp += fabs(s) >= fabs(cs) ? (s - t) + cs : (cs - t) + s;
         s = t;
@@ -263,12 +329,13 @@ static void T_(scale_row)(sc *out, dl_int K, double s, double c)
 
 /* e = exp(x - M) into out; returns the sum of e and, in *rest, the sum less one occurrence of the
  * maximum's exact 1 (ties counted) */
-static double T_(exp_store)(const sc *x, dl_int K, sc M, sc *out, double *rest)
+static double T_(exp_store)(const sc *x, dl_int K, sc M, sc *out, double *rest, const sc *pf)
 {
     const vc vM = vc_set(M), zero = vc_set(0);
     ACC(a);
     dl_int ties = 0, i = 0;
     for (; i + VC_N <= K; i += VC_N) {
+        if (pf) __builtin_prefetch(pf + i);
         vc xi = vc_load(x + i);
         vcm eq = vc_eq(xi, vM);
         vc e = vc_exp(vc_sub(xi, vM));
@@ -306,7 +373,7 @@ static void T_(log_out)(const sc *x, dl_int K, sc *out, double M, double it, dou
 }
 
 /* p = e^{(x - M) it} / s written to out, or log p = (x - M) it - log1p(r) */
-static void T_(softmax_row)(const sc *x, dl_int K, sc *out, double it, int log)
+static void T_(softmax_row)(const sc *x, dl_int K, sc *out, double it, int log, const sc *pf)
 {
     sc M = T_(row_max)(x, K);
     if (!(M > (sc)-INFINITY && M < (sc)INFINITY)) {
@@ -318,12 +385,13 @@ static void T_(softmax_row)(const sc *x, dl_int K, sc *out, double it, int log)
     dl_int i;
     if (log) {
         double s = 0.0, t = 0.0;
-        T_(sum_rest)(x, K, M, (sc)it, &s, &t);
+        T_(sum_rest)(x, K, M, (sc)it, &s, &t, pf);
         T_(log_out)(x, K, out, (double)M, it, dl_log1p(s + (t - 1.0)));
         return;
     }
     ACC(a);
     for (i = 0; i + VC_N <= K; i += VC_N) {
+        if (pf) __builtin_prefetch(pf + i);
         vc d = vc_sub(vc_load(x + i), vM);
         if (it != 1) d = vc_mul(d, vit);
         vc e = vc_exp(d);
@@ -348,7 +416,8 @@ static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_in
                              double it, int log)
 {
     if (!log || K >= DL_SHORT_ROW) {
-        for (dl_int i = r0; i < r1; i++) T_(softmax_row)(x + i * ldx, K, out + i * ldo, it, log);
+        for (dl_int i = r0; i < r1; i++)
+            T_(softmax_row)(x + i * ldx, K, out + i * ldo, it, log, T_(next)(x, i, r1, ldx, K));
         return;
     }
     double m[DL_ROWBLOCK], r[DL_ROWBLOCK], l[DL_ROWBLOCK];
@@ -360,7 +429,7 @@ static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_in
             sc M = T_(row_max)(row, K);
             special[j] = !(M > (sc)-INFINITY && M < (sc)INFINITY);
             double s = 0.0, t = 0.0;
-            if (!special[j]) T_(sum_rest)(row, K, M, (sc)it, &s, &t);
+            if (!special[j]) T_(sum_rest)(row, K, M, (sc)it, &s, &t, NULL);
             m[j] = M;
             r[j] = special[j] ? 0.0 : s + (t - 1.0);
         }
@@ -369,7 +438,7 @@ static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_in
         for (dl_int j = 0; j < nb; j++) {
             const sc *row = x + (b + j) * ldx;
             if (special[j])
-                T_(softmax_row)(row, K, out + (b + j) * ldo, it, 1);
+                T_(softmax_row)(row, K, out + (b + j) * ldo, it, 1, NULL);
             else
                 T_(log_out)(row, K, out + (b + j) * ldo, m[j], it, l[j]);
         }
@@ -398,7 +467,7 @@ static dl_int T_(xent_index_rows)(const sc *x, dl_int K, dl_int ldx, const void 
             sc M = T_(row_max)(row, K);
             if (M > (sc)-INFINITY && M < (sc)INFINITY) {
                 double s = 0.0, t = 0.0;
-                T_(sum_rest)(row, K, M, 1, &s, &t);
+                T_(sum_rest)(row, K, M, 1, &s, &t, T_(next)(x, b + j, r1, ldx, K));
                 m[j] = M;
                 r[j] = s + (t - 1.0);
                 d[j] = (double)M - (double)row[k];
@@ -485,7 +554,7 @@ static dl_int T_(xent_grad_index_rows)(const sc *x, dl_int K, dl_int ldx, const 
             if (lse) lse[j] = sp.nan ? NAN : (double)M;
             continue;
         }
-        double r, s = T_(exp_store)(row, K, M, o, &r);
+        double r, s = T_(exp_store)(row, K, M, o, &r, T_(next)(x, j, r1, ldx, K));
         T_(scale_row)(o, K, s, scale);
         o[k] = (sc)(row[k] == M ? -scale * (r / s) : (double)o[k] - scale);
         if (loss || lse) {
@@ -531,7 +600,7 @@ static dl_int T_(xent_grad_prob_rows)(const sc *x, dl_int K, dl_int ldx, const s
             if (lse) lse[j] = sp.nan ? NAN : (double)M;
             continue;
         }
-        double r, s = T_(exp_store)(row, K, M, o, &r);
+        double r, s = T_(exp_store)(row, K, M, o, &r, T_(next)(x, j, r1, ldx, K));
         double c = scale * Y / s;
         const vd vc1 = vd_set(c), vsc = vd_set(scale), dM = vd_set((double)M);
         vd yd = vd_zero();
@@ -571,12 +640,14 @@ static void T_(hvp_rows)(const sc *z, dl_int K, dl_int ldz, const sc *v, dl_int 
         sc *o = out + j * ldo;
         sc M = T_(row_max)(row, K);
         int special = !(M > (sc)-INFINITY && M < (sc)INFINITY);
-        double r, s = special ? 0.0 : T_(exp_store)(row, K, M, o, &r);
+        double r, s = special ? 0.0 : T_(exp_store)(row, K, M, o, &r, T_(next)(z, j, r1, ldz, K));
         double down = 1.0, evs = NAN;
         if (!special) {
             vd ev = vd_zero(), vmax = vd_zero();
+            const sc *vpf = T_(next)(v, j, r1, ldv, K);
             dl_int i = 0;
             for (; i + VD_N <= K; i += VD_N) {
+                if (vpf) __builtin_prefetch(vpf + i);
                 vd vv = vd_load_s(vr + i);
                 ev = vd_fma(vd_load_s(o + i), vv, ev);
                 vmax = vd_max(vd_abs(vv), vmax);

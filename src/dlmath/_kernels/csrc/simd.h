@@ -66,6 +66,8 @@ static inline vf vf_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
 static inline vf vf_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
 static inline vf vf_fma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
 static inline vf vf_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+static inline vf vf_min(vf a, vf b) { return _mm512_min_ps(a, b); }
+static inline float vf_hmin(vf a) { return _mm512_reduce_min_ps(a); }
 static inline vf vf_abs(vf a) { return _mm512_abs_ps(a); }
 static inline vfm vf_eq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 static inline vf vf_keep_not(vfm m, vf a) { return _mm512_maskz_mov_ps((__mmask16)~m, a); }
@@ -135,6 +137,13 @@ static inline vf vf_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
 static inline vf vf_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
 static inline vf vf_fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
 static inline vf vf_max(vf a, vf b) { return _mm256_max_ps(a, b); }
+static inline vf vf_min(vf a, vf b) { return _mm256_min_ps(a, b); }
+static inline float vf_hmin(vf a)
+{
+    __m128 q = _mm_min_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    q = _mm_min_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_min_ss(q, _mm_shuffle_ps(q, q, 1)));
+}
 static inline vf vf_abs(vf a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
 static inline vfm vf_eq(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 static inline vf vf_keep_not(vfm m, vf a) { return _mm256_andnot_ps(m, a); }
@@ -202,6 +211,13 @@ static inline vf vf_sub(vf a, vf b) { DL_LANES(8, a.v[i_] -= b.v[i_]); return a;
 static inline vf vf_mul(vf a, vf b) { DL_LANES(8, a.v[i_] *= b.v[i_]); return a; }
 static inline vf vf_fma(vf a, vf b, vf c) { DL_LANES(8, c.v[i_] = a.v[i_] * b.v[i_] + c.v[i_]); return c; }
 static inline vf vf_max(vf a, vf b) { DL_LANES(8, b.v[i_] = a.v[i_] > b.v[i_] ? a.v[i_] : b.v[i_]); return b; }
+static inline vf vf_min(vf a, vf b) { DL_LANES(8, b.v[i_] = a.v[i_] < b.v[i_] ? a.v[i_] : b.v[i_]); return b; }
+static inline float vf_hmin(vf a)
+{
+    float m = a.v[0];
+    for (int i = 1; i < 8; i++) m = a.v[i] < m ? a.v[i] : m;
+    return m;
+}
 static inline vf vf_abs(vf a) { DL_LANES(8, a.v[i_] = fabsf(a.v[i_])); return a; }
 static inline vfm vf_eq(vf a, vf b) { vfm m; DL_LANES(8, m.v[i_] = a.v[i_] == b.v[i_]); return m; }
 static inline vf vf_keep_not(vfm m, vf a) { DL_LANES(8, a.v[i_] = m.v[i_] ? 0.0f : a.v[i_]); return a; }
