@@ -3,8 +3,8 @@
 
 Run ``python bench/bench_lse.py`` (``--quick`` for small sizes, ``--repeat N`` for more samples,
 ``--only NAME`` for one function). Every figure is the median wall time of ``--repeat`` calls after
-one warm-up call, the peers timed round-robin so that load from elsewhere slows them alike. The
-ratios are peer time / dlmath time (above 1: dlmath is faster) and dlmath time / floor time.
+one warm-up call (more calls for cheap cases, up to 0.5 s each), the peers timed round-robin so
+that load from elsewhere slows them alike. The ratios are peer time / dlmath time (above 1: dlmath is faster) and dlmath time / floor time.
 
 Floors: ``np.max(x, axis)`` (one read) for reductions; ``np.negative(x, out=o)`` into a buffer
 allocated once (one read, one write) for softmax, log-softmax and the cross-entropy gradient;
@@ -43,10 +43,17 @@ CASES = {
 }
 
 
-def medians(fns, repeat):
-    """Median seconds per call of each callable, timed round-robin after one warm-up call each."""
-    for fn in fns.values():
+def medians(fns, repeat, budget=0.5):
+    """Median seconds per call of each callable, timed round-robin after one warm-up call each.
+
+    Cheap cases get more rounds (up to ``budget`` seconds per callable, at most 200 rounds), so a
+    burst of load elsewhere moves their medians less."""
+    first = {}
+    for k, fn in fns.items():
+        t0 = time.perf_counter()
         fn()
+        first[k] = time.perf_counter() - t0
+    repeat = max(repeat, min(200, int(budget / max(max(first.values()), 1e-6))))
     times = {k: [] for k in fns}
     for _ in range(repeat):
         for k, fn in fns.items():
@@ -321,7 +328,7 @@ def main(argv=None):
         )
         sys.stdout.flush()
     if args.only is None:
-        t = medians(overhead_rows(peers), max(repeat, 5) * 200)
+        t = medians(overhead_rows(peers), 1000, budget=0)
         print("calls on 8 elements: " + ", ".join(f"{k} {v * 1e6:.1f} us" for k, v in t.items()))
         print(
             f"import dlmath (fresh interpreter, median of 5): {import_time() * 1e3:.1f} ms (target < 150 ms)"
