@@ -489,6 +489,61 @@ def test_bfloat16_rows_are_computed_in_float32():
             )
 
 
+# ----------------------------------------------------------------------------- the two paths
+
+
+def _agree(a, b, tol):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    with np.errstate(invalid="ignore"):
+        return (np.isnan(a) & np.isnan(b)) | (a == b) | (np.abs(a - b) <= tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16], ids=["float64", "float32", "float16"])
+def test_kernel_and_numpy_paths_agree_on_every_public_function(dtype):
+    # LSE: both paths round a float64 value once for float16/32 (equal but for a near-tie) and keep
+    # m + log1p(r) in float64 (2 ulps). The normalisations and the cross-entropy family differ by the
+    # rounding of their exponentials and sums: 8 ulps at the condition scale (for the HVP that is
+    # p (|v| + sum p|v|), as p.v cancels), float16 results are rounded from float32 on both paths.
+    x = _matrix((300, 61), dtype, 26, scale=6.0)
+    x[np.isnan(x).any(-1)] = 1.0
+    t = _rng(27).integers(0, 61, 300)
+    y = _rng(28).random(x.shape).astype(dtype)
+    v = _rng(29).standard_normal(x.shape).astype(dtype)
+    eps = float(np.finfo(dtype).eps)
+    ulps = {np.float64: 8, np.float32: 8, np.float16: 2}[dtype]
+    p = _softmax64(np.where(np.isfinite(x).all(-1, keepdims=True), x, 0))
+    hvp_scale = p * (np.abs(v) + (p * np.abs(v)).sum(-1, keepdims=True))
+    fns = {
+        "logsumexp": lambda: dlmath.logsumexp(x, axis=-1),
+        "logsumexp all": lambda: dlmath.logsumexp(x[4:]),
+        "softmax": lambda: dlmath.softmax(x, temperature=0.5),
+        "log_softmax": lambda: dlmath.log_softmax(x, axis=0),
+        "cross_entropy index": lambda: dlmath.cross_entropy(x, t, reduction="none"),
+        "cross_entropy weights": lambda: dlmath.cross_entropy(x, y, reduction="sum"),
+        "cross_entropy_grad index": lambda: dlmath.cross_entropy_grad(x, t),
+        "cross_entropy_grad weights": lambda: dlmath.cross_entropy_grad(x, y, reduction="none"),
+        "softmax_hvp": lambda: dlmath.softmax_hvp(x, v),
+    }
+    big = np.abs(x[np.isfinite(x)]).max()
+    for name, f in fns.items():
+        fast = f()
+        with _kernels.off():
+            slow = f()
+        assert type(fast) is type(slow) and fast.dtype == slow.dtype and fast.shape == slow.shape, name
+        mag = np.abs(np.asarray(slow, np.float64))
+        mag = np.where(np.isfinite(mag), mag, 0.0)
+        if name.startswith("logsumexp"):
+            tol = (2 if dtype == np.float64 else 1) * np.maximum(mag, big) * eps
+        elif name == "softmax_hvp":
+            tol = ulps * eps * hvp_scale
+        elif "grad" in name:
+            tol = ulps * eps * mag.max()
+        else:  # log-probabilities: their size and the shifted logits' (the condition scale)
+            tol = ulps * eps * np.maximum(mag, big if name != "softmax" else 0)
+        ok = _agree(fast, slow, tol)
+        assert ok.all(), (name, np.argwhere(~ok)[:3])
+
+
 # ----------------------------------------------------------------------------- the Python face
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "isa",
     "isas",
     "use_isa",
+    "off",
     "lse_rows",
     "lse_state_rows",
     "merge",
@@ -67,6 +68,7 @@ SPAN = 1 << 16  # rows of lse_rows longer than 2 SPAN are reduced in spans of SP
 
 _lib = None
 _loaded = False
+_off = False
 
 
 def _load():
@@ -104,7 +106,7 @@ def available() -> bool:
     """True when the compiled kernels are in use (built, loadable, and not turned off)."""
     if not _loaded:
         _load()
-    return _lib is not None
+    return _lib is not None and not _off
 
 
 def isa() -> str:
@@ -127,6 +129,17 @@ def use_isa(name: str):
         yield
     finally:
         _lib.set_isa(prev)
+
+
+@contextlib.contextmanager
+def off():
+    """Take the NumPy path inside the block (for tests that compare the two paths in one process)."""
+    global _off
+    prev, _off = _off, True
+    try:
+        yield
+    finally:
+        _off = prev
 
 
 # ----------------------------------------------------------------------------- argument checks
