@@ -241,6 +241,8 @@ def softmax(x, axis=-1, *, temperature=1.0):
     Notes:
         Where a slice contains ``+inf`` the result is the limit: the mass is shared equally by
         the infinite entries. A slice of all ``-inf`` has no defined softmax and gives NaN.
+        NumPy input goes through the compiled row kernels of :mod:`dlmath._kernels` (one read
+        of the input, one write of the result; float32 exponentials summed in float64).
 
     Examples:
         >>> from dlmath import softmax
@@ -298,6 +300,10 @@ def log_softmax(x, axis=-1, *, temperature=1.0):
 
     Returns:
         An array of ``x``'s shape, kind and floating dtype; every entry is :math:`\le 0`.
+
+    Notes:
+        NumPy input goes through the compiled row kernels of :mod:`dlmath._kernels`, which form
+        :math:`(x_k - m) - \operatorname{log1p}(r)` in float64 and round it once.
 
     Raises:
         TypeError, ValueError: bad dtype, axis or temperature.

@@ -187,6 +187,8 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
         confident correct prediction has a tiny positive loss instead of 0, and large logits
         never overflow. Matches :func:`torch.nn.functional.cross_entropy` (no weights,
         no label smoothing). Out-of-range indices cannot be detected inside ``jax.jit``.
+        NumPy input goes through the compiled row kernels of :mod:`dlmath._kernels`, which
+        read the logits once and check the target as they go.
 
     Examples:
         >>> from dlmath import cross_entropy
@@ -231,7 +233,10 @@ def cross_entropy_grad(logits, target, *, axis=-1, reduction="mean"):
 
     which is :math:`p - y` for a one-hot or probability target. With ``reduction="mean"`` it
     is divided by the number of examples, as the loss is; ``"none"`` gives each example's
-    gradient of its own loss.
+    gradient of its own loss. For NumPy input the compiled kernels form
+    :math:`p_t - 1 = -r/(1 + r)` directly where the target holds the maximum logit
+    (:math:`r = \sum_{k \ne t} e^{z_k - z_t}`), so a confident correct prediction keeps its tiny
+    gradient instead of rounding :math:`p_t` to 1.
 
     Args:
         logits, target, axis, reduction: as in :func:`cross_entropy`.
@@ -382,8 +387,9 @@ def softmax_hvp(logits, v, *, axis=-1):
         ValueError: ``v``'s shape differs from ``logits``'s; ``axis`` out of range.
 
     Notes:
-        The NumPy path works on cache-sized blocks of rows, spread over a few threads, reading
-        the logits and ``v`` once and writing the result once.
+        NumPy input goes through the compiled row kernels of :mod:`dlmath._kernels`: rows spread
+        over a few threads, the logits and ``v`` read once from memory and the result written
+        once; :math:`p^\top v` is summed in float64.
 
     Examples:
         >>> from dlmath import softmax_hvp
