@@ -458,6 +458,17 @@ def test_float16_rows_are_the_float32_rows_rounded_once(isa):
         # the LogSumExp itself is computed in float64 for float16 too, and rounded once
         ref = scipy.special.logsumexp(x.astype(np.float64), axis=-1)
         np.testing.assert_array_equal(_kernels.lse_rows(x), ref.astype(np.float16))
+        # the cross-entropy family: per-row results in float64 from the widened rows, the gradient
+        # rounded once from float32
+        x32 = x.astype(np.float32)
+        for target in (_rng(30).integers(0, 300, 40), np.abs(v)):
+            t32 = target if target.dtype.kind == "i" else target.astype(np.float32)
+            np.testing.assert_array_equal(_kernels.xent_rows(x, target), _kernels.xent_rows(x32, t32))
+            g, loss, lse = _kernels.xent_grad_rows(x, target, scale=0.5, loss=True)
+            g32, loss32, lse32 = _kernels.xent_grad_rows(x32, t32, scale=0.5, loss=True)
+            np.testing.assert_array_equal(g, g32.astype(np.float16))
+            np.testing.assert_array_equal(loss, loss32)
+            np.testing.assert_array_equal(lse, lse32)
 
 
 def test_bfloat16_rows_are_computed_in_float32():
