@@ -63,12 +63,13 @@ static const double dl_t16_lo[16] = {
 
 static inline vd vd_exp(vd x)
 {
-    const __m512d shift = _mm512_set1_pd(DL_SHIFT);
+    /* x/ln2 rounded to a multiple of 1/16: t's last 4 mantissa bits are j, t - shift is k/16 */
+    const __m512d shift = _mm512_set1_pd(0x1.8p48);
     x = _mm512_min_pd(_mm512_set1_pd(DL_EXP_MAX), _mm512_max_pd(_mm512_set1_pd(DL_EXP_MIN), x));
-    __m512d t = _mm512_fmadd_pd(x, _mm512_set1_pd(0x1.71547652b82fep+4), shift);
-    __m512d kd = _mm512_sub_pd(t, shift);
-    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(DL_LN2_16_HI), x);
-    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(DL_LN2_16_LO), r);
+    __m512d t = _mm512_fmadd_pd(x, _mm512_set1_pd(DL_INV_LN2), shift);
+    __m512d k16 = _mm512_sub_pd(t, shift);
+    __m512d r = _mm512_fnmadd_pd(k16, _mm512_set1_pd(16 * DL_LN2_16_HI), x);
+    r = _mm512_fnmadd_pd(k16, _mm512_set1_pd(16 * DL_LN2_16_LO), r);
     __m512i j = _mm512_castpd_si512(t);
     __m512d th = _mm512_permutex2var_pd(_mm512_loadu_pd(dl_t16_hi), j, _mm512_loadu_pd(dl_t16_hi + 8));
     __m512d tl = _mm512_permutex2var_pd(_mm512_loadu_pd(dl_t16_lo), j, _mm512_loadu_pd(dl_t16_lo + 8));
@@ -79,23 +80,23 @@ static inline vd vd_exp(vd x)
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(DL_T_C2));
     __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), p, r);
     __m512d y = _mm512_add_pd(th, _mm512_fmadd_pd(th, q, tl));
-    return _mm512_scalef_pd(y, _mm512_mul_pd(kd, _mm512_set1_pd(0.0625)));
+    return _mm512_scalef_pd(y, k16); /* scales by 2^floor(k/16) */
 }
 
 /* exp_lite without its clamp: for arguments known to be >= -745 (or NaN) */
 static inline vd vd_exp_lite_nc(vd d)
 {
-    const __m512d shift = _mm512_set1_pd(DL_SHIFT);
-    __m512d t = _mm512_fmadd_pd(d, _mm512_set1_pd(0x1.71547652b82fep+4), shift);
-    __m512d kd = _mm512_sub_pd(t, shift);
-    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(DL_LN2_16_HI), d);
-    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(DL_LN2_16_LO), r);
+    const __m512d shift = _mm512_set1_pd(0x1.8p48);
+    __m512d t = _mm512_fmadd_pd(d, _mm512_set1_pd(DL_INV_LN2), shift);
+    __m512d k16 = _mm512_sub_pd(t, shift);
+    __m512d r = _mm512_fnmadd_pd(k16, _mm512_set1_pd(16 * DL_LN2_16_HI), d);
+    r = _mm512_fnmadd_pd(k16, _mm512_set1_pd(16 * DL_LN2_16_LO), r);
     __m512d th = _mm512_permutex2var_pd(_mm512_loadu_pd(dl_t16_hi), _mm512_castpd_si512(t), _mm512_loadu_pd(dl_t16_hi + 8));
     __m512d p = _mm512_fmadd_pd(_mm512_set1_pd(0x1.1111dd00e2339p-7), r, _mm512_set1_pd(0x1.5556ba392a307p-5));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0x1.55555555235b9p-3));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0x1.ffffffff5115ap-2));
     __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), p, r);
-    return _mm512_scalef_pd(_mm512_fmadd_pd(th, q, th), _mm512_mul_pd(kd, _mm512_set1_pd(0.0625)));
+    return _mm512_scalef_pd(_mm512_fmadd_pd(th, q, th), k16);
 }
 
 static inline vd vd_exp_lite(vd d) { return vd_exp_lite_nc(_mm512_max_pd(_mm512_set1_pd(DL_EXP_MIN), d)); }
