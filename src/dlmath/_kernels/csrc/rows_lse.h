@@ -54,9 +54,45 @@ static void T_(row_state)(const sc *x, dl_int K, double *pm, double *pr)
     }
 }
 
+/* Rows of at most DL_NARROW entries, VD_N at a time with one row per vector lane: the block is
+ * transposed into binary64 scratch, so the maxima and the sums run down the columns and no row
+ * needs a horizontal reduction. A lane whose maximum is not finite is redone by row_state. The
+ * terms of a row are added in column order (row_state adds them in vector-lane order). */
+#define DL_NARROW 16
+
+static void T_(state_narrow)(const sc *x, dl_int K, dl_int ldx, dl_int b, double *m, double *r)
+{
+    double col[DL_NARROW * VD_N] = {0}, mb[VD_N], rb[VD_N];
+    for (int l = 0; l < VD_N; l++)
+        for (dl_int j = 0; j < K; j++) col[j * VD_N + l] = (double)x[(b + l) * ldx + j];
+    vd M = vd_load(col);
+    for (dl_int j = 1; j < K; j++) M = vd_max(vd_load(col + j * VD_N), M);
+    const vd one = vd_set(1.0);
+    vd s = vd_zero(), cnt = vd_set(-1.0);
+    for (dl_int j = 0; j < K; j++) {
+        vd xj = vd_load(col + j * VD_N);
+        vdm eq = vd_eq(xj, M);
+        s = vd_add_unless(s, eq, vd_exp_s(vd_sub(xj, M)));
+        cnt = vd_add(cnt, vd_keep(eq, one));
+    }
+    vd_store(mb, M);
+    vd_store(rb, vd_add(s, cnt));
+    for (int l = 0; l < VD_N; l++) {
+        if (mb[l] > -INFINITY && mb[l] < INFINITY) {
+            m[b + l] = mb[l];
+            r[b + l] = rb[l];
+        } else {
+            T_(row_state)(x + (b + l) * ldx, K, m + b + l, r + b + l);
+        }
+    }
+}
+
 static void T_(state_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, double *m, double *r)
 {
-    for (dl_int i = r0; i < r1; i++) T_(row_state)(x + i * ldx, K, m + i, r + i);
+    dl_int i = r0;
+    if (K > 0 && K <= DL_NARROW)
+        for (; i + VD_N <= r1; i += VD_N) T_(state_narrow)(x, K, ldx, i, m, r);
+    for (; i < r1; i++) T_(row_state)(x + i * ldx, K, m + i, r + i);
 }
 
 /* LSE = m + log1p(r) of rows r0..r1-1 into out (binary64), log1p vectorised over blocks of rows */
@@ -65,7 +101,7 @@ static void T_(lse_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1
     double m[DL_ROWBLOCK], r[DL_ROWBLOCK];
     for (dl_int b = r0; b < r1; b += DL_ROWBLOCK) {
         dl_int nb = r1 - b < DL_ROWBLOCK ? r1 - b : DL_ROWBLOCK;
-        for (dl_int i = 0; i < nb; i++) T_(row_state)(x + (b + i) * ldx, K, m + i, r + i);
+        T_(state_rows)(x + b * ldx, K, ldx, 0, nb, m, r);
         dl_log1p_add(r, m, out + b, nb);
     }
 }
@@ -139,14 +175,19 @@ static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_in
     int special[DL_ROWBLOCK];
     for (dl_int b = r0; b < r1; b += DL_ROWBLOCK) {
         dl_int nb = r1 - b < DL_ROWBLOCK ? r1 - b : DL_ROWBLOCK;
-        for (dl_int j = 0; j < nb; j++) {
-            const sc *row = x + (b + j) * ldx;
-            sc M = T_(row_max)(row, K);
-            special[j] = !(M > (sc)-INFINITY && M < (sc)INFINITY);
-            double s = 0.0, t = 0.0;
-            if (!special[j]) T_(sum_rest)(row, K, M, (sc)it, &s, &t, NULL);
-            m[j] = M;
-            r[j] = special[j] ? 0.0 : s + (t - 1.0);
+        if (it == 1 && K <= DL_NARROW) {
+            T_(state_rows)(x + b * ldx, K, ldx, 0, nb, m, r);
+            for (dl_int j = 0; j < nb; j++) special[j] = !(m[j] > -INFINITY && m[j] < INFINITY);
+        } else {
+            for (dl_int j = 0; j < nb; j++) {
+                const sc *row = x + (b + j) * ldx;
+                sc M = T_(row_max)(row, K);
+                special[j] = !(M > (sc)-INFINITY && M < (sc)INFINITY);
+                double s = 0.0, t = 0.0;
+                if (!special[j]) T_(sum_rest)(row, K, M, (sc)it, &s, &t, NULL);
+                m[j] = M;
+                r[j] = special[j] ? 0.0 : s + (t - 1.0);
+            }
         }
         for (dl_int j = 0; j < nb; j++) l[j] = 0.0;
         dl_log1p_add(r, l, l, nb);

@@ -17,15 +17,23 @@ static dl_int T_(xent_index_rows)(const sc *x, dl_int K, dl_int ldx, const void 
     for (dl_int b = r0; b < r1; b += DL_ROWBLOCK) {
         dl_int nb = r1 - b < DL_ROWBLOCK ? r1 - b : DL_ROWBLOCK;
         for (dl_int j = 0; j < nb; j++) {
-            const sc *row = x + (b + j) * ldx;
             dl_int k;
             if (!T_(target_of)(tg, tcode, b + j, K, &k)) return b + j;
-            sc M = T_(row_max)(row, K);
+        }
+        int narrow = K <= DL_NARROW;
+        if (narrow) T_(state_rows)(x + b * ldx, K, ldx, 0, nb, m, r);
+        for (dl_int j = 0; j < nb; j++) {
+            const sc *row = x + (b + j) * ldx;
+            dl_int k;
+            T_(target_of)(tg, tcode, b + j, K, &k);
+            sc M = narrow ? (sc)m[j] : T_(row_max)(row, K);
             if (M > (sc)-INFINITY && M < (sc)INFINITY) {
-                double s = 0.0, t = 0.0;
-                T_(sum_rest)(row, K, M, 1, &s, &t, T_(next)(x, b + j, r1, ldx, K));
-                m[j] = M;
-                r[j] = s + (t - 1.0);
+                if (!narrow) {
+                    double s = 0.0, t = 0.0;
+                    T_(sum_rest)(row, K, M, 1, &s, &t, T_(next)(x, b + j, r1, ldx, K));
+                    m[j] = M;
+                    r[j] = s + (t - 1.0);
+                }
                 d[j] = (double)M - (double)row[k];
             } else {
                 dl_special sp = T_(special)(row, K);
