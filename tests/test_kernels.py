@@ -168,6 +168,20 @@ def test_exp_lite_of_non_positive_arguments_is_within_2e_14(isa, exp64_reference
 
 
 @pytest.mark.parametrize("isa", ISAS)
+def test_exp_without_its_clamp_gives_the_same_bits_on_its_domain(isa):
+    # the forms that a chunk whose arguments all lie in [-708, 0] takes (codes 5 and 6 of vexp)
+    xs = np.concatenate([_rng(31).uniform(-708, 0, 20000), [0.0, -708.0, -1e-300, np.nan]])
+    outs = {}
+    with _kernels.use_isa(isa):
+        for code in (0, 4, 5, 6):
+            outs[code] = np.empty_like(xs)
+            _kernels._lib.vexp(code, xs, outs[code], xs.size)
+    np.testing.assert_array_equal(outs[5], outs[0])
+    np.testing.assert_array_equal(outs[6], outs[4])
+    assert np.isnan(outs[5][-1]) and np.isnan(outs[6][-1])
+
+
+@pytest.mark.parametrize("isa", ISAS)
 def test_exp_special_values_and_the_edges_of_the_range(isa):
     f64 = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 709.782712893384, 709.7827128933841])
     f64_sub = np.array([-745.1332191019411, -745.1332191019412, -1000.0, 5e-324, -5e-324])

@@ -106,11 +106,14 @@ static dl_int DL_FN(vexp)(int dt, const void *x, void *out, dl_int n)
         double *o = out;
         for (; i + VD_N <= n; i += VD_N) vd_store(o + i, vd_exp(vd_load(a + i)));
         if (i < n) store_tail_f64(o + i, vd_exp(load_tail_f64(a + i, n - i, 0.0)), n - i);
-    } else if (dt == DL_F64_LITE) {
+    } else if (dt >= DL_F64_LITE) {
         const double *a = x;
         double *o = out;
-        for (; i + VD_N <= n; i += VD_N) vd_store(o + i, vd_exp_lite(vd_load(a + i)));
-        if (i < n) store_tail_f64(o + i, vd_exp_lite(load_tail_f64(a + i, n - i, 0.0)), n - i);
+        for (; i < n; i += VD_N) {
+            vd v = i + VD_N <= n ? vd_load(a + i) : load_tail_f64(a + i, n - i, 0.0);
+            v = dt == DL_F64_LITE ? vd_exp_lite(v) : dt == DL_F64_NC ? vd_exp_nc(v) : vd_exp_lite_nc(v);
+            store_tail_f64(o + i, v, n - i < VD_N ? n - i : VD_N);
+        }
     } else {
         const float *a = x;
         float *o = out;

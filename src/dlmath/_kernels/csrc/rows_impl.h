@@ -33,6 +33,9 @@
 #define vc_count vd_count
 #define vc_hmax vd_hmax
 #define vd_exp_s vd_exp
+#define vd_exp_s_nc vd_exp_nc
+#define vc_min vd_min
+#define vc_hmin vd_hmin
 #define vc_exp vd_exp
 #define vd_load_s vd_load
 #define ACC(a) vd a##0 = vd_zero(), a##1 = vd_zero()
@@ -59,6 +62,9 @@
 #define vc_count vf_count
 #define vc_hmax vf_hmax
 #define vd_exp_s vd_exp_lite
+#define vd_exp_s_nc vd_exp_lite_nc
+#define vc_min vf_min
+#define vc_hmin vf_hmin
 #define vc_exp vf_exp
 #define vd_load_s vd_load_f
 #define ACC(a) vd a##0 = vd_zero(), a##1 = vd_zero()
@@ -176,7 +182,6 @@ static void T_(sum_rest_d)(const sc *x, dl_int n, double M, double *s, double *t
     *t += (double)ties;
 }
 
-#if DL_C == 32
 /* sum_rest_d for a chunk whose entries are all >= M - 708: no clamp in the exponential */
 static void T_(sum_rest_d_nc)(const sc *x, dl_int n, double M, double *s, double *t)
 {
@@ -187,14 +192,14 @@ static void T_(sum_rest_d_nc)(const sc *x, dl_int n, double M, double *s, double
         __builtin_prefetch(x + i + DL_CHUNK);
         vd x0 = vd_load_s(x + i), x1 = vd_load_s(x + i + VD_N);
         vdm e0 = vd_eq(x0, vM), e1 = vd_eq(x1, vM);
-        a0 = vd_add_unless(a0, e0, vd_exp_lite_nc(vd_sub(x0, vM)));
-        a1 = vd_add_unless(a1, e1, vd_exp_lite_nc(vd_sub(x1, vM)));
+        a0 = vd_add_unless(a0, e0, vd_exp_s_nc(vd_sub(x0, vM)));
+        a1 = vd_add_unless(a1, e1, vd_exp_s_nc(vd_sub(x1, vM)));
         ties += vd_count(e0) + vd_count(e1);
     }
     for (; i < n; i += VD_N) {
         vd x0 = i + VD_N <= n ? vd_load_s(x + i) : T_(load_tail_d)(x + i, n - i, (sc)-INFINITY);
         vdm e0 = vd_eq(x0, vM);
-        a0 = vd_add_unless(a0, e0, vd_exp_lite(vd_sub(x0, vM)));
+        a0 = vd_add_unless(a0, e0, vd_exp_s(vd_sub(x0, vM)));
         ties += vd_count(e0);
     }
     *s += vd_hsum(vd_add(a0, a1));
@@ -210,18 +215,17 @@ static sc T_(row_minmax)(const sc *x, dl_int n, sc *mn)
         vc a = vc_load(x + i), b = vc_load(x + i + VC_N);
         m0 = vc_max(a, m0);
         m1 = vc_max(b, m1);
-        l0 = vf_min(a, l0);
-        l1 = vf_min(b, l1);
+        l0 = vc_min(a, l0);
+        l1 = vc_min(b, l1);
     }
     for (; i < n; i += VC_N) {
         vc a = i + VC_N <= n ? vc_load(x + i) : T_(load_tail)(x + i, n - i, x[i]);
         m0 = vc_max(a, m0);
-        l0 = vf_min(a, l0);
+        l0 = vc_min(a, l0);
     }
-    *mn = vf_hmin(vf_min(l0, l1));
+    *mn = vc_hmin(vc_min(l0, l1));
     return vc_hmax(vc_max(m0, m1));
 }
-#endif
 
 static int T_(has_nan)(const sc *x, dl_int n)
 {
@@ -310,6 +314,9 @@ static double T_(exp_store)(const sc *x, dl_int K, sc M, sc *out, double *rest, 
 #undef vc_add_unless
 #undef vc_count
 #undef vd_exp_s
+#undef vd_exp_s_nc
+#undef vc_min
+#undef vc_hmin
 #undef vc_hmax
 #undef vc_exp
 #undef vd_load_s

@@ -11,12 +11,8 @@ static void T_(row_state)(const sc *x, dl_int K, double *pm, double *pr)
     int nan = 0;
     for (dl_int c = 0; c < K; c += DL_CHUNK) {
         dl_int n = K - c < DL_CHUNK ? K - c : DL_CHUNK;
-#if DL_C == 32
         sc lo;
         double mc = (double)T_(row_minmax)(x + c, n, &lo);
-#else
-        double mc = (double)T_(row_max)(x + c, n);
-#endif
         if (mc > M) {
             if (cnt > 0) {
                 s = (s + comp + cnt) * dl_exp(M - mc);
@@ -31,11 +27,9 @@ static void T_(row_state)(const sc *x, dl_int K, double *pm, double *pr)
             continue;
         }
         double cs = 0.0;
-#if DL_C == 32
         if ((double)lo >= M - 708.0) /* no argument below -708: the clamp can go (NaN: lo skips it) */
             T_(sum_rest_d_nc)(x + c, n, M, &cs, &cnt);
         else
-#endif
             T_(sum_rest_d)(x + c, n, M, &cs, &cnt);
         double t = s + cs;
         comp += fabs(s) >= fabs(cs) ? (s - t) + cs : (cs - t) + s;
@@ -65,14 +59,18 @@ static void T_(state_narrow)(const sc *x, dl_int K, dl_int ldx, dl_int b, double
     double col[DL_NARROW * VD_N] = {0}, mb[VD_N], rb[VD_N];
     for (int l = 0; l < VD_N; l++)
         for (dl_int j = 0; j < K; j++) col[j * VD_N + l] = (double)x[(b + l) * ldx + j];
-    vd M = vd_load(col);
-    for (dl_int j = 1; j < K; j++) M = vd_max(vd_load(col + j * VD_N), M);
+    vd M = vd_load(col), L = M;
+    for (dl_int j = 1; j < K; j++) {
+        M = vd_max(vd_load(col + j * VD_N), M);
+        L = vd_min(vd_load(col + j * VD_N), L);
+    }
     const vd one = vd_set(1.0);
     vd s = vd_zero(), cnt = vd_set(-1.0);
+    int nc = vd_hmin(vd_sub(L, M)) >= -708.0; /* no argument below -708: no clamp (NaN is skipped) */
     for (dl_int j = 0; j < K; j++) {
-        vd xj = vd_load(col + j * VD_N);
+        vd xj = vd_load(col + j * VD_N), d = vd_sub(xj, M);
         vdm eq = vd_eq(xj, M);
-        s = vd_add_unless(s, eq, vd_exp_s(vd_sub(xj, M)));
+        s = vd_add_unless(s, eq, nc ? vd_exp_s_nc(d) : vd_exp_s(d));
         cnt = vd_add(cnt, vd_keep(eq, one));
     }
     vd_store(mb, M);

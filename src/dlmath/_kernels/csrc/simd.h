@@ -35,6 +35,8 @@ static inline vd vd_div(vd a, vd b) { return _mm512_div_pd(a, b); }
 static inline vd vd_fma(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }
 static inline vd vd_fnma(vd a, vd b, vd c) { return _mm512_fnmadd_pd(a, b, c); }
 static inline vd vd_max(vd a, vd b) { return _mm512_max_pd(a, b); }
+static inline vd vd_min(vd a, vd b) { return _mm512_min_pd(a, b); }
+static inline double vd_hmin(vd a) { return _mm512_reduce_min_pd(a); }
 static inline vd vd_abs(vd a) { return _mm512_abs_pd(a); }
 static inline vdm vd_eq(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
 static inline vdm vd_ne(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_NEQ_UQ); }
@@ -103,6 +105,12 @@ static inline vd vd_div(vd a, vd b) { return _mm256_div_pd(a, b); }
 static inline vd vd_fma(vd a, vd b, vd c) { return _mm256_fmadd_pd(a, b, c); }
 static inline vd vd_fnma(vd a, vd b, vd c) { return _mm256_fnmadd_pd(a, b, c); }
 static inline vd vd_max(vd a, vd b) { return _mm256_max_pd(a, b); }
+static inline vd vd_min(vd a, vd b) { return _mm256_min_pd(a, b); }
+static inline double vd_hmin(vd a)
+{
+    __m128d q = _mm_min_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    return _mm_cvtsd_f64(_mm_min_sd(q, _mm_unpackhi_pd(q, q)));
+}
 static inline vd vd_abs(vd a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
 static inline vdm vd_eq(vd a, vd b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
 static inline vdm vd_ne(vd a, vd b) { return _mm256_cmp_pd(a, b, _CMP_NEQ_UQ); }
@@ -184,6 +192,12 @@ static inline vd vd_div(vd a, vd b) { DL_LANES(4, a.v[i_] /= b.v[i_]); return a;
 static inline vd vd_fma(vd a, vd b, vd c) { DL_LANES(4, c.v[i_] = a.v[i_] * b.v[i_] + c.v[i_]); return c; }
 static inline vd vd_fnma(vd a, vd b, vd c) { DL_LANES(4, c.v[i_] = c.v[i_] - a.v[i_] * b.v[i_]); return c; }
 static inline vd vd_max(vd a, vd b) { DL_LANES(4, b.v[i_] = a.v[i_] > b.v[i_] ? a.v[i_] : b.v[i_]); return b; }
+static inline vd vd_min(vd a, vd b) { DL_LANES(4, b.v[i_] = a.v[i_] < b.v[i_] ? a.v[i_] : b.v[i_]); return b; }
+static inline double vd_hmin(vd a)
+{
+    double x = a.v[0] < a.v[2] ? a.v[0] : a.v[2], y = a.v[1] < a.v[3] ? a.v[1] : a.v[3];
+    return x < y ? x : y;
+}
 static inline vd vd_abs(vd a) { DL_LANES(4, a.v[i_] = fabs(a.v[i_])); return a; }
 static inline vdm vd_eq(vd a, vd b) { vdm m; DL_LANES(4, m.v[i_] = a.v[i_] == b.v[i_]); return m; }
 static inline vdm vd_ne(vd a, vd b) { vdm m; DL_LANES(4, m.v[i_] = !(a.v[i_] == b.v[i_])); return m; }

@@ -61,11 +61,11 @@ static const double dl_t16_lo[16] = {
     -0x1.bdd3413b26456p-54, -0x1.41577ee04992fp-55, 0x1.6e9f156864b27p-54, 0x1.c7c46b071f2bep-56,
     0x1.7a1cd345dcc81p-54, 0x1.11065895048ddp-55, 0x1.2ed02d75b3707p-55, -0x1.e9c23179c2893p-54};
 
-static inline vd vd_exp(vd x)
+/* exp without the clamp, for arguments known to lie in [-708, 709] (or NaN): the same bits */
+static inline vd vd_exp_nc(vd x)
 {
     /* x/ln2 rounded to a multiple of 1/16: t's last 4 mantissa bits are j, t - shift is k/16 */
     const __m512d shift = _mm512_set1_pd(0x1.8p48);
-    x = _mm512_min_pd(_mm512_set1_pd(DL_EXP_MAX), _mm512_max_pd(_mm512_set1_pd(DL_EXP_MIN), x));
     __m512d t = _mm512_fmadd_pd(x, _mm512_set1_pd(DL_INV_LN2), shift);
     __m512d k16 = _mm512_sub_pd(t, shift);
     __m512d r = _mm512_fnmadd_pd(k16, _mm512_set1_pd(16 * DL_LN2_16_HI), x);
@@ -81,6 +81,11 @@ static inline vd vd_exp(vd x)
     __m512d q = _mm512_fmadd_pd(_mm512_mul_pd(r, r), p, r);
     __m512d y = _mm512_add_pd(th, _mm512_fmadd_pd(th, q, tl));
     return _mm512_scalef_pd(y, k16); /* scales by 2^floor(k/16) */
+}
+
+static inline vd vd_exp(vd x)
+{
+    return vd_exp_nc(_mm512_min_pd(_mm512_set1_pd(DL_EXP_MAX), _mm512_max_pd(_mm512_set1_pd(DL_EXP_MIN), x)));
 }
 
 /* exp_lite without its clamp: for arguments known to be >= -745 (or NaN) */
@@ -132,10 +137,10 @@ static inline vd vd_from_i64(__m512i a) { return _mm512_cvtepi64_pd(a); }
 
 #elif DL_ISA == 1
 
-static inline vd vd_exp(vd x)
+/* e^r as 1 + r + r^2 P(r), hi + lo, for x = k ln2 + r: the shared core of the two AVX2 forms */
+static inline __m256d dl_exp_core_avx2(__m256d x, __m256d *kd_out)
 {
     const __m256d shift = _mm256_set1_pd(DL_SHIFT);
-    x = _mm256_min_pd(_mm256_set1_pd(DL_EXP_MAX), _mm256_max_pd(_mm256_set1_pd(DL_EXP_MIN), x));
     __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(DL_INV_LN2), shift);
     __m256d kd = _mm256_sub_pd(t, shift);
     __m256d r1 = _mm256_fnmadd_pd(kd, _mm256_set1_pd(DL_LN2_HI), x);
@@ -153,14 +158,33 @@ static inline vd vd_exp(vd x)
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(DL_E0_C2));
     const __m256d one = _mm256_set1_pd(1.0);
     __m256d hi = _mm256_add_pd(one, r), lo = _mm256_add_pd(_mm256_sub_pd(one, hi), r);
-    __m256d y = _mm256_add_pd(hi, _mm256_add_pd(lo, _mm256_fmadd_pd(_mm256_mul_pd(r, r), p, rl)));
+    *kd_out = kd;
+    return _mm256_add_pd(hi, _mm256_add_pd(lo, _mm256_fmadd_pd(_mm256_mul_pd(r, r), p, rl)));
+}
+
+/* 2^k built from kd (so NaN stays NaN in the product), for k in [-1022, 1023] */
+static inline __m256d dl_pow2_avx2(__m256d kd)
+{
+    __m256d b = _mm256_add_pd(kd, _mm256_set1_pd(DL_SHIFT + 1023.0));
+    return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(b), 52));
+}
+
+/* exp without the clamp and with one power of two, for arguments in [-708, 709] (or NaN): the
+ * same bits as vd_exp there, whose two-factor scaling of a normal result is exact too */
+static inline vd vd_exp_nc(vd x)
+{
+    __m256d kd, y = dl_exp_core_avx2(x, &kd);
+    return _mm256_mul_pd(y, dl_pow2_avx2(kd));
+}
+
+static inline vd vd_exp(vd x)
+{
+    x = _mm256_min_pd(_mm256_set1_pd(DL_EXP_MAX), _mm256_max_pd(_mm256_set1_pd(DL_EXP_MIN), x));
+    __m256d kd, y = dl_exp_core_avx2(x, &kd);
     /* 2^k as two normal powers of two: y 2^n1 is exact, the second product rounds once */
     __m256d n1 = _mm256_round_pd(_mm256_mul_pd(kd, _mm256_set1_pd(0.5)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     __m256d n2 = _mm256_sub_pd(kd, n1);
-    const __m256d bias = _mm256_set1_pd(DL_SHIFT + 1023.0);
-    __m256d s1 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(_mm256_add_pd(n1, bias)), 52));
-    __m256d s2 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(_mm256_add_pd(n2, bias)), 52));
-    return _mm256_mul_pd(_mm256_mul_pd(y, s1), s2);
+    return _mm256_mul_pd(_mm256_mul_pd(y, dl_pow2_avx2(n1)), dl_pow2_avx2(n2));
 }
 
 static inline vd vd_exp_lite_nc(vd d)
@@ -228,6 +252,7 @@ static inline vd vd_from_i64(__m256i a)
 #else
 
 static inline vd vd_exp(vd x) { DL_LANES(4, x.v[i_] = dl_exp(x.v[i_])); return x; }
+static inline vd vd_exp_nc(vd x) { return vd_exp(x); }
 static inline vd vd_exp_lite(vd x) { return vd_exp(x); }
 static inline vd vd_exp_lite_nc(vd x) { return vd_exp(x); }
 static inline vf vf_exp(vf x) { DL_LANES(8, x.v[i_] = dl_expf(x.v[i_])); return x; }
