@@ -14,10 +14,12 @@
  * within 0.55 ulp on AVX-512 [0.537], 0.70 ulp on AVX2 [0.616] and the baseline [0.663]; subnormal
  * results, rounded twice, within 0.8 of 2^-1074 [0.735].
  *
- * exp, binary32: N = 1, P of degree 5 on |r| <= 1.01 ln2/2 (approximation error 8e-10), x clamped
- * to [-104, 89], r's rounding error and 1 + r carried as for binary64; scaled by vscalefps (AVX-512)
- * or two powers of two. Bound: normal results within 0.70 ulp [0.614 AVX-512 and AVX2, 0.644
- * baseline], subnormal ones within 0.8 of 2^-149 [0.753].
+ * exp, binary32. AVX-512: N = 16, AVX2: N = 8, the table 2^(j/N) in registers (vpermps) as a sum
+ * of two binary32 values, e^r - 1 = r + r^2 P(r) with P of degree 2 (approximation error 1.1e-11 and
+ * 3.5e-10), the result hi + (hi q + lo); scaled by vscalefps, or by two powers of two on AVX2.
+ * Baseline: N = 1, P of degree 5 on |r| <= 1.01 ln2/2 (approximation error 8e-10), r's rounding
+ * error and 1 + r carried as for binary64. x is clamped to [-104, 89]. Bound: normal results within
+ * 0.70 ulp [0.528 AVX-512, 0.567 AVX2, 0.644 baseline], subnormal ones within 0.8 of 2^-149 [0.753].
  *
  * exp_lite, binary64, for the LogSumExp of binary32 rows only: d <= 0 (or NaN), relative error below
  * 2e-14 [1.9e-14 AVX-512, 1.3e-15 AVX2]. AVX-512: the table form with P of degree 3 and no low table
@@ -38,6 +40,20 @@
 #define DL_VMATH_H
 
 #include "simd.h"
+
+#if DL_ISA >= 1
+/* binary32 tables 2^(j/16) and 2^(j/8) as hi + lo (rounded by ../minimax.py's method) */
+static const float dl_t16f_hi[16] = {
+    0x1.000000p+0f, 0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fe0p+0f, 0x1.3dea64p+0f,
+    0x1.4bfdaep+0f, 0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
+    0x1.ae89fap+0f, 0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f};
+static const float dl_t16f_lo[16] = {
+    0x0.0p+0f, 0x1.9f3122p-25f, -0x1.c15742p-27f, 0x1.ceac48p-25f, 0x1.4636e2p-25f, 0x1.824684p-25f,
+    -0x1.593abcp-25f, -0x1.5bd5ecp-27f, 0x1.9fcef4p-26f, -0x1.829fd0p-25f, 0x1.15506ep-27f, 0x1.51f848p-27f,
+    -0x1.a94b14p-26f, -0x1.3d56b2p-27f, -0x1.822dbcp-27f, 0x1.52486cp-27f};
+#define DL_LN2F_HI12 0x1.62ep-1f /* 12 bits: k j/16 has at most 12 */
+#define DL_LN2F_LO12 0x1.0bfbe8p-15f
+#endif
 
 #if DL_ISA == 2
 
@@ -108,22 +124,20 @@ static inline vd vd_exp_lite(vd d) { return vd_exp_lite_nc(_mm512_max_pd(_mm512_
 
 static inline vf vf_exp(vf x)
 {
-    const __m512 shift = _mm512_set1_ps(DL_SHIFTF);
+    /* x/ln2 rounded to a multiple of 1/16 (t's last 4 mantissa bits are j); |r| <= ln2/32 */
+    const __m512 shift = _mm512_set1_ps(0x1.8p19f);
     x = _mm512_min_ps(_mm512_set1_ps(DL_EXPF_MAX), _mm512_max_ps(_mm512_set1_ps(DL_EXPF_MIN), x));
     __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(DL_INV_LN2F), shift);
-    __m512 kd = _mm512_sub_ps(t, shift);
-    __m512 r1 = _mm512_fnmadd_ps(kd, _mm512_set1_ps(DL_LN2F_HI), x);
-    __m512 r = _mm512_fnmadd_ps(kd, _mm512_set1_ps(DL_LN2F_LO), r1);
-    __m512 rl = _mm512_fnmadd_ps(kd, _mm512_set1_ps(DL_LN2F_LO), _mm512_sub_ps(r1, r));
-    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(DL_F_C7), r, _mm512_set1_ps(DL_F_C6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(DL_F_C5));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(DL_F_C4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(DL_F_C3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(DL_F_C2));
-    const __m512 one = _mm512_set1_ps(1.0f);
-    __m512 hi = _mm512_add_ps(one, r), lo = _mm512_add_ps(_mm512_sub_ps(one, hi), r);
-    __m512 y = _mm512_add_ps(hi, _mm512_add_ps(lo, _mm512_fmadd_ps(_mm512_mul_ps(r, r), p, rl)));
-    return _mm512_scalef_ps(y, kd);
+    __m512 k16 = _mm512_sub_ps(t, shift);
+    __m512 r = _mm512_fnmadd_ps(k16, _mm512_set1_ps(DL_LN2F_HI12), x);
+    r = _mm512_fnmadd_ps(k16, _mm512_set1_ps(DL_LN2F_LO12), r);
+    __m512i j = _mm512_castps_si512(t);
+    __m512 th = _mm512_permutexvar_ps(j, _mm512_loadu_ps(dl_t16f_hi));
+    __m512 tl = _mm512_permutexvar_ps(j, _mm512_loadu_ps(dl_t16f_lo));
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(0x1.555662p-5f), r, _mm512_set1_ps(0x1.5556e6p-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    __m512 q = _mm512_fmadd_ps(_mm512_mul_ps(r, r), p, r);
+    return _mm512_scalef_ps(_mm512_add_ps(th, _mm512_fmadd_ps(th, q, tl)), k16);
 }
 
 static inline vd vd_from_i64(__m512i a) { return _mm512_cvtepi64_pd(a); }
@@ -212,23 +226,28 @@ static inline vd vd_exp_lite(vd d) { return vd_exp_lite_nc(_mm256_max_pd(_mm256_
 
 static inline vf vf_exp(vf x)
 {
-    const __m256 shift = _mm256_set1_ps(DL_SHIFTF);
+    /* x/ln2 rounded to a multiple of 1/8 (t's last 3 mantissa bits are j); |r| <= ln2/16 */
+    const __m256 shift = _mm256_set1_ps(0x1.8p20f);
     x = _mm256_min_ps(_mm256_set1_ps(DL_EXPF_MAX), _mm256_max_ps(_mm256_set1_ps(DL_EXPF_MIN), x));
     __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(DL_INV_LN2F), shift);
-    __m256 kd = _mm256_sub_ps(t, shift);
-    __m256 r1 = _mm256_fnmadd_ps(kd, _mm256_set1_ps(DL_LN2F_HI), x);
-    __m256 r = _mm256_fnmadd_ps(kd, _mm256_set1_ps(DL_LN2F_LO), r1);
-    __m256 rl = _mm256_fnmadd_ps(kd, _mm256_set1_ps(DL_LN2F_LO), _mm256_sub_ps(r1, r));
-    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(DL_F_C7), r, _mm256_set1_ps(DL_F_C6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(DL_F_C5));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(DL_F_C4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(DL_F_C3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(DL_F_C2));
-    const __m256 one = _mm256_set1_ps(1.0f);
-    __m256 hi = _mm256_add_ps(one, r), lo = _mm256_add_ps(_mm256_sub_ps(one, hi), r);
-    __m256 y = _mm256_add_ps(hi, _mm256_add_ps(lo, _mm256_fmadd_ps(_mm256_mul_ps(r, r), p, rl)));
-    __m256 n1 = _mm256_round_ps(_mm256_mul_ps(kd, _mm256_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    __m256 n2 = _mm256_sub_ps(kd, n1);
+    __m256 k8 = _mm256_sub_ps(t, shift);
+    __m256 r = _mm256_fnmadd_ps(k8, _mm256_set1_ps(DL_LN2F_HI12), x);
+    r = _mm256_fnmadd_ps(k8, _mm256_set1_ps(DL_LN2F_LO12), r);
+    __m256i j = _mm256_castps_si256(t);
+    static const float hi8[8] = {0x1.000000p+0f, 0x1.172b84p+0f, 0x1.306fe0p+0f, 0x1.4bfdaep+0f,
+                                 0x1.6a09e6p+0f, 0x1.8ace54p+0f, 0x1.ae89fap+0f, 0x1.d5818ep+0f};
+    static const float lo8[8] = {0x0.0p+0f, -0x1.c15742p-27f, 0x1.4636e2p-25f, -0x1.593abcp-25f,
+                                 0x1.9fcef4p-26f, 0x1.15506ep-27f, -0x1.a94b14p-26f, -0x1.822dbcp-27f};
+    __m256 th = _mm256_permutevar8x32_ps(_mm256_loadu_ps(hi8), j);
+    __m256 tl = _mm256_permutevar8x32_ps(_mm256_loadu_ps(lo8), j);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(0x1.555984p-5f), r, _mm256_set1_ps(0x1.555b9cp-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    __m256 q = _mm256_fmadd_ps(_mm256_mul_ps(r, r), p, r);
+    __m256 y = _mm256_add_ps(th, _mm256_fmadd_ps(th, q, tl));
+    /* 2^floor(k/8) as two normal powers of two, so a subnormal result is rounded once more only */
+    __m256 n = _mm256_round_ps(k8, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m256 n1 = _mm256_round_ps(_mm256_mul_ps(n, _mm256_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m256 n2 = _mm256_sub_ps(n, n1);
     const __m256 bias = _mm256_set1_ps(DL_SHIFTF + 127.0f);
     __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(_mm256_add_ps(n1, bias)), 23));
     __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(_mm256_add_ps(n2, bias)), 23));
