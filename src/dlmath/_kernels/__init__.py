@@ -2,29 +2,29 @@ r"""The compiled row kernels behind one Python face, and the switch to the NumPy
 
 Every kernel works on the rows of a 2-D array ``x`` of shape ``(R, K)`` whose rows are contiguous
 (unit stride along ``K``; any row stride), of dtype float64, float32, float16 or bfloat16 (an
-``ml_dtypes.bfloat16`` NumPy array, what JAX hands over); float16 and bfloat16 are computed in
-float32, float32 sums in float64, and the LogSumExp of float16/32 in float64 throughout, so it is
-rounded once. Work is spread over :mod:`dlmath._parallel`'s threads by whole rows (very long rows
-of :func:`lse_rows` by fixed spans, merged in a fixed order), so results do not depend on
-``DLMATH_NUM_THREADS``. The GIL is released inside the kernels.
+``ml_dtypes.bfloat16`` NumPy array, what JAX hands over). float16 and bfloat16 rows are widened
+to float32; float32 rows take float32 exponentials with every sum in float64, except the
+LogSumExp itself, which uses float64 exponentials so that it is rounded once. Work is spread over
+:mod:`dlmath._parallel`'s threads by whole rows (very long rows of :func:`lse_rows` by fixed
+spans, merged in a fixed order), so results do not depend on ``DLMATH_NUM_THREADS``. The GIL is
+released inside the kernels.
 
-====================================  =========================================================
-``lse_rows(x, out=None)``              :math:`\mathrm{LSE}(x_i) = m_i + \operatorname{log1p}(r_i)` per row, x's dtype
-``lse_state_rows(x)``                  the state ``(m, r)`` per row (float64), and ``merge(m, r)``
-``softmax_rows(x, out=None, *, log=False, temperature=1.0)``  softmax or log-softmax of each row
-``xent_rows(x, target, *, dtype=None, lse=False)``  per-row cross-entropy; with ``lse=True`` also the LSE
-``xent_grad_rows(x, target, out=None, *, scale=1.0, loss=False)``  :math:`s((\sum y) p - y)`; ``loss=True`` fuses the loss
-``hvp_rows(z, v, out=None)``           :math:`p\odot v - p\,(p^\top v)` per row
-====================================  =========================================================
+- ``lse_rows(x, out=None)``: :math:`\mathrm{LSE}(x_i) = m_i + \operatorname{log1p}(r_i)` per row, in x's dtype;
+- ``lse_state_rows(x)``: the state ``(m, r)`` per row (float64); ``merge(m, r)`` merges states;
+- ``softmax_rows(x, out=None, *, log=False, temperature=1.0)``: softmax or log-softmax of each row;
+- ``xent_rows(x, target, *, dtype=None, lse=False)``: per-row cross-entropy (and the LSE);
+- ``xent_grad_rows(x, target, out=None, *, scale=1.0, loss=False, dtype=None)``:
+  :math:`s\,((\sum_k y_k)\,p - y)`; ``loss=True`` fuses the loss, reading the logits once;
+- ``hvp_rows(z, v, out=None)``: :math:`p\odot v - p\,(p^\top v)` per row.
 
 ``target`` is a 1-D integer array of class indices (one per row) or an ``(R, K)`` array of
 non-negative weights of x's dtype. An index out of range, or a weight that is negative or not
 finite, raises :class:`IndexError` / :class:`ValueError` naming the first bad row; the public
 functions catch that and report it in their own words.
 
-The C entry points themselves (``dlmath._kernels._native``) take plain ints: addresses
-(``arr.__array_interface__['data'][0]``, ``tensor.data_ptr()``), sizes, row strides in elements
-and the dtype codes of :data:`DTYPES`; ``rows.h`` documents them.
+The C entry points themselves (``dlmath._kernels._native``) take addresses as ints
+(``tensor.data_ptr()``) or as any object with the buffer protocol, sizes, row strides in elements
+and the dtype codes of :data:`DTYPES`; ``csrc/rows.h`` documents them.
 
 The extension chooses its instruction set at import (AVX-512, AVX2+FMA, or a portable baseline,
 by ``__builtin_cpu_supports``); ``DLMATH_SIMD=avx2|baseline`` forces a lower one and
