@@ -85,9 +85,10 @@ def _get_pool(n: int) -> ThreadPoolExecutor:
 class _Run:
     """One call's tasks, taken by the caller and by at most ``slots`` helpers."""
 
-    __slots__ = ("tasks", "lock", "idle", "active", "slots", "error")
+    __slots__ = ("tasks", "lock", "idle", "active", "slots", "error", "spin")
 
-    def __init__(self, tasks, slots):
+    def __init__(self, tasks, slots, spin=None):
+        self.spin = spin
         self.tasks = iter(tasks)
         self.lock = threading.Lock()
         self.idle = threading.Condition(self.lock)
@@ -141,18 +142,11 @@ _current: _Run | None = None
 _lingering = 0
 
 
-def _spinner():
-    from . import _kernels
-
-    return _kernels._lib.spin_while if _kernels.available() else None
-
-
 def _helper(run: _Run) -> None:
     global _lingering
     while True:
         run.join()
-        run = None
-        spin = _spinner()
+        spin, run = run.spin, None
         if spin is None:
             return
         with _state_lock:
@@ -166,13 +160,15 @@ def _helper(run: _Run) -> None:
             run = _current
 
 
-def run(tasks: list, workers: int | None = None) -> None:
+def run(tasks: list, workers: int | None = None, spin=None) -> None:
     """Run zero-argument callables on ``workers`` threads (default: one per task), this one included.
 
     The calling thread takes tasks from the same queue as the pool's threads instead of waiting:
     a pool thread that is slow to wake (its core was idle; under a hypervisor that can take
     milliseconds) then costs nothing, as the caller simply takes more of the tasks. Helpers still
-    waiting from the previous call join at once; the pool is asked only for the rest.
+    waiting from the previous call join at once; the pool is asked only for the rest. ``spin``
+    (the kernels' ``spin_while(gen, seen, microseconds)``, which waits with the GIL released) lets a
+    helper linger for the next call instead of going back to sleep; without it, helpers sleep.
     """
     global _current
     workers = len(tasks) if workers is None else min(workers, len(tasks))
@@ -180,7 +176,7 @@ def run(tasks: list, workers: int | None = None) -> None:
         for t in tasks:
             t()
         return
-    r = _Run(tasks, workers - 1)
+    r = _Run(tasks, workers - 1, spin)
     with _state_lock:
         _current = r
         _gen[0] += 1

@@ -218,7 +218,7 @@ def _run(fn, R, K, pre, post):
     def task(i):
         results[i] = fn(*pre, 0, R, *post, counter, chunk)
 
-    _parallel.run([(lambda i=i: task(i)) for i in range(n)], n)
+    _parallel.run([(lambda i=i: task(i)) for i in range(n)], n, spin=_lib.spin_while)
     bad = [r for r in results if r >= 0]
     return min(bad) if bad else -1
 
@@ -265,7 +265,7 @@ def _long_states(x, m, r):
         last = x[i, (q - 1) * SPAN :][None, :]
         tasks.append((code, last, K - (q - 1) * SPAN, SPAN, 0, 1, ms[i, q - 1 :], rs[i, q - 1 :]))
     jobs = [(lambda t=t: _lib.lse_state(*t)) for t in tasks]
-    _parallel.run(jobs, min(_parallel.num_threads(), len(jobs)))
+    _parallel.run(jobs, min(_parallel.num_threads(), len(jobs)), spin=_lib.spin_while)
     return merge(ms, rs, out=(m, r))
 
 
