@@ -92,6 +92,19 @@ def test_cross_entropy_confident_prediction_keeps_tiny_loss():
     assert got > 0
 
 
+def test_cross_entropy_grad_of_a_confident_correct_prediction_is_minus_r_over_one_plus_r():
+    # the docstring's p_t - 1 = -r/(1 + r), r = e^-50 + e^-60: p_t rounds to 1, p_t - 1 to 0
+    if not dlmath._kernels.available():
+        pytest.skip("the NumPy path forms p_t - 1 from the rounded p_t")
+    with mpmath.workdps(40):
+        r = mpmath.exp(-50) + mpmath.exp(-60)
+        ref = float(-r / (1 + r))
+    for dtype in (np.float64, np.float32):
+        g = dlmath.cross_entropy_grad(np.array([[50.0, 0.0, -10.0]], dtype=dtype), [0])
+        assert g[0, 0] == pytest.approx(ref, rel=4 * float(np.finfo(dtype).eps))
+        assert g[0, 1] == pytest.approx(float(mpmath.exp(-50) / (1 + r)), rel=4 * float(np.finfo(dtype).eps))
+
+
 def test_cross_entropy_huge_logits_do_not_overflow():
     z = np.array([[1e4, 1e4 - 1.0, -1e4]])
     got = float(dlmath.cross_entropy(z, [1]))

@@ -11,6 +11,7 @@ reductions), so the dtype rules and the wording of errors are written once:
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -68,6 +69,11 @@ def get_namespace(*arrays):
     (say a torch tensor with a JAX array) raises ``TypeError``; ragged nested lists raise
     :class:`RaggedError` (a ``ValueError``), which callers re-raise naming the argument.
     """
+    for a in arrays:  # all NumPy arrays, the common case, is decided without the checks below
+        if type(a) is not np.ndarray:
+            break
+    else:
+        return np, arrays
     if not any(_is_foreign_array(a) for a in arrays):
         return np, tuple(_as_numpy(a) for a in arrays)
     compat = _compat()
@@ -104,7 +110,7 @@ def default_float(xp):
 def dtype_kind(xp, dtype) -> str:
     """One of 'bool', 'int', 'float', 'complex', 'other'."""
     if is_numpy(xp):
-        k = np.dtype(dtype).kind
+        k = dtype.kind if isinstance(dtype, np.dtype) else np.dtype(dtype).kind
         return {"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex"}.get(k, "other")
     for name, kind in (
         ("bool", "bool"),
@@ -126,6 +132,8 @@ def float_input(fname: str, x, argname: str = "x"):
     Raises:
         TypeError: for complex, string, object or otherwise non-numeric input.
     """
+    if type(x) is np.ndarray and x.dtype.kind == "f":  # the common case, decided without the checks below
+        return np, x
     try:
         xp, (arr,) = get_namespace(x)
     except RaggedError as exc:
@@ -140,6 +148,8 @@ def float_input(fname: str, x, argname: str = "x"):
 
 def as_float(fname: str, xp, arr, argname: str = "x"):
     """Cast an array of namespace ``xp`` to floating point under dlmath's dtype rules."""
+    if xp is np and arr.dtype.kind == "f":
+        return arr
     kind = dtype_kind(xp, arr.dtype)
     if kind == "float":
         return arr
@@ -157,6 +167,8 @@ def normalize_axis(fname: str, axis, ndim: int, *, argname: str = "axis") -> tup
     """Turn ``axis`` (None, int or tuple of ints) into a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, decided without the checks below
+        return (axis % ndim,)
     items = axis if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in items:
@@ -191,6 +203,8 @@ def reduced_shape(shape, axes: tuple[int, ...], keepdims: bool) -> tuple[int, ..
 
 def single_axis(fname: str, axis, ndim: int, *, argname: str = "axis", array_name: str = "x") -> int:
     """Validate an axis that must be exactly one int (class axes) of the array named ``array_name``."""
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, decided without the checks below
+        return axis % ndim
     if axis is None or isinstance(axis, (tuple, list, bool, np.bool_)) or not hasattr(axis, "__index__"):
         # checked here, not in normalize_axis, whose message would offer None and tuples
         raise TypeError(f"{fname}: '{argname}' must be a single int; got {axis!r}")
@@ -206,7 +220,7 @@ def check_real_scalar(fname: str, name: str, value, *, positive: bool = True) ->
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{fname}: '{name}' must be a real number; got {type(value).__name__} {value!r}")
     v = float(value)
-    if not np.isfinite(v) or (positive and v <= 0):
+    if not math.isfinite(v) or (positive and v <= 0):
         raise ValueError(f"{fname}: '{name}' must be finite and > 0; got {value!r}")
     return v
 

@@ -25,29 +25,45 @@ import math
 
 import numpy as np
 
-from . import _array
+from . import _array, _kernels
 from ._array import cast, check_real_scalar, float_input, is_numpy, normalize_axis
 
 __all__ = ["logsumexp", "smooth_max", "softmax", "log_softmax"]
 
 
 _out_shape = _array.reduced_shape
+_KERNEL_DTYPES = (np.float16, np.float32, np.float64)
+
+
+def _rows(x, axes):
+    """``(X, order)``: ``x`` with ``axes`` moved last as a C-contiguous ``(R, K)`` matrix (a view
+    when ``x`` already is one), and the axis order used (None when unchanged)."""
+    n = x.ndim
+    if axes == tuple(range(n - len(axes), n)) and x.flags.c_contiguous:  # already rows: a view
+        K = math.prod(x.shape[n - len(axes) :])
+        return x.reshape(-1 if K else math.prod(x.shape[: n - len(axes)]), K), None
+    rest = [i for i in range(n) if i not in axes]
+    order = rest + list(axes)
+    if order == list(range(n)):
+        order = None
+    xt = x if order is None else np.transpose(x, order)
+    K = math.prod(x.shape[i] for i in axes)
+    R = math.prod(x.shape[i] for i in rest)
+    return np.ascontiguousarray(xt).reshape(R, K), order
 
 
 def _numpy_lse(x, axes, keepdims):
     from . import _lse_kernel
 
-    if x.dtype.type not in (np.float16, np.float32, np.float64):
+    if x.dtype.type not in _KERNEL_DTYPES:
         # long double: the kernel works in float64, whose range and precision it would lose
         # (1e4000 became inf); the generic path computes in the input's own dtype
         return _generic_lse(np, x, axes, keepdims)
     if not x.dtype.isnative:
         x = x.astype(x.dtype.newbyteorder("="))  # big-endian '>f8' is float64 to the kernel
-    rest = [i for i in range(x.ndim) if i not in axes]
-    xt = np.transpose(x, rest + list(axes)) if rest + list(axes) != list(range(x.ndim)) else x
-    R = math.prod(x.shape[i] for i in rest)
-    K = math.prod(x.shape[i] for i in axes)
-    X = np.ascontiguousarray(xt).reshape(R, K)
+    X, _ = _rows(x, axes)
+    if _kernels.available():
+        return _kernels.lse_rows(X).reshape(_out_shape(x.shape, axes, keepdims))
     m, r = _lse_kernel.lse_state(X)  # fresh arrays: safe to overwrite
     # over: float16 in, an LSE above 65520 (9e6 entries of 65504) rounds to inf in the cast back
     with np.errstate(invalid="ignore", over="ignore"):
@@ -128,10 +144,12 @@ def logsumexp(x, axis=None, *, keepdims=False):
         ValueError: ``axis`` out of range or repeated.
 
     Notes:
-        The NumPy path reads the input once, in cache-sized blocks spread over a few threads,
-        and merges the per-block pairs ``(max, sum of shifted exponentials)``; float16 and
-        float32 are computed in float64. Other namespaces use the same identity with their own
-        operations, so autodiff and ``jax.jit`` work through it.
+        NumPy input is reduced by the compiled row kernels of :mod:`dlmath._kernels` (or, without
+        them, by the NumPy kernel of :mod:`dlmath._lse_kernel`): one read of the input in
+        cache-sized blocks spread over a few threads, merging the per-block pairs
+        ``(max, sum of shifted exponentials)``; float16 and float32 are computed in float64 and
+        rounded once. Other namespaces use the same identity with their own operations, so
+        autodiff and ``jax.jit`` work through it.
 
     References:
         P. Blanchard, D. J. Higham, N. J. Higham, "Accurately computing the log-sum-exp and
@@ -223,6 +241,8 @@ def softmax(x, axis=-1, *, temperature=1.0):
     Notes:
         Where a slice contains ``+inf`` the result is the limit: the mass is shared equally by
         the infinite entries. A slice of all ``-inf`` has no defined softmax and gives NaN.
+        NumPy input goes through the compiled row kernels of :mod:`dlmath._kernels` (one read
+        of the input, one write of the result; float32 exponentials summed in float64).
 
     Examples:
         >>> from dlmath import softmax
@@ -232,12 +252,28 @@ def softmax(x, axis=-1, *, temperature=1.0):
     tau = check_real_scalar("softmax", "temperature", temperature)
     xp, x = float_input("softmax", x)
     axes = _class_axes("softmax", x, axis)
-    xc = _compute_dtype(xp, x)
     if any(x.shape[i] == 0 for i in axes):
         return xp.zeros_like(x)  # nothing to normalise; a new array, never the input itself
+    if _kernel_ok(xp, x):
+        return _kernel_normalise(x, axes, tau, log=False)
+    xc = _compute_dtype(xp, x)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         p = _softmax_core(xp, xc, axes, tau)
     return cast(xp, p, x.dtype)
+
+
+def _kernel_ok(xp, x):
+    """True when the compiled kernels take this NumPy array (float16/32/64, native byte order)."""
+    return is_numpy(xp) and x.dtype.type in _KERNEL_DTYPES and x.dtype.isnative and _kernels.available()
+
+
+def _kernel_normalise(x, axes, tau, log):
+    """softmax (or log-softmax) over ``axes`` by the row kernels: one read, one write."""
+    X, order = _rows(x, axes)
+    out = _kernels.softmax_rows(X, log=log, temperature=tau)
+    if order is None:
+        return out.reshape(x.shape)
+    return out.reshape([x.shape[i] for i in order]).transpose(np.argsort(order))
 
 
 def _softmax_core(xp, x, axes, tau=1.0):
@@ -265,6 +301,10 @@ def log_softmax(x, axis=-1, *, temperature=1.0):
     Returns:
         An array of ``x``'s shape, kind and floating dtype; every entry is :math:`\le 0`.
 
+    Notes:
+        NumPy input goes through the compiled row kernels of :mod:`dlmath._kernels`, which form
+        :math:`(x_k - m) - \operatorname{log1p}(r)` in float64 and round it once.
+
     Raises:
         TypeError, ValueError: bad dtype, axis or temperature.
 
@@ -276,9 +316,11 @@ def log_softmax(x, axis=-1, *, temperature=1.0):
     tau = check_real_scalar("log_softmax", "temperature", temperature)
     xp, x = float_input("log_softmax", x)
     axes = _class_axes("log_softmax", x, axis)
-    xc = _compute_dtype(xp, x)
     if any(x.shape[i] == 0 for i in axes):
         return xp.zeros_like(x)  # nothing to normalise; a new array, never the input itself
+    if _kernel_ok(xp, x):
+        return _kernel_normalise(x, axes, tau, log=True)
+    xc = _compute_dtype(xp, x)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out = _log_softmax_core(xp, xc, axes, tau)
         # float16 in: a log-probability below -65504 rounds to -inf in the cast, silently

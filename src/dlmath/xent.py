@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from . import _kernels
 from ._array import (
     RaggedError,
     as_float,
@@ -37,7 +38,7 @@ from ._array import (
     single_axis,
     to_numpy,
 )
-from .lse import _compute_dtype, _log_softmax_core, _softmax_core
+from .lse import _compute_dtype, _kernel_ok, _log_softmax_core, _softmax_core
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "softmax_hessian", "softmax_hvp"]
 
@@ -96,9 +97,13 @@ def _first_bad(bad) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(bad)[0])
 
 
-def _target(fname, xp, z, target, ax, logits_shape):
-    """Validate the target; return ``("index", t)`` (class axis absent) or ``("prob", y)`` (class axis last)."""
-    t = _like_logits(fname, xp, z, target, "target")
+def _target(fname, xp, z, target, ax, logits_shape, check_values=True):
+    """Validate the target; return ``("index", t)`` (class axis absent) or ``("prob", y)`` (class axis last).
+
+    ``check_values=False`` leaves the range of indices and the sign and finiteness of weights to
+    the compiled kernels, which check them while they read the target (see :func:`_kernel_xent`).
+    """
+    t = target if xp is np and type(target) is np.ndarray else _like_logits(fname, xp, z, target, "target")
     kind = dtype_kind(xp, t.dtype)
     K = z.shape[-1]
     batch_shape = tuple(z.shape[:-1])
@@ -108,7 +113,7 @@ def _target(fname, xp, z, target, ax, logits_shape):
                 f"{fname}: integer class-index 'target' must have the logits' shape without the class "
                 f"axis {ax}, i.e. {batch_shape}; got {tuple(t.shape)} (logits shape {logits_shape})"
             )
-        if is_concrete(t) and math.prod(t.shape) > 0:
+        if check_values and is_concrete(t) and math.prod(t.shape) > 0:
             tn = to_numpy(t)
             bad = (tn < 0) | (tn >= K)
             if bad.any():
@@ -126,7 +131,7 @@ def _target(fname, xp, z, target, ax, logits_shape):
                 f"{fname}: probability 'target' must have the logits' shape {logits_shape}; "
                 f"got {tuple(t.shape)} (or pass integer class indices of shape {batch_shape})"
             )
-        if is_concrete(y) and math.prod(y.shape) > 0:
+        if check_values and is_concrete(y) and math.prod(y.shape) > 0:
             yn = to_numpy(y)
             bad = ~(yn >= 0) | ~np.isfinite(yn)
             if bad.any():
@@ -187,6 +192,8 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
         confident correct prediction has a tiny positive loss instead of 0, and large logits
         never overflow. Matches :func:`torch.nn.functional.cross_entropy` (no weights,
         no label smoothing). Out-of-range indices cannot be detected inside ``jax.jit``.
+        NumPy input goes through the compiled row kernels of :mod:`dlmath._kernels`, which
+        read the logits once and check the target as they go.
 
     Examples:
         >>> from dlmath import cross_entropy
@@ -197,11 +204,16 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
     _check_reduction(fname, reduction)
     xp, z, ax, logits_shape = _logits_last(fname, logits, axis)
     shape = tuple(z.shape[:-1])
-    kind, t = _target(fname, xp, z, target, ax, logits_shape)
-    zc = _compute_dtype(xp, z)
+    fast = _kernel_ok(xp, z)
+    kind, t = _target(fname, xp, z, target, ax, logits_shape, check_values=not fast)
     K = z.shape[-1]
     if K == 0:
         raise ValueError(f"{fname}: logits have no classes (axis {ax} has length 0)")
+    if fast:
+        out = _kernel_xent(fname, z, target, ax, logits_shape, kind, t, reduction=reduction)
+        if out is not None:
+            return out
+    zc = _compute_dtype(xp, z)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         ls = _log_softmax_core(xp, zc, (zc.ndim - 1,))
         if kind == "index":
@@ -226,7 +238,10 @@ def cross_entropy_grad(logits, target, *, axis=-1, reduction="mean"):
 
     which is :math:`p - y` for a one-hot or probability target. With ``reduction="mean"`` it
     is divided by the number of examples, as the loss is; ``"none"`` gives each example's
-    gradient of its own loss.
+    gradient of its own loss. For NumPy input the compiled kernels form
+    :math:`p_t - 1 = -r/(1 + r)` directly where the target holds the maximum logit
+    (:math:`r = \sum_{k \ne t} e^{z_k - z_t}`), so a confident correct prediction keeps its tiny
+    gradient instead of rounding :math:`p_t` to 1.
 
     Args:
         logits, target, axis, reduction: as in :func:`cross_entropy`.
@@ -245,11 +260,16 @@ def cross_entropy_grad(logits, target, *, axis=-1, reduction="mean"):
     fname = "cross_entropy_grad"
     _check_reduction(fname, reduction)
     xp, z, ax, logits_shape = _logits_last(fname, logits, axis)
-    kind, t = _target(fname, xp, z, target, ax, logits_shape)
-    zc = _compute_dtype(xp, z)
+    fast = _kernel_ok(xp, z)
+    kind, t = _target(fname, xp, z, target, ax, logits_shape, check_values=not fast)
     K = z.shape[-1]
     if K == 0:
         raise ValueError(f"{fname}: logits have no classes (axis {ax} has length 0)")
+    if fast:
+        g = _kernel_xent(fname, z, target, ax, logits_shape, kind, t, reduction=reduction, grad=True)
+        if g is not None:
+            return g
+    zc = _compute_dtype(xp, z)
     p = _softmax_last(xp, zc)
     if kind == "index":
         if is_numpy(xp):
@@ -266,6 +286,39 @@ def cross_entropy_grad(logits, target, *, axis=-1, reduction="mean"):
         g = g / n if n else g
     g = _restore(xp, g, ax)
     return cast(xp, g, z.dtype)
+
+
+def _kernel_xent(fname, z, target, ax, logits_shape, kind, t, *, reduction, grad=False):
+    """The loss (or, with ``grad``, its gradient) of NumPy logits by the compiled row kernels, which
+    read the logits once; None where the NumPy path must decide (see below).
+
+    The kernels check the class indices and weights as they read them; on a bad one the NumPy
+    validation runs and raises its own error. It can also pass: a float64 weight past float32's
+    range is finite before the cast to the logits' dtype, inf after it. Such a call returns None and
+    is computed by the NumPy path.
+    """
+    K = z.shape[-1]
+    Z = np.ascontiguousarray(z).reshape(-1, K)
+    R = Z.shape[0]
+    T = t.reshape(R) if kind == "index" else np.ascontiguousarray(t).reshape(R, K)
+    try:
+        if grad:
+            n = R if reduction == "mean" else 1
+            g = _kernels.xent_grad_rows(Z, T, scale=1.0 / n if n else 1.0)
+            return _restore(np, g.reshape(z.shape), ax)
+        per = _kernels.xent_rows(Z, T, dtype=z.dtype if reduction == "none" else np.float64)
+    except (IndexError, ValueError):
+        _target(fname, np, z, target, ax, logits_shape)
+        return None
+    per = per.reshape(z.shape[:-1])
+    if reduction == "none":
+        return per
+    # the per-example losses in float64, summed there; under 8 of them np.sum adds them in order,
+    # as sum() does, at a fifth of the cost of a NumPy reduction
+    total = np.float64(sum(per.ravel().tolist())) if R < 8 else per.sum()
+    if reduction == "mean":
+        total = total / R if R else np.float64(math.nan)
+    return cast(np, total, z.dtype)
 
 
 def _softmax_last(xp, z):
@@ -339,8 +392,9 @@ def softmax_hvp(logits, v, *, axis=-1):
         ValueError: ``v``'s shape differs from ``logits``'s; ``axis`` out of range.
 
     Notes:
-        The NumPy path works on cache-sized blocks of rows, spread over a few threads, reading
-        the logits and ``v`` once and writing the result once.
+        NumPy input goes through the compiled row kernels of :mod:`dlmath._kernels`: rows spread
+        over a few threads, the logits and ``v`` read once from memory and the result written
+        once; :math:`p^\top v` is summed in float64.
 
     Examples:
         >>> from dlmath import softmax_hvp
@@ -358,13 +412,15 @@ def softmax_hvp(logits, v, *, axis=-1):
     vc = cast(xp, vv, zc.dtype)
     K = z.shape[-1]
     if is_numpy(xp) and K > 0 and z.size > 0:
-        from ._hvp_kernel import hvp_rows
-
-        lead = z.shape[:-1]
         Z = np.ascontiguousarray(zc).reshape(-1, K)
         V = np.ascontiguousarray(vc).reshape(-1, K)
-        out = hvp_rows(Z, V, lambda zz, vv_: _hvp_generic(np, zz, vv_))
-        hv = out.reshape(*lead, K)
+        if _kernel_ok(xp, Z):
+            out = _kernels.hvp_rows(Z, V)
+        else:
+            from ._hvp_kernel import hvp_rows
+
+            out = hvp_rows(Z, V, lambda zz, vv_: _hvp_generic(np, zz, vv_))
+        hv = out.reshape(z.shape)
     else:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             hv = _hvp_generic(xp, zc, vc)

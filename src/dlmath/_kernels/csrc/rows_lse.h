@@ -1,0 +1,200 @@
+/* The LogSumExp family for one arithmetic (included by rows_impl.h, see there): the one-read row
+ * state (m, r), LSE = m + log1p(r), and softmax / log-softmax rows. */
+
+/* The state (m, r) of one row, reading it once: cache-sized chunks, each first searched for its
+ * maximum and then summed while in L1, with a running maximum whose earlier sum is rescaled when it
+ * grows (the online softmax of Milakov & Gimelshein, arXiv:1805.02867). The chunk sums are added
+ * with Neumaier's compensation, so long rows lose no more than one chunk's rounding. */
+static void T_(row_state)(const sc *x, dl_int K, double *pm, double *pr)
+{
+    double M = -INFINITY, s = 0.0, comp = 0.0, cnt = 0.0;
+    int nan = 0;
+    for (dl_int c = 0; c < K; c += DL_CHUNK) {
+        dl_int n = K - c < DL_CHUNK ? K - c : DL_CHUNK;
+        sc lo;
+        double mc = (double)T_(row_minmax)(x + c, n, &lo);
+        if (mc > M) {
+            if (cnt > 0) {
+                s = (s + comp + cnt) * dl_exp(M - mc);
+                comp = 0.0;
+            }
+            M = mc;
+            cnt = 0.0;
+        }
+        if (M == INFINITY) break;
+        if (mc == -INFINITY) { /* a chunk of -inf and NaN adds nothing, unless NaN */
+            nan |= T_(has_nan)(x + c, n);
+            continue;
+        }
+        double cs = 0.0;
+        if ((double)lo >= M - 708.0) /* no argument below -708: the clamp can go (NaN: lo skips it) */
+            T_(sum_rest_d_nc)(x + c, n, M, &cs, &cnt);
+        else
+            T_(sum_rest_d)(x + c, n, M, &cs, &cnt);
+        double t = s + cs;
+        comp += fabs(s) >= fabs(cs) ? (s - t) + cs : (cs - t) + s;
+        s = t;
+    }
+    if (M == INFINITY) nan = T_(has_nan)(x, K);
+    if (nan) {
+        *pm = NAN;
+        *pr = 0.0;
+    } else if (M == INFINITY || M == -INFINITY) {
+        *pm = M;
+        *pr = 0.0;
+    } else {
+        *pm = M;
+        *pr = (s + comp) + (cnt - 1.0);
+    }
+}
+
+/* Rows of at most DL_NARROW entries, VD_N at a time with one row per vector lane: the block is
+ * transposed into binary64 scratch, so the maxima and the sums run down the columns and no row
+ * needs a horizontal reduction. A lane whose maximum is not finite is redone by row_state. The
+ * terms of a row are added in column order (row_state adds them in vector-lane order). */
+#define DL_NARROW 16
+
+static void T_(state_narrow)(const sc *x, dl_int K, dl_int ldx, dl_int b, double *m, double *r)
+{
+    double col[DL_NARROW * VD_N] = {0}, mb[VD_N], rb[VD_N];
+    for (int l = 0; l < VD_N; l++)
+        for (dl_int j = 0; j < K; j++) col[j * VD_N + l] = (double)x[(b + l) * ldx + j];
+    vd M = vd_load(col), L = M;
+    for (dl_int j = 1; j < K; j++) {
+        M = vd_max(vd_load(col + j * VD_N), M);
+        L = vd_min(vd_load(col + j * VD_N), L);
+    }
+    const vd one = vd_set(1.0);
+    vd s = vd_zero(), cnt = vd_set(-1.0);
+    int nc = vd_hmin(vd_sub(L, M)) >= -708.0; /* no argument below -708: no clamp (NaN is skipped) */
+    for (dl_int j = 0; j < K; j++) {
+        vd xj = vd_load(col + j * VD_N), d = vd_sub(xj, M);
+        vdm eq = vd_eq(xj, M);
+        s = vd_add_unless(s, eq, nc ? vd_exp_s_nc(d) : vd_exp_s(d));
+        cnt = vd_add(cnt, vd_keep(eq, one));
+    }
+    vd_store(mb, M);
+    vd_store(rb, vd_add(s, cnt));
+    for (int l = 0; l < VD_N; l++) {
+        if (mb[l] > -INFINITY && mb[l] < INFINITY) {
+            m[b + l] = mb[l];
+            r[b + l] = rb[l];
+        } else {
+            T_(row_state)(x + (b + l) * ldx, K, m + b + l, r + b + l);
+        }
+    }
+}
+
+static void T_(state_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, double *m, double *r)
+{
+    dl_int i = r0;
+    if (K > 0 && K <= DL_NARROW)
+        for (; i + VD_N <= r1; i += VD_N) T_(state_narrow)(x, K, ldx, i, m, r);
+    for (; i < r1; i++) T_(row_state)(x + i * ldx, K, m + i, r + i);
+}
+
+/* LSE = m + log1p(r) of rows r0..r1-1 into out (binary64), log1p vectorised over blocks of rows */
+static void T_(lse_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, double *out)
+{
+    double m[DL_ROWBLOCK], r[DL_ROWBLOCK];
+    for (dl_int b = r0; b < r1; b += DL_ROWBLOCK) {
+        dl_int nb = r1 - b < DL_ROWBLOCK ? r1 - b : DL_ROWBLOCK;
+        T_(state_rows)(x + b * ldx, K, ldx, 0, nb, m, r);
+        dl_log1p_add(r, m, out + b, nb);
+    }
+}
+
+/* (x - M) it - l, binary64 arithmetic, rounded once */
+static void T_(log_out)(const sc *x, dl_int K, sc *out, double M, double it, double l)
+{
+    const vd dM = vd_set(M), dit = vd_set(it), dl = vd_set(l);
+    dl_int i = 0;
+    for (; i + VD_N <= K; i += VD_N) {
+        vd d = vd_sub(vd_load_s(x + i), dM);
+        if (it != 1) d = vd_mul(d, dit);
+#if DL_C == 64
+        vd_store(out + i, vd_sub(d, dl));
+#else
+        vd_store_f(out + i, vd_sub(d, dl));
+#endif
+    }
+    for (; i < K; i++) out[i] = (sc)(((double)x[i] - M) * it - l);
+}
+
+/* p = e^{(x - M) it} / s written to out, or log p = (x - M) it - log1p(r) */
+static void T_(softmax_row)(const sc *x, dl_int K, sc *out, double it, int log, const sc *pf)
+{
+    sc M = T_(row_max)(x, K);
+    if (!(M > (sc)-INFINITY && M < (sc)INFINITY)) {
+        dl_special sp = T_(special)(x, K);
+        for (dl_int k = 0; k < K; k++) out[k] = (sc)(log ? dl_sp_logp(sp, x[k]) : dl_sp_p(sp, x[k]));
+        return;
+    }
+    const vc vM = vc_set(M), vit = vc_set((sc)it);
+    dl_int i;
+    if (log) {
+        double s = 0.0, t = 0.0;
+        T_(sum_rest)(x, K, M, (sc)it, &s, &t, pf);
+        T_(log_out)(x, K, out, (double)M, it, dl_log1p(s + (t - 1.0)));
+        return;
+    }
+    ACC(a);
+    for (i = 0; i + VC_N <= K; i += VC_N) {
+        if (pf) __builtin_prefetch(pf + i);
+        vc d = vc_sub(vc_load(x + i), vM);
+        if (it != 1) d = vc_mul(d, vit);
+        vc e = vc_exp(d);
+        vc_store(out + i, e);
+        ACC_ADD(a, e);
+    }
+    if (i < K) {
+        vc d = vc_sub(T_(load_tail)(x + i, K - i, (sc)-INFINITY), vM);
+        if (it != 1) d = vc_mul(d, vit);
+        vc e = vc_exp(d);
+        T_(store_tail)(out + i, e, K - i);
+        ACC_ADD(a, e);
+    }
+    T_(scale_row)(out, K, ACC_SUM(a), 1.0);
+}
+
+/* Rows shorter than this take log-softmax in blocks: their states first, then one vector log1p,
+ * then their outputs, so the log1p of each row costs a vector lane rather than a scalar call. */
+#define DL_SHORT_ROW 512
+
+static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, sc *out, dl_int ldo,
+                             double it, int log)
+{
+    if (!log || K >= DL_SHORT_ROW) {
+        for (dl_int i = r0; i < r1; i++)
+            T_(softmax_row)(x + i * ldx, K, out + i * ldo, it, log, T_(next)(x, i, r1, ldx, K));
+        return;
+    }
+    double m[DL_ROWBLOCK], r[DL_ROWBLOCK], l[DL_ROWBLOCK];
+    int special[DL_ROWBLOCK];
+    for (dl_int b = r0; b < r1; b += DL_ROWBLOCK) {
+        dl_int nb = r1 - b < DL_ROWBLOCK ? r1 - b : DL_ROWBLOCK;
+        if (it == 1 && K <= DL_NARROW) {
+            T_(state_rows)(x + b * ldx, K, ldx, 0, nb, m, r);
+            for (dl_int j = 0; j < nb; j++) special[j] = !(m[j] > -INFINITY && m[j] < INFINITY);
+        } else {
+            for (dl_int j = 0; j < nb; j++) {
+                const sc *row = x + (b + j) * ldx;
+                sc M = T_(row_max)(row, K);
+                special[j] = !(M > (sc)-INFINITY && M < (sc)INFINITY);
+                double s = 0.0, t = 0.0;
+                if (!special[j]) T_(sum_rest)(row, K, M, (sc)it, &s, &t, NULL);
+                m[j] = M;
+                r[j] = special[j] ? 0.0 : s + (t - 1.0);
+            }
+        }
+        for (dl_int j = 0; j < nb; j++) l[j] = 0.0;
+        dl_log1p_add(r, l, l, nb);
+        for (dl_int j = 0; j < nb; j++) {
+            const sc *row = x + (b + j) * ldx;
+            if (special[j])
+                T_(softmax_row)(row, K, out + (b + j) * ldo, it, 1, NULL);
+            else
+                T_(log_out)(row, K, out + (b + j) * ldo, m[j], it, l[j]);
+        }
+    }
+}
