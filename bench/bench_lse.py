@@ -4,7 +4,9 @@
 Run ``python bench/bench_lse.py`` (``--quick`` for small sizes, ``--repeat N`` for more samples,
 ``--only NAME`` for one function). Every figure is the median wall time of ``--repeat`` calls after
 one warm-up call (more calls for cheap cases, up to 0.5 s each), the peers timed round-robin so
-that load from elsewhere slows them alike. The ratios are peer time / dlmath time (above 1: dlmath is faster) and dlmath time / floor time.
+that load from elsewhere slows them alike (``--sequential``: each one's calls back to back, as a
+loop calling one library sees it; PyTorch's and JAX's worker threads spin for a while after a
+call, and dlmath's wait 300 us, so round-robin timing of small cases moves with the order). The ratios are peer time / dlmath time (above 1: dlmath is faster) and dlmath time / floor time.
 
 Floors: ``np.max(x, axis)`` (one read) for reductions; ``np.negative(x, out=o)`` into a buffer
 allocated once (one read, one write) for softmax, log-softmax and the cross-entropy gradient;
@@ -26,6 +28,8 @@ import sys
 import time
 
 import numpy as np
+
+SEQUENTIAL = False  # --sequential: each callable's calls back to back instead of round-robin
 
 CASES = {
     "full": [
@@ -55,6 +59,13 @@ def medians(fns, repeat, budget=0.5):
         first[k] = time.perf_counter() - t0
     repeat = max(repeat, min(200, int(budget / max(max(first.values()), 1e-6))))
     times = {k: [] for k in fns}
+    if SEQUENTIAL:
+        for k, fn in fns.items():
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                fn()
+                times[k].append(time.perf_counter() - t0)
+        return {k: statistics.median(v) for k, v in times.items()}
     for _ in range(repeat):
         for k, fn in fns.items():
             t0 = time.perf_counter()
@@ -287,18 +298,26 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke test, seconds)")
     ap.add_argument("--repeat", type=int, default=None, help="timed calls per cell (default 7, quick 3)")
     ap.add_argument(
+        "--sequential",
+        action="store_true",
+        help="time each library's calls back to back (its threads stay warm; no other library's spinning threads)",
+    )
+    ap.add_argument(
         "--only",
         default=None,
         help="one function: logsumexp, softmax, log_softmax, cross_entropy, softmax_hvp",
     )
     args = ap.parse_args(argv)
+    global SEQUENTIAL
+    SEQUENTIAL = args.sequential
     repeat = args.repeat or (3 if args.quick else 7)
     peers = Peers()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(cpu_line())
     print(
         f"dlmath kernels: {peers.k.isa()} (available: {', '.join(peers.k.isas()) or 'none'}); numpy "
-        f"{np.__version__}, python {sys.version.split()[0]}; median of {repeat} calls, peers interleaved; "
+        f"{np.__version__}, python {sys.version.split()[0]}; median of {repeat}+ calls, "
+        f"{'each back to back' if SEQUENTIAL else 'peers interleaved'}; "
         f"load average {load:.2f} at the start"
     )
     cols = ["dlmath"] + (["dlmath avx2"] if peers.avx2 else []) + ["scipy", "torch", "jax", "floor"]

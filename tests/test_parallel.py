@@ -156,3 +156,33 @@ def test_calls_during_interpreter_shutdown_run_on_the_calling_thread(earlier_cal
         [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0 and proc.stdout.startswith("ok "), proc.stderr
+
+
+def test_an_exception_in_any_task_reaches_the_caller_and_the_pool_keeps_working():
+    # helpers that linger after a call join the next one; an error in a task they run must still
+    # be raised by the caller, and the pool must serve later calls
+    def boom():
+        raise ZeroDivisionError("task 5")
+
+    for _ in range(20):
+        tasks = [(lambda: sum(range(2000))) for _ in range(12)]
+        tasks[5] = boom
+        with pytest.raises(ZeroDivisionError, match="task 5"):
+            _parallel.run(tasks, 2)
+    done = []
+    _parallel.run([(lambda i=i: done.append(i)) for i in range(16)], 2)
+    assert sorted(done) == list(range(16))
+
+
+def test_a_finished_call_does_not_keep_its_arrays_alive():
+    # a helper waits for the next call for a moment; it must not hold the last call's tasks (and
+    # the arrays they reference) while it waits
+    import gc
+    import weakref
+
+    x = _rng(16).standard_normal((400, 3000))
+    ref = weakref.ref(x)
+    logsumexp(x, axis=-1)
+    del x
+    gc.collect()
+    assert ref() is None

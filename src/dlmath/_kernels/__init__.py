@@ -63,7 +63,8 @@ DTYPES = {"float64": 0, "float32": 1, "float16": 2, "bfloat16": 3}
 _CODES = {np.dtype(name): code for name, code in DTYPES.items() if name != "bfloat16"}
 _TARGETS = {np.dtype(np.int64): 0, np.dtype(np.int32): 1}
 _PARALLEL_MIN = 1 << 17  # elements: below this a call runs on the calling thread
-_TASKS_PER_THREAD = 4
+_CHUNKS_PER_THREAD = 8  # at least this many chunks of rows per thread
+_CHUNK_ELEMENTS = 1 << 14  # and at most about this many elements in a chunk (one row at least)
 SPAN = 1 << 16  # rows of lse_rows longer than 2 SPAN are reduced in spans of SPAN elements
 
 _lib = None
@@ -198,20 +199,26 @@ def _target(x, target):
 
 
 def _run(fn, R, K, pre, post):
-    """``fn(*pre, r0, r1, *post)`` over row ranges, in threads; the first bad row reported, or -1."""
+    """``fn(*pre, r0, r1, *post)`` over all rows, on the pool's threads; the first bad row reported, or -1.
+
+    Each thread makes one call, which claims chunks of rows from a shared counter until none are
+    left (in C, so no thread returns for the GIL between chunks); a thread slowed by other work on
+    the machine takes fewer chunks. Every row is computed whole by one call: the bits do not
+    depend on the thread count.
+    """
     if R * K < _PARALLEL_MIN:
         return fn(*pre, 0, R, *post)
     n = min(_parallel.num_threads(), R)
     if n <= 1:
         return fn(*pre, 0, R, *post)
-    per = -(-R // (n * _TASKS_PER_THREAD))
-    ranges = [(a, min(a + per, R)) for a in range(0, R, per)]
-    results = [-1] * len(ranges)
+    counter = np.zeros(1, dtype=np.int64)
+    chunk = max(1, min(-(-R // (n * _CHUNKS_PER_THREAD)), _CHUNK_ELEMENTS // K))
+    results = [-1] * n
 
-    def task(i, a, b):
-        results[i] = fn(*pre, a, b, *post)
+    def task(i):
+        results[i] = fn(*pre, 0, R, *post, counter, chunk)
 
-    _parallel.run([(lambda i=i, a=a, b=b: task(i, a, b)) for i, (a, b) in enumerate(ranges)], n)
+    _parallel.run([(lambda i=i: task(i)) for i in range(n)], n)
     bad = [r for r in results if r >= 0]
     return min(bad) if bad else -1
 
