@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from . import _array, _kernels
+from . import _array
 from . import _lse_core as core
 from ._array import (
     broadcast,
@@ -33,66 +33,17 @@ from ._array import (
     check_real_scalar,
     float_input,
     framework,
-    is_np_bfloat16,
     is_numpy,
     normalize_axis,
     option_array,
     torch_float,
 )
+from ._lse_numpy import kernel_normalise, kernel_ok, numpy_lse, quiet
 
 __all__ = ["logsumexp", "smooth_max", "softmax", "log_softmax"]
 
 
 _out_shape = _array.reduced_shape
-_KERNEL_DTYPES = (np.float16, np.float32, np.float64)
-
-
-def _quiet():
-    """NumPy's floating-point flags off: the formulas make their infinities and NaNs on purpose."""
-    return np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore")
-
-
-def _kernel_dtype(dtype) -> bool:
-    return dtype.type in _KERNEL_DTYPES or is_np_bfloat16(dtype)
-
-
-def _rows(x, axes):
-    """``(X, order)``: ``x`` with ``axes`` moved last as a C-contiguous ``(R, K)`` matrix (a view
-    when ``x`` already is one), and the axis order used (None when unchanged)."""
-    n = x.ndim
-    if axes == tuple(range(n - len(axes), n)) and x.flags.c_contiguous:  # already rows: a view
-        K = math.prod(x.shape[n - len(axes) :])
-        return x.reshape(-1 if K else math.prod(x.shape[: n - len(axes)]), K), None
-    rest = [i for i in range(n) if i not in axes]
-    order = rest + list(axes)
-    if order == list(range(n)):
-        order = None
-    xt = x if order is None else np.transpose(x, order)
-    K = math.prod(x.shape[i] for i in axes)
-    R = math.prod(x.shape[i] for i in rest)
-    return np.ascontiguousarray(xt).reshape(R, K), order
-
-
-def _numpy_lse(x, axes, keepdims):
-    from . import _lse_kernel
-
-    if not _kernel_dtype(x.dtype) or (is_np_bfloat16(x.dtype) and not _kernels.available()):
-        # long double: the kernel works in float64, whose range and precision it would lose
-        # (1e4000 became inf); the generic path computes in the input's own dtype
-        return _generic_lse(np, x, axes, keepdims)
-    if not x.dtype.isnative:
-        x = x.astype(x.dtype.newbyteorder("="))  # big-endian '>f8' is float64 to the kernel
-    X, _ = _rows(x, axes)
-    if _kernels.available():
-        if X.size == 0:
-            return np.full(_out_shape(x.shape, axes, keepdims), -math.inf, dtype=x.dtype)
-        return _kernels.lse_rows(X).reshape(_out_shape(x.shape, axes, keepdims))
-    m, r = _lse_kernel.lse_state(X)  # fresh arrays: safe to overwrite
-    # over: float16 in, an LSE above 65520 (9e6 entries of 65504) rounds to inf in the cast back
-    with np.errstate(invalid="ignore", over="ignore"):
-        out = np.add(m, np.log1p(r, out=r), out=m)
-        out = out.astype(x.dtype, copy=False)
-    return out.reshape(_out_shape(x.shape, axes, keepdims))
 
 
 def _generic_lse(xp, x, axes, keepdims, where=None):
@@ -100,7 +51,7 @@ def _generic_lse(xp, x, axes, keepdims, where=None):
     if any(x.shape[i] == 0 for i in axes):
         return xp.full(out_shape, -math.inf, dtype=x.dtype, device=_array.device_of(x))
     xc = _array.compute_dtype(xp, x)
-    with _quiet():
+    with quiet():
         out = core.lse(xp, xc, axes, where)
     return cast(xp, xp.reshape(out, out_shape), x.dtype)
 
@@ -201,7 +152,8 @@ def logsumexp(x, axis=None, *, keepdims=False, b=None, return_sign=False, where=
     if b is None and where is None and not return_sign:
         axes = normalize_axis(fname, axis, x.ndim)
         if is_numpy(xp):
-            return _numpy_lse(x, axes, keepdims)
+            out = numpy_lse(x, axes, keepdims)
+            return _generic_lse(xp, x, axes, keepdims) if out is None else out
         if fw == "jax":
             from . import _jax
 
@@ -238,7 +190,7 @@ def _signed_lse(xp, x, b, axes, keepdims, where, return_sign):
         return (val, xp.zeros_like(val)) if return_sign else val
     xc = _array.compute_dtype(xp, cast(xp, x, dt))
     bc = cast(xp, b, xc.dtype)
-    with _quiet():
+    with quiet():
         val, sign = core.lse_signed(xp, xc, axes, bc, where)
         if not return_sign:
             val = core.fill_nan(xp, sign < 0, val)
@@ -292,7 +244,7 @@ def smooth_max(x, axis=None, *, temperature=1.0, keepdims=False):
     xc = _array.compute_dtype(xp, x)
     # m + tau*LSE((x - m)/tau), never tau*LSE(x/tau): x/tau overflows for a small tau (1e300/1e-10)
     # where the shifted values only head towards -inf, whose exponentials are 0.
-    with _quiet():
+    with quiet():
         m = xp.max(xc, axis=axes, keepdims=True)
         finite = xp.isfinite(m)
         m0 = xp.where(finite, m, xp.zeros_like(m))
@@ -351,10 +303,10 @@ def _normalise(fname, x, axis, tau, where, dtype, log):
         return _jax.normalise(x, axes, tau, where, log)
     if any(x.shape[i] == 0 for i in axes):
         return xp.zeros_like(x)  # nothing to normalise; a new array, never the input itself
-    if where is None and _kernel_ok(xp, x):
-        return _kernel_normalise(x, axes, tau, log)
+    if where is None and kernel_ok(xp, x):
+        return kernel_normalise(x, axes, tau, log)
     xc = _array.compute_dtype(xp, x)
-    with _quiet():
+    with quiet():
         out = core.normalise(xp, xc, axes, tau, where, log)
         # float16 in: a log-probability below -65504 rounds to -inf in the cast, silently
         return cast(xp, out, x.dtype)
@@ -411,21 +363,6 @@ def softmax(x, axis=-1, *, temperature=1.0, where=None, dtype=None):
         [0.1192, 0.0, 0.8808]
     """
     return _normalise("softmax", x, axis, temperature, where, dtype, log=False)
-
-
-def _kernel_ok(xp, x):
-    """True when the compiled kernels take this NumPy array (float16/32/64 or bfloat16, native byte
-    order)."""
-    return is_numpy(xp) and _kernel_dtype(x.dtype) and x.dtype.isnative and _kernels.available()
-
-
-def _kernel_normalise(x, axes, tau, log):
-    """softmax (or log-softmax) over ``axes`` by the row kernels: one read, one write."""
-    X, order = _rows(x, axes)
-    out = _kernels.softmax_rows(X, log=log, temperature=tau)
-    if order is None:
-        return out.reshape(x.shape)
-    return out.reshape([x.shape[i] for i in order]).transpose(np.argsort(order))
 
 
 def log_softmax(x, axis=-1, *, temperature=1.0, where=None, dtype=None):

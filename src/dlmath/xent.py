@@ -23,239 +23,27 @@ of the options.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import _kernels, _xent_core
 from . import _lse_core as core
-from ._array import (
-    RaggedError,
-    as_float,
-    cast,
-    compute_dtype,
-    device_of,
-    dtype_kind,
-    framework,
-    get_namespace,
-    is_concrete,
-    is_numpy,
-    single_axis,
-    torch_float,
+from ._array import as_float, cast, compute_dtype, device_of, framework, is_concrete, is_numpy, torch_float
+from ._lse_numpy import kernel_ok
+from ._lse_numpy import quiet as _quiet
+from ._xent_args import (
+    check_reduction,
+    host,
+    index_error,
+    like_logits,
+    logits_last,
+    options,
+    prob_dtype,
+    restore,
+    target_of,
 )
-from .lse import _kernel_ok, _quiet
+from ._xent_numpy import NUMPY_ROWS, kernel_xent
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "softmax_hessian", "softmax_hvp"]
-
-_REDUCTIONS = ("none", "sum", "mean")
-
-
-def _logits_last(fname, logits, axis):
-    """``(xp, z, ax, shape)``: float logits with the class axis moved last, and their own shape
-    (``xp`` is None for a torch tensor, which needs none of the array-API machinery)."""
-    if framework(logits) == "torch":
-        z = torch_float(fname, logits, "logits")
-        ax = single_axis(fname, axis, z.ndim, array_name="logits")
-        shape = tuple(z.shape)
-        return None, (z if ax == z.ndim - 1 else z.movedim(ax, -1)), ax, shape
-    try:
-        xp, (z,) = get_namespace(logits)
-    except RaggedError as exc:
-        raise ValueError(f"{fname}: argument 'logits' must be a rectangular array; got {exc}") from None
-    except TypeError as exc:
-        raise TypeError(f"{fname}: argument 'logits' must be a real numeric array ({exc})") from None
-    z = as_float(fname, xp, z, "logits")
-    ax = single_axis(fname, axis, z.ndim, array_name="logits")
-    shape = tuple(z.shape)
-    if ax != z.ndim - 1:
-        z = xp.moveaxis(z, ax, -1)
-    return xp, z, ax, shape
-
-
-def _restore(xp, a, ax):
-    """Undo :func:`_logits_last` on an array whose class axis is last."""
-    if ax == a.ndim - 1:
-        return a
-    return a.movedim(-1, ax) if xp is None else xp.moveaxis(a, -1, ax)
-
-
-def _check_reduction(fname, reduction):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"{fname}: 'reduction' must be one of {', '.join(map(repr, _REDUCTIONS))}; got {reduction!r}"
-        )
-
-
-def _like_logits(fname, xp, z, other, argname):
-    """``other`` as an array of the logits' namespace ``xp`` (array-likes are converted).
-
-    A different kind of array (a torch ``v`` beside NumPy logits) is a ``TypeError`` naming both.
-    """
-    if xp is None:
-        import torch
-
-        if isinstance(other, torch.Tensor):
-            return other if other.device == z.device else other.to(z.device)
-        if framework(other) is not None:
-            raise TypeError(
-                f"{fname}: 'logits' and '{argname}' must be the same kind of array; got "
-                f"torch.Tensor and {type(other).__module__}.{type(other).__name__}"
-            )
-        try:
-            return torch.as_tensor(np.asarray(other), device=z.device)
-        except ValueError as exc:
-            raise ValueError(
-                f"{fname}: argument '{argname}' must be a rectangular array; got {exc}"
-            ) from None
-    try:
-        xo, (_, arr) = get_namespace(z, other)
-    except RaggedError as exc:
-        raise ValueError(f"{fname}: argument '{argname}' must be a rectangular array; got {exc}") from None
-    except TypeError as exc:
-        raise TypeError(f"{fname}: argument '{argname}' must be an array like the logits ({exc})") from None
-    if xo is not xp:
-        raise TypeError(
-            f"{fname}: 'logits' and '{argname}' must be the same kind of array; got "
-            f"{type(z).__module__}.{type(z).__name__} and {type(other).__module__}.{type(other).__name__}"
-        )
-    return arr
-
-
-def _kind(xp, t):
-    if xp is None:
-        if t.dtype.is_floating_point:
-            return "float"
-        if t.dtype.is_complex:
-            return "complex"
-        return "bool" if str(t.dtype) == "torch.bool" else "int"
-    return dtype_kind(xp, t.dtype)
-
-
-def _index_error(fname, t, pos, K, ax, logits_shape):
-    tv = int(np.asarray(_host(t))[pos])
-    return ValueError(
-        f"{fname}: target index {tv} at position {pos} is out of range for "
-        f"{K} classes (expected 0 <= index < {K} along axis {ax} of logits with shape "
-        f"{logits_shape})"
-    )
-
-
-def _host(a):
-    from ._array import to_numpy
-
-    return to_numpy(a)
-
-
-def _first_bad(bad) -> tuple[int, ...]:
-    """The position of the first True entry of a NumPy mask, for error messages."""
-    return tuple(int(i) for i in np.argwhere(bad)[0])
-
-
-def _target(fname, xp, z, target, ax, logits_shape, check_values=True):
-    """Validate the target; return ``("index", t)`` (class axis absent) or ``("prob", y)`` (class
-    axis last, in the logits' compute dtype or wider).
-
-    ``check_values=False`` leaves the range of indices and the sign and finiteness of weights to
-    the kernels (NumPy, torch), which check them while they read the target, or to :func:`_xent_core.plan`.
-    """
-    t = target if xp is np and type(target) is np.ndarray else _like_logits(fname, xp, z, target, "target")
-    kind = _kind(xp, t)
-    K = z.shape[-1]
-    batch_shape = tuple(z.shape[:-1])
-    if kind == "int":
-        if tuple(t.shape) != batch_shape:
-            raise ValueError(
-                f"{fname}: integer class-index 'target' must have the logits' shape without the class "
-                f"axis {ax}, i.e. {batch_shape}; got {tuple(t.shape)} (logits shape {logits_shape})"
-            )
-        if check_values and is_concrete(t) and math.prod(t.shape) > 0:
-            tn = np.asarray(_host(t))
-            bad = (tn < 0) | (tn >= K)
-            if bad.any():
-                raise _index_error(fname, t, _first_bad(bad), K, ax, logits_shape)
-        return "index", t
-    if kind in ("float", "bool"):
-        y = torch_float(fname, t, "target") if xp is None else as_float(fname, xp, t, "target")
-        if tuple(y.shape) != logits_shape:
-            raise ValueError(
-                f"{fname}: probability 'target' must have the logits' shape {logits_shape}; "
-                f"got {tuple(t.shape)} (or pass integer class indices of shape {batch_shape})"
-            )
-        if check_values and is_concrete(y) and math.prod(y.shape) > 0:
-            yn = np.asarray(_host(y), dtype=np.float64)
-            bad = ~(yn >= 0) | ~np.isfinite(yn)
-            if bad.any():
-                pos = _first_bad(bad)
-                raise ValueError(
-                    f"{fname}: probability 'target' must be finite and non-negative; got "
-                    f"{float(yn[pos])!r} at position {pos}"
-                )
-        if ax != y.ndim - 1:
-            y = y.movedim(ax, -1) if xp is None else xp.moveaxis(y, ax, -1)
-        return "prob", y
-    raise TypeError(
-        f"{fname}: 'target' must hold integer class indices or real probabilities; got dtype {t.dtype}"
-    )
-
-
-def _prob_dtype(xp, z, y):
-    """The dtype the loss is computed in with a probability target: the logits', or float32 where
-    half-width logits meet a wider target (neither is rounded to the other's grid)."""
-    if y.dtype == z.dtype:
-        return z.dtype
-    half = (lambda d: d.is_floating_point and d.itemsize == 2) if xp is None else None
-    if xp is None and half(z.dtype) and not half(y.dtype):
-        import torch
-
-        return torch.float32
-    return z.dtype
-
-
-def _options(fname, xp, z, ax, logits_shape, kind, weight, ignore_index, label_smoothing, where):
-    """``None`` without options, else ``(weight, ignore_index, eps, where_cls, where_row)`` with
-    ``where`` split into its class-mask (logits' shape) and row-mask (batch shape) forms."""
-    if isinstance(label_smoothing, bool) or not isinstance(
-        label_smoothing, (int, float, np.floating, np.integer)
-    ):
-        raise TypeError(f"{fname}: 'label_smoothing' must be a real number; got {label_smoothing!r}")
-    eps = float(label_smoothing)
-    if not 0.0 <= eps <= 1.0:
-        raise ValueError(f"{fname}: 'label_smoothing' must be between 0.0 and 1.0; got {label_smoothing!r}")
-    if ignore_index is not None:
-        if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
-            raise TypeError(f"{fname}: 'ignore_index' must be an int or None; got {ignore_index!r}")
-        if kind == "prob":
-            raise ValueError(
-                f"{fname}: 'ignore_index' applies to class-index targets; got a probability target"
-            )
-        ignore_index = int(ignore_index)
-    if weight is None and ignore_index is None and not eps and where is None:
-        return None
-    K = z.shape[-1]
-    if weight is not None:
-        w = _like_logits(fname, xp, z, weight, "weight")
-        w = torch_float(fname, w, "weight") if xp is None else as_float(fname, xp, w, "weight")
-        if tuple(w.shape) != (K,):
-            raise ValueError(f"{fname}: 'weight' must have shape ({K},), one per class; got {tuple(w.shape)}")
-        weight = w.to(z.dtype) if xp is None else cast(xp, w, z.dtype)
-    where_cls = where_row = None
-    if where is not None:
-        m = _like_logits(fname, xp, z, where, "where")
-        if _kind(xp, m) != "bool":
-            raise TypeError(f"{fname}: 'where' must be a boolean mask; got dtype {m.dtype}")
-        if tuple(m.shape) == logits_shape:
-            where_cls = (
-                m if ax == m.ndim - 1 else (m.movedim(ax, -1) if xp is None else xp.moveaxis(m, ax, -1))
-            )
-        elif tuple(m.shape) == tuple(z.shape[:-1]):
-            where_row = m
-        else:
-            raise ValueError(
-                f"{fname}: 'where' must have the logits' shape {logits_shape} (classes) or their shape "
-                f"without the class axis {tuple(z.shape[:-1])} (examples); got {tuple(m.shape)}"
-            )
-    return weight, ignore_index, eps, where_cls, where_row
-
 
 _XENT_ARGS = r"""
     Args:
@@ -289,17 +77,17 @@ def _unravel(row, shape):
 
 
 def _xent(fname, logits, target, axis, reduction, weight, ignore_index, label_smoothing, where, grad):
-    _check_reduction(fname, reduction)
-    xp, z, ax, logits_shape = _logits_last(fname, logits, axis)
+    check_reduction(fname, reduction)
+    xp, z, ax, logits_shape = logits_last(fname, logits, axis)
     K = z.shape[-1]
-    fast = xp is None or _kernel_ok(xp, z)
-    kind, t = _target(fname, xp, z, target, ax, logits_shape, check_values=not fast)
+    fast = xp is None or kernel_ok(xp, z)
+    kind, t = target_of(fname, xp, z, target, ax, logits_shape, check_values=not fast)
     if K == 0:
         raise ValueError(f"{fname}: logits have no classes (axis {ax} has length 0)")
-    opts = _options(fname, xp, z, ax, logits_shape, kind, weight, ignore_index, label_smoothing, where)
+    opts = options(fname, xp, z, ax, logits_shape, kind, weight, ignore_index, label_smoothing, where)
     out_dtype = z.dtype
     if kind == "prob":
-        dt = _prob_dtype(xp, z, t)
+        dt = prob_dtype(xp, z, t)
         z, t = (z.to(dt), t.to(dt)) if xp is None else (z, cast(xp, t, dt))
     if xp is None:
         from . import _torch_api
@@ -307,13 +95,13 @@ def _xent(fname, logits, target, axis, reduction, weight, ignore_index, label_sm
         def on_bad(row):
             if kind == "index":
                 pos = _unravel(row, tuple(t.shape))
-                raise _index_error(fname, t, pos, K, ax, logits_shape)
-            _target(fname, np, np.asarray(_host(z)), np.asarray(_host(t)), z.ndim - 1, tuple(z.shape))
+                raise index_error(fname, t, pos, K, ax, logits_shape)
+            target_of(fname, np, np.asarray(host(z)), np.asarray(host(t)), z.ndim - 1, tuple(z.shape))
 
         out = _torch_api.cross_entropy(fname, z, kind, t, reduction, opts, grad, on_bad)
-        return (_restore(None, out, ax) if grad else out).to(out_dtype)
+        return (restore(None, out, ax) if grad else out).to(out_dtype)
     if opts is None and fast:
-        out = _kernel_xent(fname, z, target, ax, logits_shape, kind, t, reduction=reduction, grad=grad)
+        out = kernel_xent(fname, z, target, ax, logits_shape, kind, t, reduction=reduction, grad=grad)
         if out is not None:
             return out
     return _generic_xent(fname, xp, z, kind, t, ax, logits_shape, reduction, opts, grad)
@@ -331,7 +119,7 @@ def _generic_xent(fname, xp, z, kind, t, ax, logits_shape, reduction, opts, grad
 
         rows = _jax.ROWS
     else:
-        rows = _NUMPY_ROWS if is_numpy(xp) else _xent_core.Rows(xp)
+        rows = NUMPY_ROWS if is_numpy(xp) else _xent_core.Rows(xp)
     with _quiet():
         pl = _xent_core.plan(
             xp,
@@ -348,55 +136,8 @@ def _generic_xent(fname, xp, z, kind, t, ax, logits_shape, reduction, opts, grad
             where_row=where_row,
         )
         if grad:
-            return cast(xp, _restore(xp, _xent_core.grad(xp, rows, pl, zc, reduction), ax), z.dtype)
+            return cast(xp, restore(xp, _xent_core.grad(xp, rows, pl, zc, reduction), ax), z.dtype)
         return cast(xp, _xent_core.loss(xp, rows, pl, zc, reduction), z.dtype)
-
-
-class _KernelRows(_xent_core.Rows):
-    """NumPy's row primitives by the compiled kernels where no class is masked out."""
-
-    def __init__(self):
-        super().__init__(np)
-
-    @staticmethod
-    def _mat(z, q=None):
-        K = z.shape[-1]
-        Z = np.ascontiguousarray(z).reshape(-1, K)
-        if q is None:
-            return Z, None
-        Q = np.broadcast_to(q, z.shape).reshape(-1, K)
-        return Z, np.ascontiguousarray(Q) if Q.strides[-1] != Q.itemsize else Q
-
-    def _ok(self, z, keep):
-        return keep is None and _kernel_ok(np, z) and z.size > 0
-
-    def ce_index(self, z, t, keep=None):
-        if not self._ok(z, keep):
-            return super().ce_index(z, t, keep)
-        Z, _ = self._mat(z)
-        return _kernels.xent_rows(Z, np.asarray(t).reshape(-1)).reshape(z.shape[:-1])
-
-    def ce_prob(self, z, q, keep=None):
-        if not self._ok(z, keep):
-            return super().ce_prob(z, q, keep)
-        Z, Q = self._mat(z, cast(np, q, z.dtype))
-        return _kernels.xent_rows(Z, Q).reshape(z.shape[:-1])
-
-    def grad_index(self, z, t, scale, keep=None):
-        if not self._ok(z, keep):
-            return super().grad_index(z, t, scale, keep)
-        Z, _ = self._mat(z)
-        g = _kernels.xent_grad_rows(Z, np.asarray(t).reshape(-1)).reshape(z.shape)
-        return g * np.expand_dims(scale, -1)
-
-    def grad_prob(self, z, q, scale, keep=None):
-        if not self._ok(z, keep):
-            return super().grad_prob(z, q, scale, keep)
-        Z, Q = self._mat(z, cast(np, q, z.dtype))
-        return _kernels.xent_grad_rows(Z, Q).reshape(z.shape) * np.expand_dims(scale, -1)
-
-
-_NUMPY_ROWS = _KernelRows()
 
 
 def cross_entropy(
@@ -504,39 +245,6 @@ def cross_entropy_grad(
 cross_entropy.__doc__ = cross_entropy.__doc__.replace("{args}", _XENT_ARGS)
 
 
-def _kernel_xent(fname, z, target, ax, logits_shape, kind, t, *, reduction, grad=False):
-    """The loss (or, with ``grad``, its gradient) of NumPy logits by the compiled row kernels, which
-    read the logits once; None where the NumPy path must decide (see below).
-
-    The kernels check the class indices and weights as they read them; on a bad one the NumPy
-    validation runs and raises its own error. It can also pass: a float64 weight past float32's
-    range is finite before the cast to the logits' dtype, inf after it. Such a call returns None and
-    is computed by the NumPy path.
-    """
-    K = z.shape[-1]
-    Z = np.ascontiguousarray(z).reshape(-1, K)
-    R = Z.shape[0]
-    T = t.reshape(R) if kind == "index" else np.ascontiguousarray(t).reshape(R, K)
-    try:
-        if grad:
-            n = R if reduction == "mean" else 1
-            g = _kernels.xent_grad_rows(Z, T, scale=1.0 / n if n else 1.0)
-            return _restore(np, g.reshape(z.shape), ax)
-        per = _kernels.xent_rows(Z, T, dtype=z.dtype if reduction == "none" else np.float64)
-    except (IndexError, ValueError):
-        _target(fname, np, z, target, ax, logits_shape)
-        return None
-    per = per.reshape(z.shape[:-1])
-    if reduction == "none":
-        return per
-    # the per-example losses in float64, summed there; under 8 of them np.sum adds them in order,
-    # as sum() does, at a fifth of the cost of a NumPy reduction
-    total = np.float64(sum(per.ravel().tolist())) if R < 8 else per.sum()
-    if reduction == "mean":
-        total = total / R if R else np.float64(math.nan)
-    return cast(np, total, z.dtype)
-
-
 def _softmax_last(xp, z):
     if framework(z) == "torch":
         from . import _torch
@@ -580,7 +288,7 @@ def softmax_hessian(logits, *, axis=-1):
         >>> softmax_hessian([0.0, 0.0]).tolist()
         [[0.25, -0.25], [-0.25, 0.25]]
     """
-    xp, z, _, _ = _logits_last("softmax_hessian", logits, axis)
+    xp, z, _, _ = logits_last("softmax_hessian", logits, axis)
     if xp is None:
         from . import _torch_api
 
@@ -631,8 +339,8 @@ def softmax_hvp(logits, v, *, axis=-1):
         [0.5, -0.5]
     """
     fname = "softmax_hvp"
-    xp, z, ax, logits_shape = _logits_last(fname, logits, axis)
-    vv = _like_logits(fname, xp, z, v, "v")
+    xp, z, ax, logits_shape = logits_last(fname, logits, axis)
+    vv = like_logits(fname, xp, z, v, "v")
     vv = torch_float(fname, vv, "v") if xp is None else as_float(fname, xp, vv, "v")
     if tuple(vv.shape) != logits_shape:
         raise ValueError(f"{fname}: 'v' must have the logits' shape {logits_shape}; got {tuple(vv.shape)}")
@@ -641,14 +349,14 @@ def softmax_hvp(logits, v, *, axis=-1):
     if xp is None:
         from . import _torch_api
 
-        return _restore(None, _torch_api.softmax_hvp(z, vv), ax)
+        return restore(None, _torch_api.softmax_hvp(z, vv), ax)
     zc = compute_dtype(xp, z)
     vc = cast(xp, vv, zc.dtype)
     K = z.shape[-1]
     if is_numpy(xp) and K > 0 and z.size > 0:
         Z = np.ascontiguousarray(zc).reshape(-1, K)
         V = np.ascontiguousarray(vc).reshape(-1, K)
-        if _kernel_ok(xp, Z):
+        if kernel_ok(xp, Z):
             out = _kernels.hvp_rows(Z, V)
         else:
             from ._hvp_kernel import hvp_rows
@@ -658,5 +366,5 @@ def softmax_hvp(logits, v, *, axis=-1):
     else:
         with _quiet():
             hv = _hvp_generic(xp, zc, vc)
-    hv = _restore(xp, hv, ax)
+    hv = restore(xp, hv, ax)
     return cast(xp, hv, z.dtype)
