@@ -22,6 +22,8 @@ __all__ = [
     "framework",
     "torch_float",
     "option_array",
+    "torch_option",
+    "torch_broadcast_ndim",
     "broadcast",
     "get_namespace",
     "is_numpy",
@@ -118,6 +120,43 @@ def torch_float(fname: str, x, argname: str = "x"):
     import torch
 
     return x.to(torch.get_default_dtype())
+
+
+def torch_option(fname: str, x, a, argname: str, kind: str):
+    """:func:`option_array` for a torch tensor ``x``, without the array-API machinery."""
+    import torch
+
+    if not isinstance(a, torch.Tensor):
+        if framework(a) is not None:
+            raise TypeError(
+                f"{fname}: '{argname}' must be the same kind of array as the input; got "
+                f"{type(a).__module__}.{type(a).__name__} beside torch.Tensor"
+            )
+        try:
+            a = torch.as_tensor(_as_numpy(a), device=x.device)
+        except RaggedError as exc:
+            raise ValueError(
+                f"{fname}: argument '{argname}' must be a rectangular array; got {exc}"
+            ) from None
+    if kind == "bool":
+        if a.dtype != torch.bool:
+            raise TypeError(f"{fname}: '{argname}' must be a boolean mask; got dtype {a.dtype}")
+        return a
+    if a.dtype.is_complex:
+        raise TypeError(f"{fname}: '{argname}' must be real; got dtype {a.dtype}")
+    return a if a.dtype.is_floating_point else a.to(x.dtype)
+
+
+def torch_broadcast_ndim(fname: str, named: dict) -> int:
+    """The number of dimensions of the torch tensors in ``named`` broadcast together."""
+    import torch
+
+    shapes = {n: tuple(a.shape) for n, a in named.items() if a is not None}
+    try:
+        return len(torch.broadcast_shapes(*shapes.values()))
+    except RuntimeError:
+        desc = ", ".join(f"'{n}' {s}" for n, s in shapes.items())
+        raise ValueError(f"{fname}: {desc} do not broadcast together") from None
 
 
 def option_array(fname: str, xp, x, a, argname: str, kind: str):
@@ -370,6 +409,8 @@ def device_of(a):
     """The device of an array (``"cpu"`` for NumPy)."""
     if isinstance(a, np.ndarray):
         return "cpu"
+    if framework(a) == "torch":
+        return a.device
     return _compat().device(a)
 
 

@@ -193,6 +193,12 @@ def plan(xp, fname, z, kind, target, *, weight, ignore_index, eps, context, conc
     return pl
 
 
+def _smooth_target(xp, pl, z):
+    """The uniform part of the smoothed target, weighted per class, on the kept classes only."""
+    w = xp.broadcast_to(pl.smooth_w, z.shape)
+    return w if pl.keep is None else xp.where(pl.keep, w, xp.zeros_like(w))
+
+
 def _rho(xp, pl, like):
     return xp.ones_like(like) if pl.rho is None else xp.astype(pl.rho, like.dtype)
 
@@ -202,8 +208,7 @@ def loss(xp, rows, pl, z, reduction):
     main = rows.ce_index(z, pl.t, pl.keep) if pl.kind == "index" else rows.ce_prob(z, pl.y, pl.keep)
     per = pl.coef * main
     if pl.smooth:
-        w = xp.broadcast_to(pl.smooth_w, z.shape)
-        per = per + pl.smooth * _rho(xp, pl, per) * rows.ce_prob(z, w, pl.keep)
+        per = per + pl.smooth * _rho(xp, pl, per) * rows.ce_prob(z, _smooth_target(xp, pl, z), pl.keep)
     if pl.rho is not None:
         per = xp.where(pl.rho, per, xp.zeros_like(per))
     per = core.fill_nan(xp, pl.invalid, per)
@@ -228,7 +233,7 @@ def grad(xp, rows, pl, z, reduction):
         s = pl.smooth * _rho(xp, pl, scale)
         if reduction == "mean":
             s = s / pl.denom
-        g = g + rows.grad_prob(z, xp.broadcast_to(pl.smooth_w, z.shape), s, pl.keep)
+        g = g + rows.grad_prob(z, _smooth_target(xp, pl, z), s, pl.keep)
     if pl.keep is not None:
         g = xp.where(pl.keep, g, xp.zeros_like(g))
     return core.fill_nan(xp, xp.expand_dims(pl.invalid, axis=-1), g)

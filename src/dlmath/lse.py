@@ -36,7 +36,9 @@ from ._array import (
     is_numpy,
     normalize_axis,
     option_array,
+    torch_broadcast_ndim,
     torch_float,
+    torch_option,
 )
 from ._lse_numpy import kernel_normalise, kernel_ok, numpy_lse, quiet
 
@@ -141,13 +143,13 @@ def logsumexp(x, axis=None, *, keepdims=False, b=None, return_sign=False, where=
     fname = "logsumexp"
     fw = framework(x)
     if fw == "torch":
-        x = torch_float(fname, x)
-        if b is None and where is None:
-            from . import _torch_api
+        from . import _torch_api
 
-            return _torch_api.logsumexp(
-                x, normalize_axis(fname, axis, x.ndim), keepdims, None, return_sign, None
-            )
+        x = torch_float(fname, x)
+        b = None if b is None else torch_option(fname, x, b, "b", "real")
+        where = None if where is None else torch_option(fname, x, where, "where", "bool")
+        axes = normalize_axis(fname, axis, torch_broadcast_ndim(fname, {"x": x, "b": b, "where": where}))
+        return _torch_api.logsumexp(x, axes, keepdims, b, return_sign, where)
     xp, x = float_input(fname, x)
     if b is None and where is None and not return_sign:
         axes = normalize_axis(fname, axis, x.ndim)
@@ -279,13 +281,15 @@ _NORMALISE_DOC = r"""
 def _normalise(fname, x, axis, tau, where, dtype, log):
     tau = check_real_scalar(fname, "temperature", tau)
     fw = framework(x)
-    if fw == "torch" and where is None:
+    if fw == "torch":
+        from . import _torch_api
+
         x = torch_float(fname, x)
         if dtype is not None:
             x = x.to(_torch_dtype(fname, dtype))
-        from . import _torch_api
-
-        return _torch_api.normalise(x, _class_axes(fname, x, axis), tau, None, log)
+        where = None if where is None else torch_option(fname, x, where, "where", "bool")
+        ndim = x.ndim if where is None else torch_broadcast_ndim(fname, {"x": x, "where": where})
+        return _torch_api.normalise(x, _class_axes(fname, x, axis, ndim), tau, where, log)
     xp, x = float_input(fname, x)
     if dtype is not None:
         x = _as_dtype(fname, xp, x, dtype)
@@ -334,8 +338,8 @@ def _as_dtype(fname, xp, x, dtype):
     return cast(xp, x, want)
 
 
-def _class_axes(fname, x, axis):
-    return normalize_axis(fname, axis, x.ndim)
+def _class_axes(fname, x, axis, ndim=None):
+    return normalize_axis(fname, axis, x.ndim if ndim is None else ndim)
 
 
 def softmax(x, axis=-1, *, temperature=1.0, where=None, dtype=None):
