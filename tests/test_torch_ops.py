@@ -52,9 +52,9 @@ def _op_cases():
         (
             "cross_entropy_backward 0-d scale",
             ops.xent_grad_op,
-            (x, t, torch.tensor(0.3, dtype=torch.float64), False),
+            (x, t, torch.tensor(0.3, dtype=torch.float64), 0.5, False),
         ),
-        ("cross_entropy_backward row scale", ops.xent_grad_op, (x, y, probs(5, seed=5), False)),
+        ("cross_entropy_backward row scale", ops.xent_grad_op, (x, y, probs(5, seed=5), 1.0, False)),
         ("softmax_hvp", ops.hvp_op, (x, v)),
     ]
 

@@ -157,20 +157,20 @@ def _xent_setup(ctx, inputs, output):
     ctx.save_for_backward(logits, target)
 
 
-def _row_scale(ctx, g, logits):
+def _mean_factor(ctx, logits):
     if ctx.reduction == 2:
         n = logits.numel() // logits.shape[-1] if logits.shape[-1] else 0
-        return g / n if n else g
-    return g
+        return 1.0 / n if n else 1.0
+    return 1.0
 
 
 def _xent_backward(ctx, g):
     logits, target = ctx.saved_tensors
-    s = _row_scale(ctx, g, logits)
-    gz = xent_grad(logits, target, s, False) if ctx.needs_input_grad[0] else None
+    f = _mean_factor(ctx, logits)
+    gz = xent_grad(logits, target, g, f, False) if ctx.needs_input_grad[0] else None
     gt = None
     if ctx.needs_input_grad[1]:
-        gt = -(s.unsqueeze(-1) if s.dim() else s) * softmax(logits, 1.0, True)
+        gt = -(g.unsqueeze(-1) if g.dim() else g) * f * softmax(logits, 1.0, True)
     return gz, gt, None, None
 
 
@@ -194,25 +194,27 @@ def _(info, in_dims, logits, target, reduction, check):
 
 
 @torch.library.custom_op("dlmath::cross_entropy_backward", mutates_args=())
-def xent_grad_op(logits: Tensor, target: Tensor, scale: Tensor, check: bool) -> Tensor:
-    """``scale * ((sum_k y_k) p - y)`` per row; ``scale`` 0-d or of the batch shape."""
-    return rows.xent_grad(logits, target, scale, check)
+def xent_grad_op(logits: Tensor, target: Tensor, scale: Tensor, factor: float, check: bool) -> Tensor:
+    """``factor * scale * ((sum_k y_k) p - y)`` per row; ``scale`` 0-d or of the batch shape (a
+    float ``factor`` beside it spares the backward of a mean one tensor operation)."""
+    return rows.xent_grad(logits, target, scale, factor, check)
 
 
 @xent_grad_op.register_fake
-def _(logits, target, scale, check):
+def _(logits, target, scale, factor, check):
     return torch.empty_like(logits)
 
 
 def _xent_grad_setup(ctx, inputs, output):
-    logits, target, scale, _ = inputs
+    logits, target, scale, factor, _ = inputs
+    ctx.factor = factor
     ctx.save_for_backward(logits, target, scale)
 
 
 def _xent_grad_backward(ctx, u):
     logits, target, scale = ctx.saved_tensors
     prob = target.dtype.is_floating_point
-    s = scale.unsqueeze(-1) if scale.dim() else scale
+    s = (scale.unsqueeze(-1) if scale.dim() else scale) * ctx.factor
     mass = target.sum(-1, keepdim=True) if prob else 1.0
     gz = gt = gs = None
     if ctx.needs_input_grad[0]:
@@ -221,10 +223,10 @@ def _xent_grad_backward(ctx, u):
         p = softmax(logits, 1.0, False)
         gt = s * ((p * u).sum(-1, keepdim=True) - u)
     if ctx.needs_input_grad[2]:
-        unit = xent_grad(logits, target, torch.ones((), dtype=logits.dtype), False)
+        unit = xent_grad(logits, target, torch.ones((), dtype=logits.dtype), ctx.factor, False)
         gs = (unit * u).sum(-1)
         gs = gs.sum() if scale.dim() == 0 else gs
-    return gz, gt, gs, None
+    return gz, gt, gs, None, None
 
 
 xent_grad_op.register_autograd(_xent_grad_backward, setup_context=_xent_grad_setup)
@@ -232,13 +234,13 @@ xent_grad = _dispatch(xent_grad_op, _xent_grad_setup, _xent_grad_backward)
 
 
 @xent_grad_op.register_vmap
-def _(info, in_dims, logits, target, scale, check):
+def _(info, in_dims, logits, target, scale, factor, check):
     B = info.batch_size
     z, t = _front(logits, in_dims[0], B), _front(target, in_dims[1], B)
     s = scale if in_dims[2] is None else scale.movedim(in_dims[2], 0)
     if in_dims[2] is not None and s.dim() == 1:
         s = s.reshape(B, *([1] * (z.dim() - 2))).expand(z.shape[:-1])
-    return xent_grad_op(z, t, s, False), 0
+    return xent_grad_op(z, t, s, factor, False), 0
 
 
 # ----------------------------------------------------------------------------- softmax HVP

@@ -119,10 +119,10 @@ class _OpRows(_xent_core.Rows):
         return ops.xent(self._masked(z, keep), q.to(z.dtype), 0, False)
 
     def grad_index(self, z, t, scale, keep=None):
-        return ops.xent_grad(self._masked(z, keep), t, scale.to(z.dtype), False)
+        return ops.xent_grad(self._masked(z, keep), t, scale.to(z.dtype), 1.0, False)
 
     def grad_prob(self, z, q, scale, keep=None):
-        return ops.xent_grad(self._masked(z, keep), q.to(z.dtype), scale.to(z.dtype), False)
+        return ops.xent_grad(self._masked(z, keep), q.to(z.dtype), scale.to(z.dtype), 1.0, False)
 
 
 ROWS = _OpRows()
@@ -134,18 +134,14 @@ def cross_entropy(fname, z, kind, t, reduction, options, grad, on_bad):
     ``options`` is None or ``(weight, ignore_index, eps, where_cls, where_row)``; ``on_bad(row)``
     raises the public error for the flat row ``row`` of a target the ops found bad.
     """
-    check = is_concrete(z) and is_concrete(t)
+    check = is_concrete(z)
     if options is None:
         try:
             if not grad:
                 return ops.xent(z, t, _RED[reduction], check)
             n = math.prod(z.shape[:-1])
-            scale = (
-                torch.ones((), dtype=z.dtype)
-                if reduction != "mean" or not n
-                else torch.full((), 1.0 / n, dtype=z.dtype)
-            )
-            return ops.xent_grad(z, t, scale, check)
+            factor = 1.0 / n if reduction == "mean" and n else 1.0
+            return ops.xent_grad(z, t, torch.ones((), dtype=z.dtype, device=z.device), factor, check)
         except BadRow as exc:
             on_bad(exc.row)
             raise

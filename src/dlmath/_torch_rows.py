@@ -37,11 +37,15 @@ class BadRow(ValueError):
 
 
 def _native(x):
-    return x.device.type == "cpu" and x.dtype in CODES and x.numel() > 0 and _kernels.available()
+    return x.is_cpu and x.dtype in CODES and x.numel() > 0 and _kernels.available()
 
 
 def _matrix(x):
     """``(X, R, K, ld)``: ``x`` as ``(R, K)`` rows with unit stride (a view where one exists)."""
+    if x.dim() == 2:
+        R, K = x.shape
+        if K <= 1 or x.stride(1) == 1:
+            return x, R, K, (x.stride(0) if R > 1 else K)
     K = x.shape[-1]
     R = math.prod(x.shape[:-1])
     X = x.reshape(R, K)
@@ -98,10 +102,12 @@ def _target(t, R):
     if t.dtype.is_floating_point:
         T, _, _, ld = _matrix(t)
         return T, ld
-    T = t.reshape(R)
+    T = t if t.dim() == 1 else t.reshape(R)
     if T.dtype not in TCODES:
         T = T.to(torch.int64)
-    return T.contiguous(), TCODES[T.dtype]
+    if not T.is_contiguous():
+        T = T.contiguous()
+    return T, TCODES[T.dtype]
 
 
 def _composite_per_row(z, t):
@@ -151,7 +157,8 @@ def xent(z, t, reduction, check):
         return _reduce(per, reduction, z.dtype)
     if reduction == "none":
         return loss.reshape(z.shape[:-1])
-    return _reduce(loss, reduction, z.dtype)
+    total = float(loss.numpy().sum())  # the per-row losses are float64: summed there
+    return torch.full((), total / R if reduction == "mean" else total, dtype=z.dtype)
 
 
 def _uniform(scale):
@@ -167,9 +174,11 @@ def _uniform(scale):
     return None
 
 
-def xent_grad(z, t, scale, check=False):
-    """``scale * ((sum_k y_k) p - y)`` per row (``scale`` 0-d or of the batch shape)."""
+def xent_grad(z, t, scale, factor=1.0, check=False):
+    """``factor * scale * ((sum_k y_k) p - y)`` per row (``scale`` 0-d or of the batch shape)."""
     K = z.shape[-1]
+    if factor != 1.0:
+        scale = scale * factor
     if not _native(z) or K == 0:
         return _composite_grad(z, t, scale, check)
     Z, R, K, ld = _matrix(z)

@@ -99,7 +99,8 @@ def _xent(fname, logits, target, axis, reduction, weight, ignore_index, label_sm
             target_of(fname, np, np.asarray(host(z)), np.asarray(host(t)), z.ndim - 1, tuple(z.shape))
 
         out = _torch_api.cross_entropy(fname, z, kind, t, reduction, opts, grad, on_bad)
-        return (restore(None, out, ax) if grad else out).to(out_dtype)
+        out = restore(None, out, ax) if grad else out
+        return out if out.dtype == out_dtype else out.to(out_dtype)
     if opts is None and fast:
         out = kernel_xent(fname, z, target, ax, logits_shape, kind, t, reduction=reduction, grad=grad)
         if out is not None:
