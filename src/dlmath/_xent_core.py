@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 
 from . import _lse_core as core
+from ._array import is_concrete
 
 __all__ = ["Rows", "Plan", "plan", "loss", "grad", "hvp"]
 
@@ -112,8 +113,9 @@ def _host(a):
 def plan(xp, fname, z, kind, target, *, weight, ignore_index, eps, context, concrete, where_cls, where_row):
     """Validate the values of ``target`` and combine the options into a :class:`Plan`.
 
-    ``concrete``: the values can be read here, and a bad one raises ``ValueError``; otherwise the
-    rows holding one are marked ``invalid`` (their loss and gradient become NaN). ``where_cls``
+    ``concrete``: the values can be read here, and a bad one raises ``ValueError``; otherwise (or
+    where the check itself is traced, as inside ``jax.jit`` even for constant arrays) the rows
+    holding one are marked ``invalid`` (their loss and gradient become NaN). ``where_cls``
     (the logits' shape) and ``where_row`` (the batch shape) are the two forms of ``where``.
     ``context`` names the class axis in error messages.
     """
@@ -138,7 +140,7 @@ def plan(xp, fname, z, kind, target, *, weight, ignore_index, eps, context, conc
             bad = bad | ~named
         if rho is not None:
             bad = bad & rho
-        if concrete and math.prod(t.shape):
+        if concrete and math.prod(t.shape) and is_concrete(bad):
             pos = _first(bad)
             if pos is not None:
                 tv = int(_host(t)[pos])
@@ -167,7 +169,7 @@ def plan(xp, fname, z, kind, target, *, weight, ignore_index, eps, context, conc
         bad = xp.any(bad_entry, axis=-1)
         if rho is not None:
             bad = bad & rho
-        if concrete and math.prod(y.shape):
+        if concrete and math.prod(y.shape) and is_concrete(bad_entry):
             pos = _first(bad_entry if rho is None else bad_entry & xp.expand_dims(rho, axis=-1))
             if pos is not None:
                 raise ValueError(
