@@ -565,3 +565,161 @@ def test_lse_long_double_keeps_its_range_and_big_endian_takes_the_float64_kernel
         big = logsumexp(y.astype(">f8"), axis=axis)
         assert np.dtype(big.dtype) == np.float64
         np.testing.assert_array_equal(big, logsumexp(y, axis=axis))
+
+
+# ----------------------------------------------------------------------------- SciPy's and JAX's options
+
+
+def _scipy_lse(*args, **kwargs):
+    import scipy.special
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return scipy.special.logsumexp(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ([1.0, 2.0], [1.0, -1.0]),  # negative sum: (log|s|, -1)
+        ([1.0, 2.0, 3.0], [3.0, -1.0, 0.5]),
+        ([0.0, -40.0], [1.0, 1.0]),  # the dominant term keeps its companion: log1p
+        ([1.0, 1.0], [1.0, -1.0]),  # an exact zero: (-inf, 0)
+        ([np.inf, 2.0], [0.0, 1.0]),  # b = 0 leaves an inf out
+        ([np.nan, 2.0], [0.0, 1.0]),  # and a NaN
+        ([np.inf, 1.0], [-1.0, 1.0]),  # (inf, -1)
+        ([np.inf, np.inf], [1.0, -1.0]),  # inf - inf: NaN
+        ([1000.0, 1000.0], [2.0, 3.0]),
+        ([-1000.0, -1001.0], [1.0, -1.0]),
+        ([1.0, 2.0], [np.nan, 1.0]),
+        ([1.0, 2.0], [np.inf, 1.0]),
+    ],
+    ids=str,
+)
+def test_weights_and_sign_equal_scipy(a, b):
+    a, b = np.array(a), np.array(b)
+    got = logsumexp(a, b=b, return_sign=True)
+    ref = _scipy_lse(a, b=b, return_sign=True)
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-15)
+    np.testing.assert_array_equal(got[1], ref[1])
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(logsumexp(a, b=b), _scipy_lse(a, b=b), rtol=1e-15)
+
+
+def test_weights_are_exact_where_scipy_is_and_broadcast():
+    with mpmath.workdps(50):
+        ref = float(mpmath.log(2 * mpmath.exp(0) + 3 * mpmath.exp(-45)))
+    assert float(logsumexp(np.array([0.0, -45.0]), b=np.array([2.0, 3.0]))) == pytest.approx(ref, rel=1e-16)
+    x = _rng(30).standard_normal((3, 4))
+    b = _rng(31).random(4)
+    np.testing.assert_allclose(logsumexp(x, axis=1, b=b), _scipy_lse(x, axis=1, b=b), rtol=1e-14)
+    np.testing.assert_allclose(
+        logsumexp(x, axis=0, b=b[None] - 0.5, keepdims=True, return_sign=True),
+        _scipy_lse(x, axis=0, b=b[None] - 0.5, keepdims=True, return_sign=True),
+        rtol=1e-13,
+    )
+    grown = logsumexp(np.zeros(4), b=np.ones((2, 4)), axis=-1)  # b broadcasts x, as in SciPy
+    np.testing.assert_allclose(grown, [math.log(4)] * 2, rtol=1e-15)
+
+
+def test_empty_sum_has_sign_zero_where_scipy_says_minus_one():
+    val, sign = logsumexp(np.zeros(0), return_sign=True)
+    assert val == -math.inf and sign == 0.0
+    assert _scipy_lse(np.zeros(0), return_sign=True)[1] == -1.0  # the peers disagree; JAX gives 0
+    val, sign = logsumexp(np.array([-np.inf, -np.inf]), b=np.array([1.0, 2.0]), return_sign=True)
+    assert val == -math.inf and sign == 0.0
+
+
+def test_weight_dtypes():
+    x32 = np.array([1.0, 2.0], np.float32)
+    assert logsumexp(x32, b=np.array([1, 2])).dtype == np.float32  # integer weights take x's dtype
+    assert logsumexp(x32, b=np.array([1.0, 2.0])).dtype == np.float64  # a wider float widens
+    with pytest.raises(TypeError, match=r"logsumexp: 'where' must be a boolean mask; got dtype int"):
+        logsumexp(x32, where=np.array([1, 0]))
+    with pytest.raises(ValueError, match=r"logsumexp: 'x' \(2,\), 'b' \(3,\) do not broadcast together"):
+        logsumexp(x32, b=np.ones(3))
+
+
+def test_where_leaves_entries_out_and_an_empty_slice_is_minus_inf():
+    x = _rng(32).standard_normal((4, 6)) * 3
+    keep = _rng(33).random((4, 6)) > 0.4
+    keep[1] = False
+    got = logsumexp(x, axis=1, where=keep)
+    for i in range(4):
+        ref = _scipy_lse(x[i][keep[i]]) if keep[i].any() else -math.inf
+        assert got[i] == pytest.approx(ref, rel=1e-15) if keep[i].any() else got[i] == -math.inf
+    np.testing.assert_allclose(logsumexp(x, where=keep), _scipy_lse(x[keep]), rtol=1e-15)
+    val, sign = logsumexp(x, axis=1, where=keep, return_sign=True)
+    np.testing.assert_array_equal(sign, [1.0, 0.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("f", NORMALISATIONS, ids=lambda f: f.__name__)
+def test_normalisations_with_where_as_jax(f):
+    x = _rng(34).standard_normal((4, 6)) * 3
+    keep = _rng(35).random((4, 6)) > 0.4
+    keep[2] = False
+    keep[3] = True
+    got = f(x, where=keep)
+    masked = 0.0 if f is softmax else -math.inf
+    for i in (0, 1, 3):
+        np.testing.assert_allclose(got[i][keep[i]], f(x[i][keep[i]]), rtol=1e-14)
+        np.testing.assert_array_equal(got[i][~keep[i]], masked)
+    np.testing.assert_array_equal(got[2], masked)  # nothing kept: JAX's answer (torch.masked: NaN)
+    col = f(x, axis=0, where=keep[0])  # a mask broadcast along the other axis
+    np.testing.assert_allclose(col[:, keep[0]], f(x[:, keep[0]], axis=0), rtol=1e-14)
+
+
+@pytest.mark.parametrize("f", NORMALISATIONS, ids=lambda f: f.__name__)
+def test_dtype_casts_first_as_torch(f):
+    x = (_rng(36).standard_normal((3, 5)) * 3).astype(np.float32)
+    got = f(x, dtype=np.float64)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, f(x.astype(np.float64)))
+    with pytest.raises(TypeError, match=rf"^{f.__name__}: 'dtype' must be a real floating dtype; got"):
+        f(x, dtype=np.int32)
+
+
+def test_numpy_bfloat16_is_computed_in_float32_and_rounded_once():
+    ml_dtypes = pytest.importorskip("ml_dtypes", reason="NumPy's bfloat16 comes from ml_dtypes")
+    bf16 = np.dtype(ml_dtypes.bfloat16)
+    x = (_rng(37).standard_normal((16, 300)) * 3).astype(bf16)
+    x64 = x.astype(np.float64)
+    for f, ref in (
+        (lambda a: logsumexp(a, axis=-1), lambda a: logsumexp(a, axis=-1)),
+        (softmax, softmax),
+        (log_softmax, log_softmax),
+    ):
+        got = f(x)
+        assert got.dtype == bf16
+        exact = ref(x64).astype(bf16)
+        assert np.mean(got == exact) > 0.99
+        assert np.all(
+            np.abs(got.astype(np.float64) - exact.astype(np.float64)) <= np.abs(ref(x64)) * 2**-7 + 1e-30
+        )
+
+
+@pytest.mark.parametrize(
+    "f, kwargs",
+    [
+        (logsumexp, {"axis": 1, "b": "b"}),
+        (logsumexp, {"axis": None, "b": "b", "return_sign": True}),
+        (logsumexp, {"axis": 1, "where": "mask"}),
+        (softmax, {"where": "mask", "temperature": 0.5}),
+        (log_softmax, {"axis": 0, "where": "mask"}),
+    ],
+    ids=lambda v: getattr(v, "__name__", None) or str(v),
+)
+def test_options_agree_on_every_backend(backend, f, kwargs):
+    x = _rng(38).standard_normal((4, 5)) * 3
+    extra = {"b": _rng(39).standard_normal((4, 5)), "mask": _rng(40).random((4, 5)) > 0.3}
+    kw = {k: extra[v] if isinstance(v, str) else v for k, v in kwargs.items()}
+    with np.errstate(invalid="ignore"):
+        ref = f(x, **kw)
+    out = f(
+        backend.asarray(x),
+        **{k: backend.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()},
+    )
+    for a, r in zip(
+        out if isinstance(out, tuple) else (out,), ref if isinstance(ref, tuple) else (ref,), strict=True
+    ):
+        assert backend.is_native(a)
+        np.testing.assert_allclose(backend.to_numpy(a), r, rtol=1e-13, atol=1e-300)

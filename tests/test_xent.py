@@ -435,3 +435,172 @@ def test_hvp_of_large_v_is_finite_where_the_exact_value_is(z, v, dtype):
     got = dlmath.softmax_hvp(z, v)
     assert np.isfinite(got).all()
     np.testing.assert_allclose(got, ref.astype(dtype), rtol=1e-5 if dtype == np.float32 else 1e-13)
+
+
+# --------------------------------------------------------------------------- PyTorch's options
+
+
+def _with_ignored(t, ignore):
+    t = t.copy()
+    if ignore is not None:
+        t[[1, 4]] = ignore
+    return t
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weight"])
+@pytest.mark.parametrize("ignore", [None, 2, -100], ids=["no-ignore", "ignore=2", "ignore=-100"])
+@pytest.mark.parametrize("eps", [0.0, 0.1, 1.0], ids=["eps=0", "eps=0.1", "eps=1"])
+def test_class_index_options_equal_torch(reduction, weighted, ignore, eps):
+    z = rng(40).standard_normal((7, 5)) * 2
+    t = _with_ignored(rng(41).integers(0, 5, 7), ignore)
+    w = rng(42).random(5) + 0.2 if weighted else None
+    kw = dict(reduction=reduction, weight=w, ignore_index=ignore, label_smoothing=eps)
+    zt = torch.tensor(z, requires_grad=True)
+    ref = F.cross_entropy(
+        zt,
+        torch.tensor(t),
+        weight=None if w is None else torch.tensor(w),
+        ignore_index=-100 if ignore is None else ignore,
+        reduction=reduction,
+        label_smoothing=eps,
+    )
+    np.testing.assert_allclose(dlmath.cross_entropy(z, t, **kw), ref.detach().numpy(), rtol=1e-13, atol=1e-15)
+    ref.sum().backward()  # for "none": the sum of each example's gradient of its own loss
+    np.testing.assert_allclose(dlmath.cross_entropy_grad(z, t, **kw), zt.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weight"])
+@pytest.mark.parametrize("eps", [0.0, 0.25], ids=["eps=0", "eps=0.25"])
+def test_probability_target_options_equal_torch(reduction, weighted, eps):
+    z = rng(43).standard_normal((6, 4)) * 2
+    y = rng(44).random((6, 4))
+    w = rng(45).random(4) + 0.2 if weighted else None
+    zt = torch.tensor(z, requires_grad=True)
+    ref = F.cross_entropy(
+        zt,
+        torch.tensor(y),
+        weight=None if w is None else torch.tensor(w),
+        reduction=reduction,
+        label_smoothing=eps,
+    )
+    kw = dict(reduction=reduction, weight=w, label_smoothing=eps)
+    np.testing.assert_allclose(dlmath.cross_entropy(z, y, **kw), ref.detach().numpy(), rtol=1e-13, atol=1e-15)
+    ref.sum().backward()
+    np.testing.assert_allclose(dlmath.cross_entropy_grad(z, y, **kw), zt.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_minus_100_is_an_ordinary_index_unless_ignore_index_says_so():
+    # PyTorch's default ignore_index is -100; dlmath's is None, so -100 is out of range
+    z = rng(46).standard_normal((3, 4))
+    t = np.array([0, -100, 3])
+    with pytest.raises(
+        ValueError, match=r"target index -100 at position \(1,\) is out of range for 4 classes"
+    ):
+        dlmath.cross_entropy(z, t)
+    ref = F.cross_entropy(torch.tensor(z), torch.tensor(t)).item()
+    assert float(dlmath.cross_entropy(z, t, ignore_index=-100)) == pytest.approx(ref, rel=1e-14)
+
+
+def test_mean_with_every_example_ignored_is_nan_like_torch():
+    z = rng(47).standard_normal((3, 4))
+    t = np.array([1, 1, 1])
+    assert math.isnan(float(dlmath.cross_entropy(z, t, ignore_index=1)))
+    assert math.isnan(float(F.cross_entropy(torch.tensor(z), torch.tensor(t), ignore_index=1)))
+    assert float(dlmath.cross_entropy(z, t, ignore_index=1, reduction="sum")) == 0.0
+    np.testing.assert_array_equal(dlmath.cross_entropy_grad(z, t, ignore_index=1, reduction="sum"), 0.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, target, exc, pattern",
+    [
+        ({"ignore_index": 0}, "prob", ValueError, r"'ignore_index' applies to class-index targets"),
+        (
+            {"label_smoothing": 1.5},
+            "index",
+            ValueError,
+            r"'label_smoothing' must be between 0.0 and 1.0; got 1.5",
+        ),
+        ({"label_smoothing": "0.1"}, "index", TypeError, r"'label_smoothing' must be a real number"),
+        ({"ignore_index": 1.0}, "index", TypeError, r"'ignore_index' must be an int or None; got 1.0"),
+        (
+            {"weight": np.ones(3)},
+            "index",
+            ValueError,
+            r"'weight' must have shape \(4,\), one per class; got \(3,\)",
+        ),
+        (
+            {"where": np.ones((2, 2), bool)},
+            "index",
+            ValueError,
+            r"'where' must have the logits' shape \(3, 4\)",
+        ),
+        ({"where": np.ones(3)}, "index", TypeError, r"'where' must be a boolean mask"),
+    ],
+)
+def test_bad_options_are_named_errors(kwargs, target, exc, pattern):
+    z = np.zeros((3, 4))
+    t = np.array([0, 1, 2]) if target == "index" else np.full((3, 4), 0.25)
+    with pytest.raises(exc, match=rf"^cross_entropy: {pattern}"):
+        dlmath.cross_entropy(z, t, **kwargs)
+
+
+def test_where_removes_classes_and_examples():
+    z = rng(48).standard_normal((4, 5)) * 2
+    t = np.array([0, 2, 4, 1])
+    keep = np.ones((4, 5), bool)
+    keep[0, [1, 3]] = False
+    keep[2] = False  # nothing kept: loss 0, not in the mean
+    per = dlmath.cross_entropy(z, t, where=keep, reduction="none")
+    ref0 = -(z[0, 0] - np.log(np.exp(z[0, [0, 2, 4]]).sum()))
+    assert per[0] == pytest.approx(ref0, rel=1e-14) and per[2] == 0.0
+    np.testing.assert_allclose(
+        per[[1, 3]], dlmath.cross_entropy(z[[1, 3]], t[[1, 3]], reduction="none"), rtol=1e-15
+    )
+    assert float(dlmath.cross_entropy(z, t, where=keep)) == pytest.approx(per.sum() / 3, rel=1e-14)
+    g = dlmath.cross_entropy_grad(z, t, where=keep, reduction="none")
+    np.testing.assert_array_equal(g[2], 0.0)
+    np.testing.assert_array_equal(g[0, [1, 3]], 0.0)
+    rows = np.array([True, False, True, True])
+    assert float(dlmath.cross_entropy(z, t, where=rows)) == pytest.approx(
+        float(dlmath.cross_entropy(z[rows], t[rows])), rel=1e-14
+    )
+    keep[1, 2] = False  # the label of example 1 is masked out
+    with pytest.raises(
+        ValueError, match=r"target index 2 at position \(1,\) names a class that 'where' leaves out"
+    ):
+        dlmath.cross_entropy(z, t, where=keep)
+
+
+def test_grad_of_the_options_matches_central_differences():
+    z = rng(49).standard_normal((5, 6))
+    t = np.array([0, 3, 5, 3, 1])
+    w = rng(50).random(6) + 0.5
+    keep = rng(51).random((5, 6)) > 0.2
+    keep[np.arange(5), t] = True
+    kw = dict(weight=w, ignore_index=1, label_smoothing=0.2, where=keep)
+    d = rng(52).standard_normal(z.shape)
+    h = 1e-6
+    fd = (dlmath.cross_entropy(z + h * d, t, **kw) - dlmath.cross_entropy(z - h * d, t, **kw)) / (2 * h)
+    assert float(np.sum(dlmath.cross_entropy_grad(z, t, **kw) * d)) == pytest.approx(float(fd), rel=1e-7)
+
+
+def test_options_agree_on_every_backend(backend):
+    z = rng(53).standard_normal((5, 6))
+    t = np.array([0, 3, 5, 3, 1])
+    y = rng(54).random((5, 6))
+    w = rng(55).random(6) + 0.5
+    keep = rng(56).random((5, 6)) > 0.2
+    keep[np.arange(5), t] = True
+    for target, kw in (
+        (t, dict(weight=w, ignore_index=3, label_smoothing=0.1)),
+        (t, dict(where=keep, reduction="none")),
+        (y, dict(weight=w, label_smoothing=0.3, where=keep)),
+    ):
+        for f in (dlmath.cross_entropy, dlmath.cross_entropy_grad):
+            ref = f(z, target, **kw)
+            args = {k: backend.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+            out = f(backend.asarray(z), backend.asarray(target), **args)
+            assert backend.is_native(out)
+            np.testing.assert_allclose(backend.to_numpy(out), ref, rtol=1e-12, atol=1e-15)

@@ -3,7 +3,8 @@
 Every public function starts by calling :func:`float_input` (and :func:`normalize_axis` for
 reductions), so the dtype rules and the wording of errors are written once:
 
-- float16/32/64 stay as they are (float16 is computed in float32 by the callers that care);
+- float16/32/64 and bfloat16 (torch's, JAX's, or NumPy's through ``ml_dtypes``) stay as they
+  are; the two half-width types are computed in float32 by the callers and rounded once;
 - integers and bools promote to the namespace's default real floating dtype;
 - complex, string and object input raises ``TypeError``;
 - a bad ``axis`` raises ``ValueError`` naming the function, what was expected and what was given.
@@ -18,6 +19,12 @@ import numpy as np
 
 __all__ = [
     "float_input",
+    "framework",
+    "torch_float",
+    "option_array",
+    "torch_option",
+    "torch_broadcast_ndim",
+    "broadcast",
     "get_namespace",
     "is_numpy",
     "normalize_axis",
@@ -89,6 +96,108 @@ def get_namespace(*arrays):
     return xp, tuple(out)
 
 
+def framework(x) -> str | None:
+    """``"torch"`` for a torch tensor, ``"jax"`` for a JAX array or tracer, else None; decided by
+    the type's module, so neither library is imported here."""
+    mod = type(x).__module__
+    if mod.startswith("torch"):
+        return "torch"
+    if mod.startswith(("jax", "jaxlib")):
+        return "jax"
+    return None
+
+
+def torch_float(fname: str, x, argname: str = "x"):
+    """A torch tensor as dlmath's floating input, without the array-API machinery (it is the hot
+    path of every op): floats as they are, integers and bools as torch's default float."""
+    if x.dtype.is_floating_point:
+        return x
+    if x.dtype.is_complex:
+        raise TypeError(
+            f"{fname}: argument '{argname}' must be real; got complex dtype {x.dtype}. "
+            "Pass the real part or the magnitude explicitly."
+        )
+    import torch
+
+    return x.to(torch.get_default_dtype())
+
+
+def torch_option(fname: str, x, a, argname: str, kind: str):
+    """:func:`option_array` for a torch tensor ``x``, without the array-API machinery."""
+    import torch
+
+    if not isinstance(a, torch.Tensor):
+        if framework(a) is not None:
+            raise TypeError(
+                f"{fname}: '{argname}' must be the same kind of array as the input; got "
+                f"{type(a).__module__}.{type(a).__name__} beside torch.Tensor"
+            )
+        try:
+            a = torch.as_tensor(_as_numpy(a), device=x.device)
+        except RaggedError as exc:
+            raise ValueError(
+                f"{fname}: argument '{argname}' must be a rectangular array; got {exc}"
+            ) from None
+    if kind == "bool":
+        if a.dtype != torch.bool:
+            raise TypeError(f"{fname}: '{argname}' must be a boolean mask; got dtype {a.dtype}")
+        return a
+    if a.dtype.is_complex:
+        raise TypeError(f"{fname}: '{argname}' must be real; got dtype {a.dtype}")
+    return a if a.dtype.is_floating_point else a.to(x.dtype)
+
+
+def torch_broadcast_ndim(fname: str, named: dict) -> int:
+    """The number of dimensions of the torch tensors in ``named`` broadcast together."""
+    import torch
+
+    shapes = {n: tuple(a.shape) for n, a in named.items() if a is not None}
+    try:
+        return len(torch.broadcast_shapes(*shapes.values()))
+    except RuntimeError:
+        desc = ", ".join(f"'{n}' {s}" for n, s in shapes.items())
+        raise ValueError(f"{fname}: {desc} do not broadcast together") from None
+
+
+def option_array(fname: str, xp, x, a, argname: str, kind: str):
+    """The option ``a`` (``b``, ``where``, ``weight``) as an array of ``x``'s namespace ``xp``:
+    ``kind`` ``"bool"`` (a mask) or ``"real"`` (bools and integers become ``x``'s dtype)."""
+    try:
+        xo, (_, arr) = get_namespace(x, a)
+    except RaggedError as exc:
+        raise ValueError(f"{fname}: argument '{argname}' must be a rectangular array; got {exc}") from None
+    except TypeError as exc:
+        raise TypeError(f"{fname}: argument '{argname}' must be an array like 'x' ({exc})") from None
+    if xo is not xp:
+        raise TypeError(
+            f"{fname}: '{argname}' must be the same kind of array as the input; got "
+            f"{type(a).__module__}.{type(a).__name__} beside {type(x).__module__}.{type(x).__name__}"
+        )
+    k = dtype_kind(xp, arr.dtype)
+    if kind == "bool":
+        if k != "bool":
+            raise TypeError(f"{fname}: '{argname}' must be a boolean mask; got dtype {arr.dtype}")
+        return arr
+    if k in ("bool", "int"):
+        return xp.astype(arr, x.dtype)
+    if k != "float":
+        raise TypeError(f"{fname}: '{argname}' must be real; got dtype {arr.dtype}")
+    return arr
+
+
+def broadcast(fname: str, xp, arrays: dict):
+    """The named arrays broadcast together, or a ``ValueError`` naming their shapes."""
+    names = [n for n, a in arrays.items() if a is not None]
+    try:
+        out = xp.broadcast_arrays(*[arrays[n] for n in names])
+    except (ValueError, RuntimeError, TypeError):
+        shapes = ", ".join(f"'{n}' {tuple(arrays[n].shape)}" for n in names)
+        raise ValueError(f"{fname}: {shapes} do not broadcast together") from None
+    res = dict(arrays)
+    res.update(zip(names, out, strict=True))
+    return res
+
+
 def is_numpy(xp) -> bool:
     """True when ``xp`` is NumPy itself (the fast, hand-tuned paths)."""
     return xp is np
@@ -107,11 +216,18 @@ def default_float(xp):
     return xp.float64
 
 
+def is_np_bfloat16(dtype) -> bool:
+    """True for ``ml_dtypes.bfloat16`` (NumPy's kind ``'V'``, so not a float to NumPy itself)."""
+    return isinstance(dtype, np.dtype) and dtype.kind == "V" and dtype.name == "bfloat16"
+
+
 def dtype_kind(xp, dtype) -> str:
     """One of 'bool', 'int', 'float', 'complex', 'other'."""
     if is_numpy(xp):
-        k = dtype.kind if isinstance(dtype, np.dtype) else np.dtype(dtype).kind
-        return {"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex"}.get(k, "other")
+        dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+        if is_np_bfloat16(dtype):
+            return "float"
+        return {"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex"}.get(dtype.kind, "other")
     for name, kind in (
         ("bool", "bool"),
         ("integral", "int"),
@@ -148,7 +264,7 @@ def float_input(fname: str, x, argname: str = "x"):
 
 def as_float(fname: str, xp, arr, argname: str = "x"):
     """Cast an array of namespace ``xp`` to floating point under dlmath's dtype rules."""
-    if xp is np and arr.dtype.kind == "f":
+    if xp is np and (arr.dtype.kind == "f" or is_np_bfloat16(arr.dtype)):
         return arr
     kind = dtype_kind(xp, arr.dtype)
     if kind == "float":
@@ -240,9 +356,32 @@ def stop_gradient(xp, a):
 
 
 def is_concrete(a) -> bool:
-    """False for a JAX tracer (values unknown at trace time): data checks must be skipped there."""
+    """True when ``a``'s values can be read here without moving data between devices or stopping
+    a trace: NumPy and array-API arrays, concrete JAX arrays on the CPU, and plain torch CPU tensors
+    outside ``torch.compile``. False for JAX tracers, torch fake, meta and functorch-wrapped
+    (``vmap``, ``grad``) tensors, and arrays on other devices; data checks are skipped there and
+    callers give NaN where a check would have failed."""
     mod = type(a).__module__
-    return not (mod.startswith("jax") and "Tracer" in type(a).__name__)
+    if mod.startswith("jax"):
+        if "Tracer" in type(a).__name__:
+            return False
+        try:
+            return all(d.platform == "cpu" for d in a.devices())
+        except (AttributeError, RuntimeError):  # pragma: no cover - older JAX array types
+            return True
+    if mod.startswith("torch"):
+        return _torch_is_concrete(a)
+    return True
+
+
+def _torch_is_concrete(a) -> bool:
+    import torch
+
+    if a.device.type != "cpu" or torch.compiler.is_compiling():
+        return False
+    if torch._C._functorch.is_functorch_wrapped_tensor(a):
+        return False
+    return not isinstance(a, torch._subclasses.FakeTensor)
 
 
 def move_axes_last(xp, x, axes: tuple[int, ...]):
@@ -270,13 +409,26 @@ def device_of(a):
     """The device of an array (``"cpu"`` for NumPy)."""
     if isinstance(a, np.ndarray):
         return "cpu"
+    if framework(a) == "torch":
+        return a.device
     return _compat().device(a)
 
 
+def is_half(xp, dtype) -> bool:
+    """True for float16 and bfloat16, which dlmath computes in float32 and rounds once."""
+    if is_numpy(xp):
+        return dtype == np.float16 or is_np_bfloat16(dtype)
+    for name in ("float16", "bfloat16"):
+        half = getattr(xp, name, None)
+        if half is not None and dtype == half:
+            return True
+    return str(dtype).endswith(("float16", "bfloat16"))
+
+
 def compute_dtype(xp, x):
-    """float16 is computed in float32 (callers cast the result back); other floats as they are."""
-    half = getattr(xp, "float16", None)
-    return xp.astype(x, xp.float32) if half is not None and x.dtype == half else x
+    """float16 and bfloat16 are computed in float32 (callers cast the result back); other floats as
+    they are."""
+    return xp.astype(x, xp.float32) if is_half(xp, x.dtype) else x
 
 
 def cast(xp, a, dtype):

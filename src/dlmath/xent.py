@@ -14,240 +14,212 @@ For logits :math:`z \in \mathbb R^K`, :math:`p = \mathrm{softmax}(z)` and a targ
 (:math:`\sum_k y_k = 1`, the usual case): the covariance matrix of a one-hot draw from
 :math:`p`, hence symmetric positive semi-definite with :math:`H\mathbf 1 = 0`.
 
-The class axis defaults to ``-1`` and is a single int. ``reduction`` follows PyTorch's
-:func:`torch.nn.functional.cross_entropy`: ``"mean"`` averages over examples (every position
-of the logits outside the class axis), ``"sum"`` adds them, ``"none"`` keeps them.
+The class axis defaults to ``-1`` and is a single int. ``reduction``, ``weight``,
+``ignore_index`` and ``label_smoothing`` follow PyTorch's :func:`torch.nn.functional.cross_entropy`
+(``"mean"`` averages over examples, every position of the logits outside the class axis, weighted
+as PyTorch weights them); ``where`` follows optax's. :mod:`dlmath._xent_core` holds the formulas
+of the options.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from . import _kernels
-from ._array import (
-    RaggedError,
-    as_float,
-    cast,
-    device_of,
-    dtype_kind,
-    get_namespace,
-    is_concrete,
-    is_numpy,
-    single_axis,
-    to_numpy,
+from . import _kernels, _xent_core
+from . import _lse_core as core
+from ._array import as_float, cast, compute_dtype, device_of, framework, is_concrete, is_numpy, torch_float
+from ._lse_numpy import kernel_ok
+from ._lse_numpy import quiet as _quiet
+from ._xent_args import (
+    check_reduction,
+    host,
+    index_error,
+    like_logits,
+    logits_last,
+    options,
+    prob_dtype,
+    restore,
+    target_of,
 )
-from .lse import _compute_dtype, _kernel_ok, _log_softmax_core, _softmax_core
+from ._xent_numpy import NUMPY_ROWS, kernel_xent
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "softmax_hessian", "softmax_hvp"]
 
-_REDUCTIONS = ("none", "sum", "mean")
-
-
-def _logits_last(fname, logits, axis):
-    """``(xp, z, ax, shape)``: float logits with the class axis moved last, and their own shape."""
-    try:
-        xp, (z,) = get_namespace(logits)
-    except RaggedError as exc:
-        raise ValueError(f"{fname}: argument 'logits' must be a rectangular array; got {exc}") from None
-    except TypeError as exc:
-        raise TypeError(f"{fname}: argument 'logits' must be a real numeric array ({exc})") from None
-    z = as_float(fname, xp, z, "logits")
-    ax = single_axis(fname, axis, z.ndim, array_name="logits")
-    shape = tuple(z.shape)
-    if ax != z.ndim - 1:
-        z = xp.moveaxis(z, ax, -1)
-    return xp, z, ax, shape
-
-
-def _restore(xp, a, ax):
-    """Undo :func:`_logits_last` on an array whose class axis is last."""
-    return a if ax == a.ndim - 1 else xp.moveaxis(a, -1, ax)
-
-
-def _check_reduction(fname, reduction):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"{fname}: 'reduction' must be one of {', '.join(map(repr, _REDUCTIONS))}; got {reduction!r}"
-        )
-
-
-def _like_logits(fname, xp, z, other, argname):
-    """``other`` as an array of the logits' namespace ``xp`` (array-likes are converted).
-
-    A different kind of array (a torch ``v`` beside NumPy logits) is a ``TypeError`` naming both.
-    """
-    try:
-        xo, (_, arr) = get_namespace(z, other)
-    except RaggedError as exc:
-        raise ValueError(f"{fname}: argument '{argname}' must be a rectangular array; got {exc}") from None
-    except TypeError as exc:
-        raise TypeError(f"{fname}: argument '{argname}' must be an array like the logits ({exc})") from None
-    if xo is not xp:
-        raise TypeError(
-            f"{fname}: 'logits' and '{argname}' must be the same kind of array; got "
-            f"{type(z).__module__}.{type(z).__name__} and {type(other).__module__}.{type(other).__name__}"
-        )
-    return arr
-
-
-def _first_bad(bad) -> tuple[int, ...]:
-    """The position of the first True entry of a NumPy mask, for error messages."""
-    return tuple(int(i) for i in np.argwhere(bad)[0])
-
-
-def _target(fname, xp, z, target, ax, logits_shape, check_values=True):
-    """Validate the target; return ``("index", t)`` (class axis absent) or ``("prob", y)`` (class axis last).
-
-    ``check_values=False`` leaves the range of indices and the sign and finiteness of weights to
-    the compiled kernels, which check them while they read the target (see :func:`_kernel_xent`).
-    """
-    t = target if xp is np and type(target) is np.ndarray else _like_logits(fname, xp, z, target, "target")
-    kind = dtype_kind(xp, t.dtype)
-    K = z.shape[-1]
-    batch_shape = tuple(z.shape[:-1])
-    if kind == "int":
-        if tuple(t.shape) != batch_shape:
-            raise ValueError(
-                f"{fname}: integer class-index 'target' must have the logits' shape without the class "
-                f"axis {ax}, i.e. {batch_shape}; got {tuple(t.shape)} (logits shape {logits_shape})"
-            )
-        if check_values and is_concrete(t) and math.prod(t.shape) > 0:
-            tn = to_numpy(t)
-            bad = (tn < 0) | (tn >= K)
-            if bad.any():
-                pos = _first_bad(bad)
-                raise ValueError(
-                    f"{fname}: target index {int(tn[pos])} at position {pos} is out of range for "
-                    f"{K} classes (expected 0 <= index < {K} along axis {ax} of logits with shape "
-                    f"{logits_shape})"
-                )
-        return "index", t
-    if kind in ("float", "bool"):
-        y = as_float(fname, xp, t, "target")
-        if tuple(y.shape) != logits_shape:
-            raise ValueError(
-                f"{fname}: probability 'target' must have the logits' shape {logits_shape}; "
-                f"got {tuple(t.shape)} (or pass integer class indices of shape {batch_shape})"
-            )
-        if check_values and is_concrete(y) and math.prod(y.shape) > 0:
-            yn = to_numpy(y)
-            bad = ~(yn >= 0) | ~np.isfinite(yn)
-            if bad.any():
-                pos = _first_bad(bad)
-                raise ValueError(
-                    f"{fname}: probability 'target' must be finite and non-negative; got "
-                    f"{float(yn[pos])!r} at position {pos}"
-                )
-        if ax != y.ndim - 1:
-            y = xp.moveaxis(y, ax, -1)
-        y = cast(xp, y, z.dtype)
-        return "prob", y
-    raise TypeError(
-        f"{fname}: 'target' must hold integer class indices or real probabilities; got dtype {t.dtype}"
-    )
-
-
-def _one_hot(xp, t, K, dtype, like):
-    classes = xp.arange(K, device=device_of(like))
-    return xp.astype(xp.expand_dims(t, axis=-1) == classes, dtype)
-
-
-def _reduce(xp, per_example, reduction):
-    if reduction == "none":
-        return per_example
-    total = xp.sum(per_example)
-    if reduction == "sum":
-        return total
-    n = math.prod(per_example.shape)
-    return total / n if n else xp.full((), math.nan, dtype=per_example.dtype, device=device_of(per_example))
-
-
-def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
-    r"""Cross-entropy between a target and the softmax of logits, computed from the logits.
-
-    .. math:: \mathcal L = -\sum_k y_k \log \mathrm{softmax}(z)_k
-              = \Bigl(\sum_k y_k\Bigr)\,\mathrm{LSE}(z) - \sum_k y_k z_k .
-
+_XENT_ARGS = r"""
     Args:
         logits: array ``[..., num_classes, ...]``; ``axis`` is the class axis.
         target: integer class indices of shape ``logits.shape`` without ``axis`` (one-hot
             targets), or non-negative real weights (probabilities) of ``logits.shape``.
         axis: the class axis, a single int (default ``-1``).
-        reduction: ``"mean"`` (over examples, default), ``"sum"`` or ``"none"``.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` (per-example losses).
+        weight: per-class weights of shape ``(num_classes,)``, as ``F.cross_entropy(weight=)``:
+            an index target's loss is scaled by its class's weight, a probability target's terms
+            by theirs; ``"mean"`` then divides by the summed weights of the examples that count
+            (class indices) or by their number (probabilities), as PyTorch does. A constant for
+            autodiff.
+        ignore_index: a class index whose examples count for nothing (loss and gradient 0, not
+            in the mean); class-index targets only. Default None, where PyTorch's is -100: dlmath
+            treats -100 as an ordinary (out-of-range) index unless ``ignore_index=-100`` is given.
+        label_smoothing: :math:`\varepsilon \in [0, 1]`: the target becomes
+            :math:`(1 - \varepsilon) y + \varepsilon/K`, as PyTorch; with ``weight`` the uniform
+            part is weighted per class and, for class indices, normalised in the mean by the same
+            summed weights of the targets; ignored examples get no smoothing either.
+        where: boolean mask, as ``optax.softmax_cross_entropy(where=)``: of ``logits.shape``,
+            the classes that take part (the others leave the softmax's normaliser, and target
+            mass on them is dropped; a class index must name a kept class), or of the batch shape,
+            the examples that take part. An example with nothing kept has loss 0 and does not
+            count in the mean (optax has no mean; it gives such examples 0).
+"""
 
+
+def _unravel(row, shape):
+    return tuple(int(i) for i in np.unravel_index(row, shape)) if shape else ()
+
+
+def _xent(fname, logits, target, axis, reduction, weight, ignore_index, label_smoothing, where, grad):
+    check_reduction(fname, reduction)
+    xp, z, ax, logits_shape = logits_last(fname, logits, axis)
+    K = z.shape[-1]
+    fast = xp is None or kernel_ok(xp, z)
+    kind, t = target_of(fname, xp, z, target, ax, logits_shape, check_values=not fast)
+    if K == 0:
+        raise ValueError(f"{fname}: logits have no classes (axis {ax} has length 0)")
+    opts = options(fname, xp, z, ax, logits_shape, kind, weight, ignore_index, label_smoothing, where)
+    out_dtype = z.dtype
+    if kind == "prob":
+        dt = prob_dtype(xp, z, t)
+        z, t = (z.to(dt), t.to(dt)) if xp is None else (z, cast(xp, t, dt))
+    if xp is None:
+        from . import _torch_api
+
+        def on_bad(row):
+            if kind == "index":
+                pos = _unravel(row, tuple(t.shape))
+                raise index_error(fname, t, pos, K, ax, logits_shape)
+            target_of(fname, np, np.asarray(host(z)), np.asarray(host(t)), z.ndim - 1, tuple(z.shape))
+
+        out = _torch_api.cross_entropy(fname, z, kind, t, reduction, opts, grad, on_bad)
+        out = restore(None, out, ax) if grad else out
+        return out if out.dtype == out_dtype else out.to(out_dtype)
+    if opts is None and fast:
+        out = kernel_xent(fname, z, target, ax, logits_shape, kind, t, reduction=reduction, grad=grad)
+        if out is not None:
+            return out
+    return _generic_xent(fname, xp, z, kind, t, ax, logits_shape, reduction, opts, grad)
+
+
+def _generic_xent(fname, xp, z, kind, t, ax, logits_shape, reduction, opts, grad):
+    weight, ignore_index, eps, where_cls, where_row = opts or (None, None, 0.0, None, None)
+    zc = compute_dtype(xp, z)
+    if kind == "prob":
+        t = cast(xp, t, zc.dtype)
+    if weight is not None:
+        weight = cast(xp, weight, zc.dtype)
+    if framework(z) == "jax":
+        from . import _jax
+
+        rows = _jax.ROWS
+    else:
+        rows = NUMPY_ROWS if is_numpy(xp) else _xent_core.Rows(xp)
+    with _quiet():
+        pl = _xent_core.plan(
+            xp,
+            fname,
+            zc,
+            kind,
+            t,
+            weight=weight,
+            ignore_index=ignore_index,
+            eps=eps,
+            context=f"axis {ax} of logits with shape {logits_shape}",
+            concrete=is_concrete(t),
+            where_cls=where_cls,
+            where_row=where_row,
+        )
+        if grad:
+            return cast(xp, restore(xp, _xent_core.grad(xp, rows, pl, zc, reduction), ax), z.dtype)
+        return cast(xp, _xent_core.loss(xp, rows, pl, zc, reduction), z.dtype)
+
+
+def cross_entropy(
+    logits,
+    target,
+    *,
+    axis=-1,
+    reduction="mean",
+    weight=None,
+    ignore_index=None,
+    label_smoothing=0.0,
+    where=None,
+):
+    r"""Cross-entropy between a target and the softmax of logits, computed from the logits.
+
+    .. math:: \mathcal L = -\sum_k y_k \log \mathrm{softmax}(z)_k
+              = \Bigl(\sum_k y_k\Bigr)\,\mathrm{LSE}(z) - \sum_k y_k z_k .
+    {args}
     Returns:
         The loss: a 0-d array, or per-example losses of shape ``logits.shape`` without ``axis``
         for ``reduction="none"``; same kind and floating dtype as ``logits``.
 
     Raises:
-        TypeError: complex or non-numeric input; a non-int ``axis``.
+        TypeError: complex or non-numeric input; a non-int ``axis``; a non-boolean ``where``.
         ValueError: shapes that do not match, a class index out of range (the message names
             the index and its position), negative or non-finite probabilities, an unknown
-            ``reduction``.
+            ``reduction``, ``label_smoothing`` outside [0, 1], ``ignore_index`` with probabilities.
 
     Notes:
         The log-probabilities come from the log1p form of :func:`dlmath.log_softmax`, so a
         confident correct prediction has a tiny positive loss instead of 0, and large logits
-        never overflow. Matches :func:`torch.nn.functional.cross_entropy` (no weights,
-        no label smoothing). Out-of-range indices cannot be detected inside ``jax.jit``.
-        NumPy input goes through the compiled row kernels of :mod:`dlmath._kernels`, which
-        read the logits once and check the target as they go.
+        never overflow. NumPy input goes through the compiled row kernels of
+        :mod:`dlmath._kernels`, which read the logits once and check the target as they go;
+        PyTorch tensors through ``torch.ops.dlmath.cross_entropy`` (the same kernels on CPU
+        tensors; backward :math:`(\sum_k y_k)p - y`, and :math:`-\log p` for a probability
+        target). Where values cannot be read (JAX tracers under ``jit``, torch tensors under
+        ``vmap`` or ``torch.compile``, meta tensors, other devices) a bad class index or
+        probability gives NaN for its example (and so for a reduced loss), never a number;
+        elsewhere it raises. ``reduction="mean"`` over no example is NaN, as in PyTorch.
 
     Examples:
         >>> from dlmath import cross_entropy
         >>> float(cross_entropy([[2.0, 0.0, -1.0]], [0]))  # -log softmax(z)_0 = log(1 + e^-2 + e^-3)
         0.16984601955628567
+        >>> float(cross_entropy([[2.0, 0.0], [0.0, 1.0]], [0, -100], ignore_index=-100))
+        0.1269280110429725
     """
-    fname = "cross_entropy"
-    _check_reduction(fname, reduction)
-    xp, z, ax, logits_shape = _logits_last(fname, logits, axis)
-    shape = tuple(z.shape[:-1])
-    fast = _kernel_ok(xp, z)
-    kind, t = _target(fname, xp, z, target, ax, logits_shape, check_values=not fast)
-    K = z.shape[-1]
-    if K == 0:
-        raise ValueError(f"{fname}: logits have no classes (axis {ax} has length 0)")
-    if fast:
-        out = _kernel_xent(fname, z, target, ax, logits_shape, kind, t, reduction=reduction)
-        if out is not None:
-            return out
-    zc = _compute_dtype(xp, z)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        ls = _log_softmax_core(xp, zc, (zc.ndim - 1,))
-        if kind == "index":
-            if is_numpy(xp):
-                picked = np.take_along_axis(ls, t[..., None].astype(np.intp), axis=-1)[..., 0]
-            else:
-                oh = _one_hot(xp, t, K, xp.bool, ls)
-                picked = xp.sum(xp.where(xp.astype(oh, xp.bool), ls, xp.zeros_like(ls)), axis=-1)
-            per = -picked
-        else:
-            y = cast(xp, t, zc.dtype)
-            per = -xp.sum(xp.where(y == 0, xp.zeros_like(ls), y * ls), axis=-1)
-        per = xp.reshape(per, shape)
-        out = _reduce(xp, per, reduction)
-    return cast(xp, out, z.dtype)
+    return _xent(
+        "cross_entropy", logits, target, axis, reduction, weight, ignore_index, label_smoothing, where, False
+    )
 
 
-def cross_entropy_grad(logits, target, *, axis=-1, reduction="mean"):
+def cross_entropy_grad(
+    logits,
+    target,
+    *,
+    axis=-1,
+    reduction="mean",
+    weight=None,
+    ignore_index=None,
+    label_smoothing=0.0,
+    where=None,
+):
     r"""Gradient of :func:`cross_entropy` with respect to the logits.
 
     .. math:: \nabla_z \mathcal L = \Bigl(\sum_k y_k\Bigr)\,\mathrm{softmax}(z) - y,
 
-    which is :math:`p - y` for a one-hot or probability target. With ``reduction="mean"`` it
-    is divided by the number of examples, as the loss is; ``"none"`` gives each example's
-    gradient of its own loss. For NumPy input the compiled kernels form
-    :math:`p_t - 1 = -r/(1 + r)` directly where the target holds the maximum logit
-    (:math:`r = \sum_{k \ne t} e^{z_k - z_t}`), so a confident correct prediction keeps its tiny
-    gradient instead of rounding :math:`p_t` to 1.
+    which is :math:`p - y` for a one-hot or probability target, :math:`y` being the effective
+    target of the options (weighted, smoothed, masked). With ``reduction="mean"`` it is divided
+    as the loss is; ``"none"`` gives each example's gradient of its own loss. For NumPy input the
+    compiled kernels form :math:`p_t - 1 = -r/(1 + r)` directly where the target holds the maximum
+    logit (:math:`r = \sum_{k \ne t} e^{z_k - z_t}`), so a confident correct prediction keeps its
+    tiny gradient instead of rounding :math:`p_t` to 1.
 
     Args:
-        logits, target, axis, reduction: as in :func:`cross_entropy`.
+        logits, target, axis, reduction, weight, ignore_index, label_smoothing, where: as in
+            :func:`cross_entropy`.
 
     Returns:
-        An array of ``logits.shape`` (class axis in place), same kind and dtype as ``logits``.
+        An array of ``logits.shape`` (class axis in place), same kind and dtype as ``logits``;
+        NaN rows where a target is bad and cannot be checked.
 
     Raises:
         TypeError, ValueError: as :func:`cross_entropy`.
@@ -257,73 +229,34 @@ def cross_entropy_grad(logits, target, *, axis=-1, reduction="mean"):
         >>> cross_entropy_grad([[0.0, 0.0]], [1]).tolist()  # (p - y) / 1
         [[0.5, -0.5]]
     """
-    fname = "cross_entropy_grad"
-    _check_reduction(fname, reduction)
-    xp, z, ax, logits_shape = _logits_last(fname, logits, axis)
-    fast = _kernel_ok(xp, z)
-    kind, t = _target(fname, xp, z, target, ax, logits_shape, check_values=not fast)
-    K = z.shape[-1]
-    if K == 0:
-        raise ValueError(f"{fname}: logits have no classes (axis {ax} has length 0)")
-    if fast:
-        g = _kernel_xent(fname, z, target, ax, logits_shape, kind, t, reduction=reduction, grad=True)
-        if g is not None:
-            return g
-    zc = _compute_dtype(xp, z)
-    p = _softmax_last(xp, zc)
-    if kind == "index":
-        if is_numpy(xp):
-            g = p.copy()
-            idx = t[..., None].astype(np.intp)
-            np.put_along_axis(g, idx, np.take_along_axis(g, idx, axis=-1) - 1.0, axis=-1)
-        else:
-            g = p - _one_hot(xp, t, K, p.dtype, p)
-    else:
-        y = cast(xp, t, p.dtype)
-        g = xp.sum(y, axis=-1, keepdims=True) * p - y
-    if reduction == "mean":
-        n = math.prod(z.shape[:-1])
-        g = g / n if n else g
-    g = _restore(xp, g, ax)
-    return cast(xp, g, z.dtype)
+    return _xent(
+        "cross_entropy_grad",
+        logits,
+        target,
+        axis,
+        reduction,
+        weight,
+        ignore_index,
+        label_smoothing,
+        where,
+        True,
+    )
 
 
-def _kernel_xent(fname, z, target, ax, logits_shape, kind, t, *, reduction, grad=False):
-    """The loss (or, with ``grad``, its gradient) of NumPy logits by the compiled row kernels, which
-    read the logits once; None where the NumPy path must decide (see below).
-
-    The kernels check the class indices and weights as they read them; on a bad one the NumPy
-    validation runs and raises its own error. It can also pass: a float64 weight past float32's
-    range is finite before the cast to the logits' dtype, inf after it. Such a call returns None and
-    is computed by the NumPy path.
-    """
-    K = z.shape[-1]
-    Z = np.ascontiguousarray(z).reshape(-1, K)
-    R = Z.shape[0]
-    T = t.reshape(R) if kind == "index" else np.ascontiguousarray(t).reshape(R, K)
-    try:
-        if grad:
-            n = R if reduction == "mean" else 1
-            g = _kernels.xent_grad_rows(Z, T, scale=1.0 / n if n else 1.0)
-            return _restore(np, g.reshape(z.shape), ax)
-        per = _kernels.xent_rows(Z, T, dtype=z.dtype if reduction == "none" else np.float64)
-    except (IndexError, ValueError):
-        _target(fname, np, z, target, ax, logits_shape)
-        return None
-    per = per.reshape(z.shape[:-1])
-    if reduction == "none":
-        return per
-    # the per-example losses in float64, summed there; under 8 of them np.sum adds them in order,
-    # as sum() does, at a fifth of the cost of a NumPy reduction
-    total = np.float64(sum(per.ravel().tolist())) if R < 8 else per.sum()
-    if reduction == "mean":
-        total = total / R if R else np.float64(math.nan)
-    return cast(np, total, z.dtype)
+cross_entropy.__doc__ = cross_entropy.__doc__.replace("{args}", _XENT_ARGS)
 
 
 def _softmax_last(xp, z):
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return _softmax_core(xp, z, (z.ndim - 1,))
+    if framework(z) == "torch":
+        from . import _torch
+
+        return _torch.softmax(z, 1.0, False)
+    if framework(z) == "jax":
+        from . import _jax
+
+        return _jax.ROWS.softmax(z, None)
+    with _quiet():
+        return core.normalise(xp, z, (z.ndim - 1,))
 
 
 def softmax_hessian(logits, *, axis=-1):
@@ -356,8 +289,12 @@ def softmax_hessian(logits, *, axis=-1):
         >>> softmax_hessian([0.0, 0.0]).tolist()
         [[0.25, -0.25], [-0.25, 0.25]]
     """
-    xp, z, _, _ = _logits_last("softmax_hessian", logits, axis)
-    zc = _compute_dtype(xp, z)
+    xp, z, _, _ = logits_last("softmax_hessian", logits, axis)
+    if xp is None:
+        from . import _torch_api
+
+        xp = _torch_api.xpt
+    zc = compute_dtype(xp, z)
     p = _softmax_last(xp, zc)
     K = z.shape[-1]
     outer = xp.expand_dims(p, axis=-1) * xp.expand_dims(p, axis=-2)
@@ -367,8 +304,7 @@ def softmax_hessian(logits, *, axis=-1):
 
 
 def _hvp_generic(xp, z, v):
-    p = _softmax_last(xp, z)
-    return p * v - p * xp.sum(p * v, axis=-1, keepdims=True)
+    return _xent_core.hvp(xp, _softmax_last(xp, z), v)
 
 
 def softmax_hvp(logits, v, *, axis=-1):
@@ -394,7 +330,9 @@ def softmax_hvp(logits, v, *, axis=-1):
     Notes:
         NumPy input goes through the compiled row kernels of :mod:`dlmath._kernels`: rows spread
         over a few threads, the logits and ``v`` read once from memory and the result written
-        once; :math:`p^\top v` is summed in float64.
+        once; :math:`p^\top v` is summed in float64. PyTorch tensors go through
+        ``torch.ops.dlmath.softmax_hvp`` (differentiable again in both arguments), JAX arrays
+        through the softmax's ``custom_jvp``.
 
     Examples:
         >>> from dlmath import softmax_hvp
@@ -402,19 +340,24 @@ def softmax_hvp(logits, v, *, axis=-1):
         [0.5, -0.5]
     """
     fname = "softmax_hvp"
-    xp, z, ax, logits_shape = _logits_last(fname, logits, axis)
-    vv = as_float(fname, xp, _like_logits(fname, xp, z, v, "v"), "v")
+    xp, z, ax, logits_shape = logits_last(fname, logits, axis)
+    vv = like_logits(fname, xp, z, v, "v")
+    vv = torch_float(fname, vv, "v") if xp is None else as_float(fname, xp, vv, "v")
     if tuple(vv.shape) != logits_shape:
         raise ValueError(f"{fname}: 'v' must have the logits' shape {logits_shape}; got {tuple(vv.shape)}")
     if ax != vv.ndim - 1:
-        vv = xp.moveaxis(vv, ax, -1)
-    zc = _compute_dtype(xp, z)
+        vv = vv.movedim(ax, -1) if xp is None else xp.moveaxis(vv, ax, -1)
+    if xp is None:
+        from . import _torch_api
+
+        return restore(None, _torch_api.softmax_hvp(z, vv), ax)
+    zc = compute_dtype(xp, z)
     vc = cast(xp, vv, zc.dtype)
     K = z.shape[-1]
     if is_numpy(xp) and K > 0 and z.size > 0:
         Z = np.ascontiguousarray(zc).reshape(-1, K)
         V = np.ascontiguousarray(vc).reshape(-1, K)
-        if _kernel_ok(xp, Z):
+        if kernel_ok(xp, Z):
             out = _kernels.hvp_rows(Z, V)
         else:
             from ._hvp_kernel import hvp_rows
@@ -422,7 +365,7 @@ def softmax_hvp(logits, v, *, axis=-1):
             out = hvp_rows(Z, V, lambda zz, vv_: _hvp_generic(np, zz, vv_))
         hv = out.reshape(z.shape)
     else:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with _quiet():
             hv = _hvp_generic(xp, zc, vc)
-    hv = _restore(xp, hv, ax)
+    hv = restore(xp, hv, ax)
     return cast(xp, hv, z.dtype)

@@ -24,7 +24,9 @@ functions catch that and report it in their own words.
 
 The C entry points themselves (``dlmath._kernels._native``) take addresses as ints
 (``tensor.data_ptr()``) or as any object with the buffer protocol, sizes, row strides in elements
-and the dtype codes of :data:`DTYPES`; ``csrc/rows.h`` documents them.
+and the dtype codes of :data:`DTYPES`; ``csrc/rows.h`` documents them. :func:`call` runs one of
+them over rows given by address, on the same threads as the functions above: that is how
+:mod:`dlmath._torch_rows` hands torch CPU tensors to the kernels without a copy.
 
 The extension chooses its instruction set at import (AVX-512, AVX2+FMA, or a portable baseline,
 by ``__builtin_cpu_supports``); ``DLMATH_SIMD=avx2|baseline`` forces a lower one and
@@ -56,6 +58,7 @@ __all__ = [
     "xent_rows",
     "xent_grad_rows",
     "hvp_rows",
+    "call",
 ]
 
 ISAS = ("avx512", "avx2", "baseline")
@@ -227,6 +230,17 @@ def _lib_or_raise():
     if not available():
         raise RuntimeError("dlmath: the compiled kernels are not in use")
     return _lib
+
+
+def call(name, R, K, pre, post):
+    """Run the C entry point ``name`` over ``R`` rows of ``K`` elements, as
+    ``name(*pre, r0, r1, *post)`` on the pool's threads (see :func:`_run`), with every array given
+    by address (an int such as ``tensor.data_ptr()``) and its row stride in elements, as
+    ``csrc/rows.h`` lists the arguments. Returns the first bad row (cross-entropy), or -1.
+
+    The caller keeps the memory alive and checks shapes, dtypes and strides: addresses are trusted.
+    """
+    return _run(getattr(_lib_or_raise(), name), R, K, pre, post)
 
 
 # ----------------------------------------------------------------------------- LogSumExp

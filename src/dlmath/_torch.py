@@ -1,0 +1,284 @@
+r"""dlmath's functions as registered torch ops (namespace ``dlmath``), each over the last dimension.
+
+``torch.library.custom_op`` with, for every op, a fake implementation (shapes for
+``torch.compile`` and meta tensors), a vmap rule (batch dimensions moved in front, where every op
+already batches) and the derivative from the derivations:
+
+.. math::
+    \nabla_x \mathrm{LSE} = \mathrm{softmax}(x), \qquad
+    J_{\mathrm{softmax}}^\top g = p \odot g - p\,(p^\top g), \qquad
+    J_{\log\mathrm{softmax}}^\top g = g - p \textstyle\sum_k g_k,
+
+.. math::
+    \nabla_z \mathrm{CE} = \Bigl(\sum_k y_k\Bigr) p - y, \qquad
+    \nabla_y \mathrm{CE} = -\log \mathrm{softmax}(z), \qquad
+    \nabla_z^2 \mathrm{CE}\,u = \Bigl(\sum_k y_k\Bigr)\bigl(p \odot u - p\,(p^\top u)\bigr),
+
+and, for :math:`h = p \odot v - p\,(p^\top v)`, :math:`\nabla_v (u^\top h) = Hu` and
+:math:`\nabla_z (u^\top h) = H\bigl(u \odot (v - p^\top v) - (u^\top p)\,v\bigr)`, so derivatives
+of every order stay inside these ops. The softmax backward is torch's own fused
+``_softmax_backward_data`` (the formula above) on the saved output. The bodies are in
+:mod:`dlmath._torch_rows`: the compiled kernels on CPU tensors, torch operations elsewhere.
+
+Each op has a callable of the same name without ``_op`` (``logsumexp``, ``softmax``, ...), which
+the public functions use: the op itself, or, while a ``torch.func`` transform is active, an
+``autograd.Function`` twin with the same setup and backward and a generated vmap rule, since
+``register_autograd`` does not reach ``torch.func.grad``/``jacrev`` yet (PyTorch issues #168393,
+#170834).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from . import _torch_rows as rows
+
+__all__ = ["logsumexp", "softmax", "xent", "xent_grad", "hvp"]
+
+_RED = rows.REDUCTIONS
+
+
+def _dispatch(op, setup, backward):
+    """The op, and for ``torch.func`` transforms its ``autograd.Function`` twin, as one callable."""
+    twin = type(
+        f"{op._name}_function",
+        (torch.autograd.Function,),
+        {
+            "forward": staticmethod(lambda *args: op(*args)),
+            "setup_context": staticmethod(setup),
+            "backward": staticmethod(backward),
+            "generate_vmap_rule": True,
+        },
+    )
+
+    def call(*args):
+        if torch._C._are_functorch_transforms_active():
+            return twin.apply(*args)
+        return op(*args)
+
+    return call
+
+
+def _front(x, bdim, size):
+    """``x`` with its vmap dimension in front (an unbatched ``x`` expanded to ``size``)."""
+    if bdim is None:
+        return x.expand(size, *x.shape)
+    return x.movedim(bdim, 0)
+
+
+# ----------------------------------------------------------------------------- LogSumExp
+
+
+@torch.library.custom_op("dlmath::logsumexp", mutates_args=())
+def logsumexp_op(x: Tensor) -> Tensor:
+    """LSE of the last dimension."""
+    return rows.lse(x)
+
+
+@logsumexp_op.register_fake
+def _(x):
+    return x.new_empty(x.shape[:-1])
+
+
+def _lse_setup(ctx, inputs, output):
+    ctx.save_for_backward(inputs[0])
+
+
+def _lse_backward(ctx, g):
+    (x,) = ctx.saved_tensors
+    return g.unsqueeze(-1) * softmax(x, 1.0, False)
+
+
+logsumexp_op.register_autograd(_lse_backward, setup_context=_lse_setup)
+logsumexp = _dispatch(logsumexp_op, _lse_setup, _lse_backward)
+
+
+@logsumexp_op.register_vmap
+def _(info, in_dims, x):
+    return logsumexp_op(_front(x, in_dims[0], info.batch_size)), 0
+
+
+# ----------------------------------------------------------------------------- softmax, log-softmax
+
+
+@torch.library.custom_op("dlmath::softmax", mutates_args=())
+def softmax_op(x: Tensor, temperature: float, log: bool) -> Tensor:
+    """Softmax (``log``: log-softmax) of ``x / temperature`` over the last dimension."""
+    return rows.normalise(x, temperature, log)
+
+
+@softmax_op.register_fake
+def _(x, temperature, log):
+    return torch.empty_like(x)
+
+
+def _softmax_setup(ctx, inputs, output):
+    ctx.temperature, ctx.log = inputs[1], inputs[2]
+    ctx.save_for_backward(output)
+
+
+def _softmax_backward(ctx, g):
+    (out,) = ctx.saved_tensors
+    if ctx.log:
+        gx = torch._log_softmax_backward_data(g, out, -1, out.dtype)
+    else:
+        gx = torch._softmax_backward_data(g, out, -1, out.dtype)
+    return (gx if ctx.temperature == 1.0 else gx / ctx.temperature), None, None
+
+
+softmax_op.register_autograd(_softmax_backward, setup_context=_softmax_setup)
+softmax = _dispatch(softmax_op, _softmax_setup, _softmax_backward)
+
+
+@softmax_op.register_vmap
+def _(info, in_dims, x, temperature, log):
+    return softmax_op(_front(x, in_dims[0], info.batch_size), temperature, log), 0
+
+
+# ----------------------------------------------------------------------------- cross-entropy
+
+
+@torch.library.custom_op("dlmath::cross_entropy", mutates_args=())
+def xent_op(logits: Tensor, target: Tensor, reduction: int, check: bool) -> Tensor:
+    """Cross-entropy of the rows of ``logits`` against class indices or weights, reduced by
+    ``("none", "sum", "mean")[reduction]``; NaN for a bad target (``check``: raise on the CPU)."""
+    return rows.xent(logits, target, _RED[reduction], check)
+
+
+@xent_op.register_fake
+def _(logits, target, reduction, check):
+    return logits.new_empty(logits.shape[:-1] if reduction == 0 else ())
+
+
+def _xent_setup(ctx, inputs, output):
+    logits, target, reduction, _ = inputs
+    ctx.reduction = reduction
+    ctx.save_for_backward(logits, target)
+
+
+def _mean_factor(ctx, logits):
+    if ctx.reduction == 2:
+        n = logits.numel() // logits.shape[-1] if logits.shape[-1] else 0
+        return 1.0 / n if n else 1.0
+    return 1.0
+
+
+def _xent_backward(ctx, g):
+    logits, target = ctx.saved_tensors
+    f = _mean_factor(ctx, logits)
+    gz = xent_grad(logits, target, g, f, False) if ctx.needs_input_grad[0] else None
+    gt = None
+    if ctx.needs_input_grad[1]:
+        gt = -(g.unsqueeze(-1) if g.dim() else g) * f * softmax(logits, 1.0, True)
+    return gz, gt, None, None
+
+
+xent_op.register_autograd(_xent_backward, setup_context=_xent_setup)
+xent = _dispatch(xent_op, _xent_setup, _xent_backward)
+
+
+@xent_op.register_vmap
+def _(info, in_dims, logits, target, reduction, check):
+    B = info.batch_size
+    z, t = _front(logits, in_dims[0], B), _front(target, in_dims[1], B)
+    per = xent_op(z, t, 0, False)
+    if reduction == 0:
+        return per, 0
+    dims = tuple(range(1, per.dim()))
+    total = per.sum(dims) if dims else per
+    if reduction == 2:
+        n = per[0].numel()
+        total = total / n if n else total * float("nan")
+    return total, 0
+
+
+@torch.library.custom_op("dlmath::cross_entropy_backward", mutates_args=())
+def xent_grad_op(logits: Tensor, target: Tensor, scale: Tensor, factor: float, check: bool) -> Tensor:
+    """``factor * scale * ((sum_k y_k) p - y)`` per row; ``scale`` 0-d or of the batch shape (a
+    float ``factor`` beside it spares the backward of a mean one tensor operation)."""
+    return rows.xent_grad(logits, target, scale, factor, check)
+
+
+@xent_grad_op.register_fake
+def _(logits, target, scale, factor, check):
+    return torch.empty_like(logits)
+
+
+def _xent_grad_setup(ctx, inputs, output):
+    logits, target, scale, factor, _ = inputs
+    ctx.factor = factor
+    ctx.save_for_backward(logits, target, scale)
+
+
+def _xent_grad_backward(ctx, u):
+    logits, target, scale = ctx.saved_tensors
+    prob = target.dtype.is_floating_point
+    s = (scale.unsqueeze(-1) if scale.dim() else scale) * ctx.factor
+    mass = target.sum(-1, keepdim=True) if prob else 1.0
+    gz = gt = gs = None
+    if ctx.needs_input_grad[0]:
+        gz = hvp(logits, u) * (s * mass)
+    if prob and ctx.needs_input_grad[1]:
+        p = softmax(logits, 1.0, False)
+        gt = s * ((p * u).sum(-1, keepdim=True) - u)
+    if ctx.needs_input_grad[2]:
+        unit = xent_grad(logits, target, torch.ones((), dtype=logits.dtype), ctx.factor, False)
+        gs = (unit * u).sum(-1)
+        gs = gs.sum() if scale.dim() == 0 else gs
+    return gz, gt, gs, None, None
+
+
+xent_grad_op.register_autograd(_xent_grad_backward, setup_context=_xent_grad_setup)
+xent_grad = _dispatch(xent_grad_op, _xent_grad_setup, _xent_grad_backward)
+
+
+@xent_grad_op.register_vmap
+def _(info, in_dims, logits, target, scale, factor, check):
+    B = info.batch_size
+    z, t = _front(logits, in_dims[0], B), _front(target, in_dims[1], B)
+    s = scale if in_dims[2] is None else scale.movedim(in_dims[2], 0)
+    if in_dims[2] is not None and s.dim() == 1:
+        s = s.reshape(B, *([1] * (z.dim() - 2))).expand(z.shape[:-1])
+    return xent_grad_op(z, t, s, factor, False), 0
+
+
+# ----------------------------------------------------------------------------- softmax HVP
+
+
+@torch.library.custom_op("dlmath::softmax_hvp", mutates_args=())
+def hvp_op(z: Tensor, v: Tensor) -> Tensor:
+    """:math:`p \\odot v - p\\,(p^\\top v)` over the last dimension, :math:`p = \\mathrm{softmax}(z)`."""
+    return rows.hvp(z, v)
+
+
+@hvp_op.register_fake
+def _(z, v):
+    return torch.empty_like(z)
+
+
+def _hvp_setup(ctx, inputs, output):
+    ctx.save_for_backward(*inputs)
+
+
+def _hvp_backward(ctx, u):
+    z, v = ctx.saved_tensors
+    gz = gv = None
+    if ctx.needs_input_grad[1]:
+        gv = hvp(z, u)
+    if ctx.needs_input_grad[0]:
+        p = softmax(z, 1.0, False)
+        c = (p * v).sum(-1, keepdim=True)
+        w = u * (v - c) - (u * p).sum(-1, keepdim=True) * v
+        gz = hvp(z, w)
+    return gz, gv
+
+
+hvp_op.register_autograd(_hvp_backward, setup_context=_hvp_setup)
+hvp = _dispatch(hvp_op, _hvp_setup, _hvp_backward)
+
+
+@hvp_op.register_vmap
+def _(info, in_dims, z, v):
+    B = info.batch_size
+    return hvp_op(_front(z, in_dims[0], B), _front(v, in_dims[1], B)), 0

@@ -1,0 +1,181 @@
+"""dlmath inside JAX programs (src/dlmath/_jax.py): custom_jvp derivatives against the formulas,
+jit, vmap and grad, quiet under jax.debug_nans/debug_infs on finite input, NaN for a bad label
+under jit, and the peers jax.nn and optax on the same inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import dlmath
+
+jax = pytest.importorskip("jax", reason="the JAX adapter needs JAX")
+jnp = pytest.importorskip("jax.numpy")
+
+
+@pytest.fixture(autouse=True)
+def x64():
+    prev = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", prev)
+
+
+def data(seed=0, shape=(4, 6)):
+    r = np.random.default_rng(seed)
+    return (
+        jnp.asarray(r.standard_normal(shape) * 3),
+        jnp.asarray(r.integers(0, shape[-1], shape[:-1])),
+        jnp.asarray(r.random(shape)),
+    )
+
+
+def _calls():
+    z, t, y = data()
+    return {
+        "logsumexp(ones(4))": lambda: dlmath.logsumexp(jnp.ones(4)),
+        "logsumexp of a 0-d array": lambda: dlmath.logsumexp(jnp.float64(1.5)),
+        "logsumexp b": lambda: dlmath.logsumexp(z, axis=-1, b=y),
+        "logsumexp where": lambda: dlmath.logsumexp(z, axis=-1, where=y > 0.1),
+        "smooth_max": lambda: dlmath.smooth_max(z, axis=-1, temperature=0.1),
+        "softmax": lambda: dlmath.softmax(z, temperature=0.5),
+        "log_softmax": lambda: dlmath.log_softmax(z),
+        "cross_entropy": lambda: dlmath.cross_entropy(z, t),
+        "cross_entropy probabilities": lambda: dlmath.cross_entropy(z, y),
+        "cross_entropy options": lambda: dlmath.cross_entropy(
+            z, t, weight=y[0], ignore_index=1, label_smoothing=0.1, where=y[:, 0] > 0.2
+        ),
+        "cross_entropy_grad": lambda: dlmath.cross_entropy_grad(z, t),
+        "softmax_hvp": lambda: dlmath.softmax_hvp(z, y),
+        "grad of logsumexp": lambda: jax.grad(lambda a: dlmath.logsumexp(a))(z),
+        "grad of cross_entropy": lambda: jax.grad(lambda a: dlmath.cross_entropy(a, t))(z),
+        "grad in the target": lambda: jax.grad(lambda b: dlmath.cross_entropy(z, b))(y),
+        "jit cross_entropy": lambda: jax.jit(dlmath.cross_entropy)(z, t),
+    }
+
+
+@pytest.mark.parametrize("flag", ["jax_debug_nans", "jax_debug_infs"])
+@pytest.mark.parametrize("name", list(_calls()))
+def test_finite_input_trips_neither_debug_nans_nor_debug_infs(flag, name):
+    # JAX's own regression tests (#7390, #7634) catch a logsumexp whose untaken branch builds inf/NaN
+    f = _calls()[name]
+    jax.config.update(flag, True)
+    try:
+        out = f()
+    finally:
+        jax.config.update(flag, False)
+    assert all(np.isfinite(np.asarray(a)).all() for a in jax.tree_util.tree_leaves(out))
+
+
+def test_a_bad_label_under_jit_is_nan_never_a_number():
+    z, t, y = data(1)
+    bad = t.at[2].set(6)
+    loss = jax.jit(dlmath.cross_entropy)(z, bad)
+    assert np.isnan(float(loss))
+    per = jax.jit(lambda a, b: dlmath.cross_entropy(a, b, reduction="none"))(z, bad)
+    assert np.isnan(per[2]) and np.isfinite(np.delete(np.asarray(per), 2)).all()
+    g = jax.jit(dlmath.cross_entropy_grad)(z, bad)
+    assert np.isnan(g[2]).all() and np.isfinite(np.delete(np.asarray(g), 2, axis=0)).all()
+    negative = jax.jit(lambda a, b: dlmath.cross_entropy(a, b, reduction="none"))(z, y.at[1, 3].set(-0.5))
+    assert np.isnan(negative[1]) and np.isfinite(negative[0])
+    with pytest.raises(ValueError, match=r"target index 6 at position \(2,\) is out of range for 6 classes"):
+        dlmath.cross_entropy(z, bad)
+
+
+def test_custom_jvp_rules_are_the_derivations():
+    z, t, y = data(2)
+    xd = jnp.asarray(np.random.default_rng(3).standard_normal(z.shape))
+    p = np.asarray(dlmath.softmax(np.asarray(z)))
+    _, lse_dot = jax.jvp(lambda a: dlmath.logsumexp(a, axis=-1), (z,), (xd,))
+    np.testing.assert_allclose(lse_dot, (p * xd).sum(-1), rtol=1e-13)
+    _, p_dot = jax.jvp(lambda a: dlmath.softmax(a, temperature=0.5), (z,), (xd,))
+    p2 = np.asarray(dlmath.softmax(np.asarray(z), temperature=0.5))
+    np.testing.assert_allclose(
+        p_dot, p2 * (xd - (p2 * xd).sum(-1, keepdims=True)) / 0.5, rtol=1e-12, atol=1e-15
+    )
+    _, l_dot = jax.jvp(dlmath.log_softmax, (z,), (xd,))
+    np.testing.assert_allclose(l_dot, xd - (p * xd).sum(-1, keepdims=True), rtol=1e-12, atol=1e-14)
+    g = jax.grad(lambda a: dlmath.cross_entropy(a, y, reduction="sum"))(z)
+    np.testing.assert_allclose(g, np.asarray(y).sum(-1, keepdims=True) * p - y, rtol=1e-12, atol=1e-14)
+    gy = jax.grad(lambda b: dlmath.cross_entropy(z, b, reduction="sum"))(y)
+    np.testing.assert_allclose(gy, -np.asarray(dlmath.log_softmax(np.asarray(z))), rtol=1e-13)
+    hv = jax.jvp(jax.grad(lambda a: dlmath.logsumexp(a, axis=-1).sum()), (z,), (xd,))[1]
+    np.testing.assert_allclose(dlmath.softmax_hvp(z, xd), hv, rtol=1e-12, atol=1e-14)
+
+
+def test_grad_of_lse_with_weights_and_sign():
+    x = jnp.array([0.5, -1.0, 2.0, 0.0])
+    b = jnp.array([1.0, -2.0, 0.5, 0.0])
+    gx, gb = jax.grad(lambda a, c: dlmath.logsumexp(a, b=c, return_sign=True)[0], argnums=(0, 1))(x, b)
+    s = float(np.sum(np.asarray(b) * np.exp(np.asarray(x))))
+    np.testing.assert_allclose(gx, np.asarray(b) * np.exp(np.asarray(x)) / s, rtol=1e-13)
+    np.testing.assert_allclose(gb, np.exp(np.asarray(x)) / s, rtol=1e-13)
+
+
+def test_vmap_equals_a_loop():
+    z, t, _ = data(4, (3, 5, 7))
+    for f in (
+        dlmath.cross_entropy,
+        lambda a, b: dlmath.cross_entropy_grad(a, b, reduction="sum"),
+        lambda a, b: dlmath.logsumexp(a, axis=0),
+    ):
+        got = jax.vmap(f)(z, t)
+        np.testing.assert_allclose(got, np.stack([f(z[i], t[i]) for i in range(3)]), rtol=1e-13)
+
+
+def test_the_peers_on_the_same_inputs():
+    z, t, y = data(5, (5, 8))
+    m = y > 0.3
+    np.testing.assert_allclose(dlmath.logsumexp(z, axis=1), jax.nn.logsumexp(z, axis=1), rtol=1e-14)
+    np.testing.assert_allclose(
+        dlmath.logsumexp(z, axis=1, where=m), jax.nn.logsumexp(z, axis=1, where=m), rtol=1e-14
+    )
+    b = y - 0.4
+    v, s = dlmath.logsumexp(z, axis=1, b=b, return_sign=True)
+    vr, sr = jax.nn.logsumexp(z, axis=1, b=b, return_sign=True)
+    np.testing.assert_allclose(v, vr, rtol=1e-12)
+    np.testing.assert_array_equal(s, sr)
+    np.testing.assert_allclose(
+        dlmath.softmax(z, where=m), jax.nn.softmax(z, where=m), rtol=1e-14, atol=1e-300
+    )
+    np.testing.assert_allclose(dlmath.log_softmax(z, where=m), jax.nn.log_softmax(z, where=m), rtol=1e-14)
+    optax = pytest.importorskip("optax", reason="optax is the reference for the cross-entropy's where")
+    np.testing.assert_allclose(
+        dlmath.cross_entropy(z, t, reduction="none"),
+        optax.softmax_cross_entropy_with_integer_labels(z, t),
+        rtol=1e-13,
+    )
+    np.testing.assert_allclose(
+        dlmath.cross_entropy(z, y, reduction="none"), optax.softmax_cross_entropy(z, y), rtol=1e-13
+    )
+    keep = m.at[jnp.arange(5), t].set(True)  # every label names a kept class
+    np.testing.assert_allclose(
+        dlmath.cross_entropy(z, t, where=keep, reduction="none"),
+        optax.softmax_cross_entropy_with_integer_labels(z, t, where=keep),
+        rtol=1e-13,
+    )
+    np.testing.assert_allclose(
+        dlmath.cross_entropy(z, y, where=m, reduction="none"),
+        optax.softmax_cross_entropy(z, y, where=m),
+        rtol=1e-13,
+    )
+    rows = jnp.array([True, False, True, True, False])
+    np.testing.assert_allclose(
+        dlmath.cross_entropy(z, t, where=rows, reduction="none"),
+        optax.softmax_cross_entropy_with_integer_labels(z, t, where=rows),
+        rtol=1e-13,
+    )
+    g = jax.grad(lambda a: dlmath.cross_entropy(a, t, reduction="sum"))(z)
+    go = jax.grad(lambda a: optax.softmax_cross_entropy_with_integer_labels(a, t).sum())(z)
+    np.testing.assert_allclose(g, go, rtol=1e-12, atol=1e-15)
+
+
+def test_half_precision_is_computed_in_float32_and_rounded_once():
+    jax.config.update("jax_enable_x64", False)
+    x = jnp.asarray(np.random.default_rng(6).standard_normal((8, 300)) * 3, jnp.bfloat16)
+    ref = jax.nn.softmax(x.astype(jnp.float32)).astype(jnp.bfloat16)
+    got = dlmath.softmax(x)
+    assert got.dtype == jnp.bfloat16
+    assert np.mean(np.asarray(got == ref)) > 0.99
+    assert dlmath.logsumexp(x, axis=-1).dtype == jnp.bfloat16
+    assert dlmath.cross_entropy(x, jnp.zeros(8, jnp.int32)).dtype == jnp.bfloat16
