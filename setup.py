@@ -17,7 +17,7 @@ from setuptools.command.build_ext import build_ext
 CSRC = "src/dlmath/_kernels/csrc"
 HEADERS = [
     f"{CSRC}/{h}"
-    for h in ("rows.h", "rows_impl.h", "rows_lse.h", "rows_xent.h", "scalar.h", "simd.h", "vmath.h")
+    for h in ("pool.h", "rows.h", "rows_impl.h", "rows_lse.h", "rows_xent.h", "scalar.h", "simd.h", "vmath.h")
 ]
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 COMMON = ["-O3", "-ffp-contract=off", "-fvisibility=hidden"]
@@ -55,6 +55,7 @@ setup(
         Extension(
             "dlmath._kernels._native",
             sources=[f"{CSRC}/module.c"],
+            extra_link_args=["-pthread"] if os.name == "posix" else [],
             depends=HEADERS + [f"{CSRC}/rows.c"],
             optional=os.environ.get("DLMATH_REQUIRE_KERNELS") != "1",
         )

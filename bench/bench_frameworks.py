@@ -12,8 +12,8 @@ then, for float32 logits of shape (512, 1000) and (4096, 32000):
   ``softmax_cross_entropy_with_integer_labels`` (skipped, with a message, without optax), forward
   and ``jax.grad`` of the summed output;
 - extra peak memory of one forward + backward, for each library, at (512, 32000) and (4096, 32000):
-  the peak resident set size (``getrusage``) of a fresh process during the call minus its
-  resident size just before, with the inputs (and a first call at a tiny shape) already in memory.
+  the peak resident set size of a fresh process during the call (``VmHWM``, reset just before
+  it through ``/proc/self/clear_refs``) minus its resident size just before, with the inputs (and a first call at a tiny shape) already in memory.
 
 Each figure is the median of blocks of back-to-back calls, the libraries alternating block by block
 (both frameworks' worker threads spin for a while after a call, so interleaving call by call would
@@ -123,7 +123,7 @@ def bench_torch(shapes):
 # ----------------------------------------------------------------------------- memory
 
 _MEMORY_CHILD = r"""
-import json, resource, sys
+import json, sys
 sys.path.insert(0, {bench!r})
 from bench_frameworks import torch_calls
 shape, func, library = tuple({shape!r}), {func!r}, {library!r}
@@ -131,14 +131,19 @@ _, tiny = torch_calls((4, 8), func, library)
 tiny()
 _, fb = torch_calls(shape, func, library)
 
-def rss_kb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * (resource.getpagesize() // 1024)
+def status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
 
-before = rss_kb()
-resource.getrusage(resource.RUSAGE_SELF)
+# Reset the peak resident size (VmHWM) to the present one, so the peak read after the call is the
+# call's own and not the imports' or the input generation's (Linux; proc(5), clear_refs).
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+before = status_kb("VmRSS")
 fb()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = status_kb("VmHWM")
 print(json.dumps({{"extra_mb": (peak - before) / 1024}}))
 """
 

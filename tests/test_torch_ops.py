@@ -56,6 +56,12 @@ def _op_cases():
         ),
         ("cross_entropy_backward row scale", ops.xent_grad_op, (x, y, probs(5, seed=5), 1.0, False)),
         ("softmax_hvp", ops.hvp_op, (x, v)),
+        ("softmax_backward", ops.softmax_backward_op, (torch.softmax(x / 0.5, -1), v, 0.5, False)),
+        (
+            "log_softmax_backward",
+            ops.softmax_backward_op,
+            (torch.log_softmax(x3, -1), randn(2, 3, 6), 1.0, True),
+        ),
     ]
 
 
@@ -66,6 +72,40 @@ def test_opcheck_passes_for_every_op(name, op, args):
         for a in args
     )
     torch.library.opcheck(op, args)
+
+
+_EAGER = {  # the callable the public functions use, and its registered op
+    "logsumexp": (ops.logsumexp, ops.logsumexp_op),
+    "softmax": (ops.softmax, ops.softmax_op),
+    "softmax_backward": (ops.softmax_backward, ops.softmax_backward_op),
+    "cross_entropy": (ops.xent, ops.xent_op),
+    "cross_entropy_backward": (ops.xent_grad, ops.xent_grad_op),
+    "softmax_hvp": (ops.hvp, ops.hvp_op),
+}
+
+
+@pytest.mark.parametrize("name, op, args", _op_cases(), ids=[c[0] for c in _op_cases()])
+def test_plain_eager_calls_equal_the_registered_op_with_gradients_of_two_orders(name, op, args):
+    # eager calls on ordinary tensors skip the custom-op dispatch; the values, the gradients and
+    # the gradients of the gradients must be the op's, bit for bit
+    fast = next(f for f, o in _EAGER.values() if o is op)
+
+    def run(f):
+        leaves = [
+            a.clone().requires_grad_(a.dtype.is_floating_point) if isinstance(a, torch.Tensor) else a
+            for a in args
+        ]
+        out = f(*leaves)
+        tensors = [a for a in leaves if isinstance(a, torch.Tensor) and a.requires_grad]
+        first = torch.autograd.grad(out.sum(), tensors, create_graph=True, allow_unused=True)
+        used = [(a, g) for a, g in zip(tensors, first, strict=True) if g is not None]
+        second = torch.autograd.grad(
+            sum((g * g).sum() for _, g in used), [a for a, _ in used], allow_unused=True
+        )
+        return [out, *[g for _, g in used], *[g for g in second if g is not None]]
+
+    for a, b in zip(run(fast), run(op), strict=True):
+        assert torch.equal(a, b)
 
 
 # ----------------------------------------------------------------------------- values against torch

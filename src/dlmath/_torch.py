@@ -16,8 +16,9 @@ already batches) and the derivative from the derivations:
 
 and, for :math:`h = p \odot v - p\,(p^\top v)`, :math:`\nabla_v (u^\top h) = Hu` and
 :math:`\nabla_z (u^\top h) = H\bigl(u \odot (v - p^\top v) - (u^\top p)\,v\bigr)`, so derivatives
-of every order stay inside these ops. The softmax backward is torch's own fused
-``_softmax_backward_data`` (the formula above) on the saved output. The bodies are in
+of every order stay inside these ops. The softmax backward is an op of its own
+(``dlmath::softmax_backward``, the formula above on the saved output, with its own derivative), so
+a forward and backward run on the same compiled kernels and thread pool. The bodies are in
 :mod:`dlmath._torch_rows`: the compiled kernels on CPU tensors, torch operations elsewhere.
 
 Each op has a callable of the same name without ``_op`` (``logsumexp``, ``softmax``, ...), which
@@ -34,27 +35,60 @@ from torch import Tensor
 
 from . import _torch_rows as rows
 
-__all__ = ["logsumexp", "softmax", "xent", "xent_grad", "hvp"]
+__all__ = ["logsumexp", "softmax", "softmax_backward", "xent", "xent_grad", "hvp"]
 
 _RED = rows.REDUCTIONS
 
 
-def _dispatch(op, setup, backward):
-    """The op, and for ``torch.func`` transforms its ``autograd.Function`` twin, as one callable."""
+_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+_legacy_batched = torch._C._functorch.is_legacy_batchedtensor
+_functional = torch._C._functorch.is_functionaltensor
+
+
+def _plain(args):
+    """True when every tensor argument is an ordinary tensor and no mode or compiler is watching:
+    the op's body can then run without the dispatcher (the results are the same)."""
+    for a in args:
+        if isinstance(a, Tensor) and (
+            type(a) is not Tensor or _wrapped(a) or _legacy_batched(a) or _functional(a)
+        ):
+            return False
+    return not (torch._C._len_torch_dispatch_stack() or torch._C._is_torch_function_mode_enabled())
+
+
+def _dispatch(op, body, setup, backward):
+    """The op, with an ``autograd.Function`` twin for ``torch.func`` transforms and one for plain
+    eager calls, as one callable.
+
+    ``torch.func`` transforms take the twin whose forward is the op (``register_autograd`` does
+    not reach them). Plain eager calls on ordinary tensors take a twin whose forward is the op's
+    body: the same computation and derivative without the custom-op dispatch, which costs tens
+    of microseconds of Python per call, as much as a (512, 1000) softmax. Compiled code, fake and
+    meta tensors, tensor subclasses and dispatch modes always see the registered op.
+    """
+    members = {"setup_context": staticmethod(setup), "backward": staticmethod(backward)}
     twin = type(
         f"{op._name}_function",
         (torch.autograd.Function,),
-        {
-            "forward": staticmethod(lambda *args: op(*args)),
-            "setup_context": staticmethod(setup),
-            "backward": staticmethod(backward),
-            "generate_vmap_rule": True,
-        },
+        {"forward": staticmethod(lambda *args: op(*args)), "generate_vmap_rule": True, **members},
+    )
+
+    def forward(ctx, *args):  # the ctx-first form: with setup_context, apply() binds by inspect.signature
+        out = body(*args)
+        setup(ctx, args, out)
+        return out
+
+    eager = type(
+        f"{op._name}_eager",
+        (torch.autograd.Function,),
+        {"forward": staticmethod(forward), "backward": staticmethod(backward)},
     )
 
     def call(*args):
         if torch._C._are_functorch_transforms_active():
             return twin.apply(*args)
+        if not torch.compiler.is_compiling() and _plain(args):  # the compiler stops at the first test
+            return eager.apply(*args)
         return op(*args)
 
     return call
@@ -91,7 +125,7 @@ def _lse_backward(ctx, g):
 
 
 logsumexp_op.register_autograd(_lse_backward, setup_context=_lse_setup)
-logsumexp = _dispatch(logsumexp_op, _lse_setup, _lse_backward)
+logsumexp = _dispatch(logsumexp_op, rows.lse, _lse_setup, _lse_backward)
 
 
 @logsumexp_op.register_vmap
@@ -120,20 +154,69 @@ def _softmax_setup(ctx, inputs, output):
 
 def _softmax_backward(ctx, g):
     (out,) = ctx.saved_tensors
-    if ctx.log:
-        gx = torch._log_softmax_backward_data(g, out, -1, out.dtype)
-    else:
-        gx = torch._softmax_backward_data(g, out, -1, out.dtype)
-    return (gx if ctx.temperature == 1.0 else gx / ctx.temperature), None, None
+    if not torch.is_grad_enabled() and _plain((out, g)):  # a first-order backward: no graph to record
+        return rows.normalise_backward(out, g, ctx.temperature, ctx.log), None, None
+    return softmax_backward(out, g, ctx.temperature, ctx.log), None, None
 
 
 softmax_op.register_autograd(_softmax_backward, setup_context=_softmax_setup)
-softmax = _dispatch(softmax_op, _softmax_setup, _softmax_backward)
+softmax = _dispatch(softmax_op, rows.normalise, _softmax_setup, _softmax_backward)
 
 
 @softmax_op.register_vmap
 def _(info, in_dims, x, temperature, log):
     return softmax_op(_front(x, in_dims[0], info.batch_size), temperature, log), 0
+
+
+@torch.library.custom_op("dlmath::softmax_backward", mutates_args=())
+def softmax_backward_op(y: Tensor, g: Tensor, temperature: float, log: bool) -> Tensor:
+    """:math:`J^\\top g` of softmax (``log``: log-softmax) of ``x / temperature`` from its output
+    ``y``: ``y * (g - sum(y * g)) / temperature``, or ``(g - exp(y) * sum(g)) / temperature``."""
+    return rows.normalise_backward(y, g, temperature, log)
+
+
+@softmax_backward_op.register_fake
+def _(y, g, temperature, log):
+    return torch.empty_like(y)
+
+
+def _softmax_backward_setup(ctx, inputs, output):
+    y, g, ctx.temperature, ctx.log = inputs
+    ctx.save_for_backward(y, g)
+
+
+def _softmax_backward_backward(ctx, u):
+    """With :math:`c = y^\\top g`: :math:`\\partial_g = y \\odot (u - y^\\top u)/\\tau` (the op
+    itself), :math:`\\partial_y = (u \\odot (g - c) - g\\,(u^\\top y))/\\tau`; for the log-softmax,
+    :math:`\\partial_g = (u - (e^y)^\\top u)/\\tau` and :math:`\\partial_y = -e^y \\odot u \\sum_k g_k/\\tau`."""
+    y, g = ctx.saved_tensors
+    tau = ctx.temperature
+    gy = gg = None
+    if ctx.log:
+        e = torch.exp(y)
+        if ctx.needs_input_grad[1]:
+            gg = (u - (e * u).sum(-1, keepdim=True)) / tau
+        if ctx.needs_input_grad[0]:
+            gy = -(e * u) * (g.sum(-1, keepdim=True) / tau)
+    else:
+        if ctx.needs_input_grad[1]:
+            gg = softmax_backward(y, u, tau, False)
+        if ctx.needs_input_grad[0]:
+            c = (y * g).sum(-1, keepdim=True)
+            gy = (u * (g - c) - g * (u * y).sum(-1, keepdim=True)) / tau
+    return gy, gg, None, None
+
+
+softmax_backward_op.register_autograd(_softmax_backward_backward, setup_context=_softmax_backward_setup)
+softmax_backward = _dispatch(
+    softmax_backward_op, rows.normalise_backward, _softmax_backward_setup, _softmax_backward_backward
+)
+
+
+@softmax_backward_op.register_vmap
+def _(info, in_dims, y, g, temperature, log):
+    B = info.batch_size
+    return softmax_backward_op(_front(y, in_dims[0], B), _front(g, in_dims[1], B), temperature, log), 0
 
 
 # ----------------------------------------------------------------------------- cross-entropy
@@ -175,7 +258,9 @@ def _xent_backward(ctx, g):
 
 
 xent_op.register_autograd(_xent_backward, setup_context=_xent_setup)
-xent = _dispatch(xent_op, _xent_setup, _xent_backward)
+xent = _dispatch(
+    xent_op, lambda z, t, red, check: rows.xent(z, t, _RED[red], check), _xent_setup, _xent_backward
+)
 
 
 @xent_op.register_vmap
@@ -230,7 +315,7 @@ def _xent_grad_backward(ctx, u):
 
 
 xent_grad_op.register_autograd(_xent_grad_backward, setup_context=_xent_grad_setup)
-xent_grad = _dispatch(xent_grad_op, _xent_grad_setup, _xent_grad_backward)
+xent_grad = _dispatch(xent_grad_op, rows.xent_grad, _xent_grad_setup, _xent_grad_backward)
 
 
 @xent_grad_op.register_vmap
@@ -275,7 +360,7 @@ def _hvp_backward(ctx, u):
 
 
 hvp_op.register_autograd(_hvp_backward, setup_context=_hvp_setup)
-hvp = _dispatch(hvp_op, _hvp_setup, _hvp_backward)
+hvp = _dispatch(hvp_op, rows.hvp, _hvp_setup, _hvp_backward)
 
 
 @hvp_op.register_vmap

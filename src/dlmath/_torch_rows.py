@@ -20,7 +20,7 @@ import torch
 from . import _kernels, _xent_core
 from . import _lse_core as core
 
-__all__ = ["BadRow", "lse", "normalise", "xent", "xent_grad", "hvp"]
+__all__ = ["BadRow", "lse", "normalise", "normalise_backward", "xent", "xent_grad", "hvp"]
 
 CODES = {torch.float64: 0, torch.float32: 1, torch.float16: 2, torch.bfloat16: 3}
 TCODES = {torch.int64: 0, torch.int32: 1}
@@ -95,6 +95,28 @@ def normalise(x, temperature, log):
         (out.data_ptr(), K, 1.0 / temperature, int(log)),
     )
     return out.reshape(x.shape)
+
+
+def normalise_backward(y, g, temperature, log):
+    """The backward of :func:`normalise` from its output ``y``: ``y (g - y.g) / tau`` (log-softmax:
+    ``(g - e^y sum g) / tau``) over the last dimension; torch's own fused backward off the CPU."""
+    if g.dtype != y.dtype or g.device != y.device:
+        g = g.to(y)
+    if not (_native(y) and g.is_cpu):
+        back = torch._log_softmax_backward_data if log else torch._softmax_backward_data
+        gx = back(g, y, -1, y.dtype)
+        return gx if temperature == 1.0 else gx / temperature
+    Y, R, K, ld = _matrix(y)
+    G, _, _, ldg = _matrix(g)
+    out = torch.empty((R, K), dtype=y.dtype)
+    _kernels.call(
+        "softmax_bwd",
+        R,
+        K,
+        (CODES[y.dtype], Y.data_ptr(), K, ld, G.data_ptr(), ldg),
+        (out.data_ptr(), K, 1.0 / temperature, int(log)),
+    )
+    return out.reshape(y.shape)
 
 
 def _target(t, R):

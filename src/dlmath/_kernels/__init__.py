@@ -52,6 +52,7 @@ __all__ = [
     "use_isa",
     "off",
     "lse_rows",
+    "softmax_backward_rows",
     "lse_state_rows",
     "merge",
     "softmax_rows",
@@ -202,28 +203,20 @@ def _target(x, target):
 
 
 def _run(fn, R, K, pre, post):
-    """``fn(*pre, r0, r1, *post)`` over all rows, on the pool's threads; the first bad row reported, or -1.
+    """``fn(*pre, r0, r1, *post)`` over all rows, on the native pool's threads (``csrc/pool.h``);
+    the first bad row reported, or -1.
 
-    Each thread makes one call, which claims chunks of rows from a shared counter until none are
-    left (in C, so no thread returns for the GIL between chunks); a thread slowed by other work on
-    the machine takes fewer chunks. Every row is computed whole by one call: the bits do not
-    depend on the thread count.
+    The calling thread and up to ``num_threads() - 1`` pool threads claim chunks of rows from a
+    shared counter until none are left, all in C: no thread comes back for the GIL during a call.
+    Every row is computed whole by one thread: the bits do not depend on the thread count.
     """
     if R * K < _PARALLEL_MIN:
         return fn(*pre, 0, R, *post)
     n = min(_parallel.num_threads(), R)
     if n <= 1:
         return fn(*pre, 0, R, *post)
-    counter = np.zeros(1, dtype=np.int64)
     chunk = max(1, min(-(-R // (n * _CHUNKS_PER_THREAD)), _CHUNK_ELEMENTS // K))
-    results = [-1] * n
-
-    def task(i):
-        results[i] = fn(*pre, 0, R, *post, counter, chunk)
-
-    _parallel.run([(lambda i=i: task(i)) for i in range(n)], n, spin=_lib.spin_while)
-    bad = [r for r in results if r >= 0]
-    return min(bad) if bad else -1
+    return fn(*pre, 0, R, *post, n, chunk)
 
 
 def _lib_or_raise():
@@ -385,4 +378,20 @@ def hvp_rows(z, v, out=None):
     out = _out(out, z.shape, z.dtype)
     ldo = _matrix(out, "out")[2]
     _run(lib.hvp, R, K, (code, z, K, ld, v, ldv), (out, ldo))
+    return out
+
+
+def softmax_backward_rows(y, g, out=None, *, log=False, temperature=1.0):
+    """The backward of :func:`softmax_rows` from its output ``y`` and the cotangent ``g``:
+    ``y * (g - sum(y * g)) / temperature`` per row, or for the log-softmax
+    ``(g - exp(y) * sum(g)) / temperature``; sums and products in float64, rounded once."""
+    lib = _lib_or_raise()
+    code = _code(y, "softmax_backward_rows")
+    R, K, ld = _matrix(y, "y")
+    if g.shape != y.shape or g.dtype != y.dtype:
+        raise ValueError(f"g must have y's shape {y.shape} and dtype {y.dtype}; got {g.shape} {g.dtype}")
+    ldg = _matrix(g, "g")[2]
+    out = _out(out, y.shape, y.dtype)
+    ldo = _matrix(out, "out")[2]
+    _run(lib.softmax_bwd, R, K, (code, y, K, ld, g, ldg), (out, ldo, 1.0 / temperature, 1 if log else 0))
     return out

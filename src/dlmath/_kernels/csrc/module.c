@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "rows.h"
+#include "pool.h"
 
 static const dl_kernels *dl_tables[3];
 static int dl_ntables;
@@ -80,18 +81,20 @@ static int dl_addr(PyObject *o, int writable, Py_ssize_t *out)
 }
 
 /* fmt: 'n' an int, 'd' a float, 'p' a read address, 'w' a written address */
-/* the optional last two arguments of a row kernel: a shared int64 row counter and a chunk size */
-static Py_ssize_t dl_counter, dl_chunk;
+/* the optional last two arguments of a row kernel: the number of threads to run on (the calling
+ * one included) and the chunk of rows a thread claims at a time */
+static Py_ssize_t dl_threads, dl_chunk;
 
 static int dl_args(PyObject *const *args, Py_ssize_t nargs, const char *fmt, void **out)
 {
     int rows = fmt[0] == 'r';
     if (rows) fmt++;
     Py_ssize_t n = (Py_ssize_t)strlen(fmt);
-    dl_counter = 0;
-    dl_chunk = 0;
+    dl_threads = 1;
+    dl_chunk = 1;
     if (rows && nargs == n + 2) {
-        if (dl_addr(args[n], 1, &dl_counter)) return -1;
+        dl_threads = PyLong_AsSsize_t(args[n]);
+        if (dl_threads == -1 && PyErr_Occurred()) return -1;
         dl_chunk = PyLong_AsSsize_t(args[n + 1]);
         if (dl_chunk == -1 && PyErr_Occurred()) return -1;
         if (dl_chunk < 1) dl_chunk = 1;
@@ -125,30 +128,22 @@ static PyObject *dl_result(dl_int rc)
 
 #define DL_P(v) ((void *)(v))
 
-/* A row kernel over rows [r0, r1): at once, or (with a counter) in chunks claimed from the shared
- * counter until it passes r1, so that the threads of one call never come back for the GIL between
- * chunks. Every row is computed whole by one call, so the bits do not depend on who took it.
- * EXPR uses lo and hi. The first bad row (the smallest) or -2 (no memory) wins. */
-#define DL_ROWS(work, EXPR)                                                                                 \
-    dl_int rc_ = -1;                                                                                         \
-    long long *ctr_ = (long long *)dl_counter;                                                               \
-    dl_int chunk_ = dl_chunk;                                                                                \
-    int nogil_ = ctr_ != NULL || (work) > 16384;                                                             \
-    PyThreadState *ts_ = nogil_ ? PyEval_SaveThread() : NULL;                                                \
-    if (!ctr_) {                                                                                             \
-        dl_int lo = r0, hi = r1;                                                                             \
-        rc_ = (EXPR);                                                                                        \
-    } else {                                                                                                 \
-        for (;;) {                                                                                           \
-            dl_int lo = (dl_int)__atomic_fetch_add(ctr_, (long long)chunk_, __ATOMIC_RELAXED);              \
-            if (lo >= r1) break;                                                                             \
-            dl_int hi = lo + chunk_ < r1 ? lo + chunk_ : r1;                                                 \
-            dl_int got = (EXPR);                                                                             \
-            if (got == -2 || (got >= 0 && (rc_ < 0 || got < rc_))) rc_ = rc_ == -2 ? rc_ : got;              \
-        }                                                                                                    \
-    }                                                                                                        \
-    if (ts_) PyEval_RestoreThread(ts_);                                                                      \
-    return dl_result(rc_);
+/* A row kernel over rows [r0, r1): on the calling thread, or (given a thread count above 1) on the
+ * native pool (pool.h), which hands out chunks of rows. Every row is computed whole by one thread,
+ * so the bits do not depend on who took it. The first bad row (the smallest) or -2 (no memory)
+ * wins. The GIL is released for any work of size. */
+static PyObject *dl_rows(dl_job *job, dl_int r0, dl_int r1, dl_int K)
+{
+    dl_int rc;
+    int threads = (int)dl_threads;
+    dl_int chunk = dl_chunk;
+    if (threads > 1 || (r1 - r0) * K > 16384) {
+        Py_BEGIN_ALLOW_THREADS rc = dl_pool_run(job, r0, r1, chunk, threads);
+        Py_END_ALLOW_THREADS
+    } else
+        rc = job->body(job, r0, r1);
+    return dl_result(rc);
+}
 #define DL_NOGIL(work, expr)                                                                                 \
     dl_int rc_;                                                                                              \
     if ((work) > 16384) {                                                                                    \
@@ -172,74 +167,52 @@ static PyObject *py_vlog1p(PyObject *self, PyObject *const *a, Py_ssize_t na)
     DL_NOGIL(n, dl_k->vlog1p(DL_P(x), DL_P(o), n))
 }
 
-static PyObject *py_lse_state(PyObject *self, PyObject *const *a, Py_ssize_t na)
+/* A row kernel's arguments parsed into its job, in the order of the format: the floats ('d') into
+ * job->d, everything else into job->a. */
+static int dl_job_args(PyObject *const *args, Py_ssize_t nargs, const char *fmt, dl_job *job)
 {
-    Py_ssize_t dt, x, K, ldx, r0, r1, m, r;
-    if (dl_args(a, na, "rnpnnnnww", (void *[]){&dt, &x, &K, &ldx, &r0, &r1, &m, &r})) return NULL;
-    DL_ROWS((r1 - r0) * K, dl_k->lse_state((int)dt, DL_P(x), K, ldx, lo, hi, DL_P(m), DL_P(r)))
+    void *ptrs[24];
+    int ni = 0, nd = 0, k = 0;
+    for (const char *f = fmt[0] == 'r' ? fmt + 1 : fmt; *f; f++)
+        ptrs[k++] = *f == 'd' ? (void *)&job->d[nd++] : (void *)&job->a[ni++];
+    return dl_args(args, nargs, fmt, ptrs);
 }
 
-static PyObject *py_lse(PyObject *self, PyObject *const *a, Py_ssize_t na)
-{
-    Py_ssize_t dt, x, K, ldx, r0, r1, o, odt;
-    if (dl_args(a, na, "rnpnnnnwn", (void *[]){&dt, &x, &K, &ldx, &r0, &r1, &o, &odt})) return NULL;
-    DL_ROWS((r1 - r0) * K, dl_k->lse((int)dt, DL_P(x), K, ldx, lo, hi, DL_P(o), (int)odt))
-}
+/* Each row kernel: a body (the kernel over rows lo..hi-1, with the job's arguments: J(i) the i-th
+ * int or address, D(i) the i-th float, as the format lists them) and its Python wrapper. */
+#define J(i) (j->a[i])
+#define D(i) (j->d[i])
+#define DL_ROW_KERNEL(name, fmt, r0, r1, CALL)                                                              \
+    static dl_int body_##name(const dl_job *j, dl_int lo, dl_int hi) { return (CALL); }                    \
+    static PyObject *py_##name(PyObject *self, PyObject *const *a, Py_ssize_t na)                           \
+    {                                                                                                        \
+        dl_job job = {body_##name, {0}, {0}};                                                                \
+        if (dl_job_args(a, na, fmt, &job)) return NULL;                                                      \
+        return dl_rows(&job, job.a[r0], job.a[r1], job.a[2]);                                                \
+    }
 
-static PyObject *py_softmax(PyObject *self, PyObject *const *a, Py_ssize_t na)
-{
-    Py_ssize_t dt, x, K, ldx, r0, r1, o, ldo, log;
-    double it;
-    if (dl_args(a, na, "rnpnnnnwndn", (void *[]){&dt, &x, &K, &ldx, &r0, &r1, &o, &ldo, &it, &log})) return NULL;
-    DL_ROWS((r1 - r0) * K, dl_k->softmax((int)dt, DL_P(x), K, ldx, lo, hi, DL_P(o), ldo, it, (int)log))
-}
-
-static PyObject *py_xent_index(PyObject *self, PyObject *const *a, Py_ssize_t na)
-{
-    Py_ssize_t dt, x, K, ldx, t, tc, r0, r1, loss, lse, odt;
-    if (dl_args(a, na, "rnpnnpnnnwwn", (void *[]){&dt, &x, &K, &ldx, &t, &tc, &r0, &r1, &loss, &lse, &odt}))
-        return NULL;
-    DL_ROWS((r1 - r0) * K, dl_k->xent_index((int)dt, DL_P(x), K, ldx, DL_P(t), (int)tc, lo, hi, DL_P(loss),
-                                             DL_P(lse), (int)odt))
-}
-
-static PyObject *py_xent_prob(PyObject *self, PyObject *const *a, Py_ssize_t na)
-{
-    Py_ssize_t dt, x, K, ldx, y, ldy, r0, r1, loss, lse, odt;
-    if (dl_args(a, na, "rnpnnpnnnwwn", (void *[]){&dt, &x, &K, &ldx, &y, &ldy, &r0, &r1, &loss, &lse, &odt}))
-        return NULL;
-    DL_ROWS((r1 - r0) * K, dl_k->xent_prob((int)dt, DL_P(x), K, ldx, DL_P(y), ldy, lo, hi, DL_P(loss), DL_P(lse),
-                                            (int)odt))
-}
-
-static PyObject *py_xent_grad_index(PyObject *self, PyObject *const *a, Py_ssize_t na)
-{
-    Py_ssize_t dt, x, K, ldx, t, tc, r0, r1, o, ldo, loss, lse, odt;
-    double scale;
-    if (dl_args(a, na, "rnpnnpnnndwnwwn",
-                (void *[]){&dt, &x, &K, &ldx, &t, &tc, &r0, &r1, &scale, &o, &ldo, &loss, &lse, &odt}))
-        return NULL;
-    DL_ROWS((r1 - r0) * K, dl_k->xent_grad_index((int)dt, DL_P(x), K, ldx, DL_P(t), (int)tc, lo, hi, scale,
-                                                  DL_P(o), ldo, DL_P(loss), DL_P(lse), (int)odt))
-}
-
-static PyObject *py_xent_grad_prob(PyObject *self, PyObject *const *a, Py_ssize_t na)
-{
-    Py_ssize_t dt, x, K, ldx, y, ldy, r0, r1, o, ldo, loss, lse, odt;
-    double scale;
-    if (dl_args(a, na, "rnpnnpnnndwnwwn",
-                (void *[]){&dt, &x, &K, &ldx, &y, &ldy, &r0, &r1, &scale, &o, &ldo, &loss, &lse, &odt}))
-        return NULL;
-    DL_ROWS((r1 - r0) * K, dl_k->xent_grad_prob((int)dt, DL_P(x), K, ldx, DL_P(y), ldy, lo, hi, scale, DL_P(o),
-                                                 ldo, DL_P(loss), DL_P(lse), (int)odt))
-}
-
-static PyObject *py_hvp(PyObject *self, PyObject *const *a, Py_ssize_t na)
-{
-    Py_ssize_t dt, z, K, ldz, v, ldv, r0, r1, o, ldo;
-    if (dl_args(a, na, "rnpnnpnnnwn", (void *[]){&dt, &z, &K, &ldz, &v, &ldv, &r0, &r1, &o, &ldo})) return NULL;
-    DL_ROWS((r1 - r0) * K, dl_k->hvp((int)dt, DL_P(z), K, ldz, DL_P(v), ldv, lo, hi, DL_P(o), ldo))
-}
+DL_ROW_KERNEL(lse_state, "rnpnnnnww", 4, 5,
+              dl_k->lse_state((int)J(0), DL_P(J(1)), J(2), J(3), lo, hi, DL_P(J(6)), DL_P(J(7))))
+DL_ROW_KERNEL(lse, "rnpnnnnwn", 4, 5, dl_k->lse((int)J(0), DL_P(J(1)), J(2), J(3), lo, hi, DL_P(J(6)), (int)J(7)))
+DL_ROW_KERNEL(softmax, "rnpnnnnwndn", 4, 5,
+              dl_k->softmax((int)J(0), DL_P(J(1)), J(2), J(3), lo, hi, DL_P(J(6)), J(7), D(0), (int)J(8)))
+DL_ROW_KERNEL(xent_index, "rnpnnpnnnwwn", 6, 7,
+              dl_k->xent_index((int)J(0), DL_P(J(1)), J(2), J(3), DL_P(J(4)), (int)J(5), lo, hi, DL_P(J(8)),
+                               DL_P(J(9)), (int)J(10)))
+DL_ROW_KERNEL(xent_prob, "rnpnnpnnnwwn", 6, 7,
+              dl_k->xent_prob((int)J(0), DL_P(J(1)), J(2), J(3), DL_P(J(4)), J(5), lo, hi, DL_P(J(8)), DL_P(J(9)),
+                              (int)J(10)))
+DL_ROW_KERNEL(xent_grad_index, "rnpnnpnnndwnwwn", 6, 7,
+              dl_k->xent_grad_index((int)J(0), DL_P(J(1)), J(2), J(3), DL_P(J(4)), (int)J(5), lo, hi, D(0),
+                                    DL_P(J(8)), J(9), DL_P(J(10)), DL_P(J(11)), (int)J(12)))
+DL_ROW_KERNEL(xent_grad_prob, "rnpnnpnnndwnwwn", 6, 7,
+              dl_k->xent_grad_prob((int)J(0), DL_P(J(1)), J(2), J(3), DL_P(J(4)), J(5), lo, hi, D(0), DL_P(J(8)),
+                                   J(9), DL_P(J(10)), DL_P(J(11)), (int)J(12)))
+DL_ROW_KERNEL(hvp, "rnpnnpnnnwn", 6, 7,
+              dl_k->hvp((int)J(0), DL_P(J(1)), J(2), J(3), DL_P(J(4)), J(5), lo, hi, DL_P(J(8)), J(9)))
+DL_ROW_KERNEL(softmax_bwd, "rnpnnpnnnwndn", 6, 7,
+              dl_k->softmax_bwd((int)J(0), DL_P(J(1)), J(2), J(3), DL_P(J(4)), J(5), lo, hi, DL_P(J(8)), J(9), D(0),
+                                (int)J(10)))
 
 static PyObject *py_merge(PyObject *self, PyObject *const *a, Py_ssize_t na)
 {
@@ -278,6 +251,18 @@ static PyObject *py_spin_while(PyObject *self, PyObject *const *a, Py_ssize_t na
     return PyBool_FromLong(changed);
 }
 
+/* set_linger(us): how long a pool thread that has finished spins for the next call before it
+ * sleeps; returns the previous value. pool_threads(): the pool's threads started so far. */
+static PyObject *py_set_linger(PyObject *self, PyObject *us)
+{
+    long v = PyLong_AsLong(us);
+    if (v == -1 && PyErr_Occurred()) return NULL;
+    if (v < 0) return PyErr_Format(PyExc_ValueError, "linger must be at least 0 us, not %ld", v);
+    return PyLong_FromLong(__atomic_exchange_n(&dl_linger_us, v, __ATOMIC_SEQ_CST));
+}
+
+static PyObject *py_pool_threads(PyObject *self, PyObject *unused) { return PyLong_FromLong(dl_pool_threads()); }
+
 static PyObject *py_isa(PyObject *self, PyObject *unused) { return PyUnicode_FromString(dl_k->isa); }
 
 static PyObject *py_isas(PyObject *self, PyObject *unused)
@@ -305,8 +290,10 @@ static PyObject *py_set_isa(PyObject *self, PyObject *name)
 static PyMethodDef dl_methods[] = {
     DL_FAST(vexp),       DL_FAST(vlog1p),    DL_FAST(lse_state),      DL_FAST(lse),
     DL_FAST(softmax),    DL_FAST(xent_index), DL_FAST(xent_prob),     DL_FAST(xent_grad_index),
-    DL_FAST(xent_grad_prob), DL_FAST(hvp),   DL_FAST(merge),      DL_FAST(spin_while),
+    DL_FAST(xent_grad_prob), DL_FAST(hvp),   DL_FAST(softmax_bwd), DL_FAST(merge),      DL_FAST(spin_while),
     {"isa", py_isa, METH_NOARGS, "the instruction set in use"},
+    {"set_linger", py_set_linger, METH_O, "microseconds a pool thread spins for the next call; returns the old"},
+    {"pool_threads", py_pool_threads, METH_NOARGS, "the native pool's threads started so far"},
     {"isas", py_isas, METH_NOARGS, "the instruction sets this CPU runs, best first"},
     {"set_isa", py_set_isa, METH_O, "use the named instruction set; returns the previous one"},
     {NULL, NULL, 0, NULL},

@@ -331,8 +331,26 @@ static dl_int DL_FN(hvp)(int dt, const void *z, dl_int K, dl_int ldz, const void
     return -1;
 }
 
+static dl_int DL_FN(softmax_bwd)(int dt, const void *y, dl_int K, dl_int ldy, const void *g, dl_int ldg,
+                                 dl_int r0, dl_int r1, void *out, dl_int ldo, double it, int log)
+{
+    if (dt == DL_F64) softmax_bwd_rows_f64(y, K, ldy, g, ldg, r0, r1, out, ldo, it, log);
+    else if (dt == DL_F32) softmax_bwd_rows_f32(y, K, ldy, g, ldg, r0, r1, out, ldo, it, log);
+    else {
+        DL_WIDE_BEGIN(K, 3)
+        for (dl_int i = r0; i < r1; i++) {
+            dl_to_f32(dt, DL_ROW(dt, y, i, ldy), wbuf, K);
+            dl_to_f32(dt, DL_ROW(dt, g, i, ldg), wbuf + K, K);
+            softmax_bwd_rows_f32(wbuf, K, K, wbuf + K, K, 0, 1, wbuf + 2 * K, K, it, log);
+            dl_from_f32(dt, wbuf + 2 * K, (char *)out + (size_t)(i * ldo) * 2, K);
+        }
+        free(wbuf);
+    }
+    return -1;
+}
+
 const dl_kernels DL_FN(dl_kernels) = {
     DL_ISA_NAME,         DL_FN(vexp),       DL_FN(vlog1p),          DL_FN(lse_state),
     DL_FN(lse),          DL_FN(softmax),    DL_FN(xent_index),      DL_FN(xent_prob),
-    DL_FN(xent_grad_index), DL_FN(xent_grad_prob), DL_FN(hvp),
+    DL_FN(xent_grad_index), DL_FN(xent_grad_prob), DL_FN(hvp), DL_FN(softmax_bwd),
 };

@@ -36,6 +36,9 @@ typedef struct dl_kernels {
                              dl_int r1, double scale, void *out, dl_int ldo, void *loss, void *lse, int odt);
     dl_int (*hvp)(int dt, const void *z, dl_int K, dl_int ldz, const void *v, dl_int ldv, dl_int r0, dl_int r1,
                   void *out, dl_int ldo);
+    /* the backward of softmax (log 0) or log-softmax (log 1) of x/tau from its output y, it = 1/tau */
+    dl_int (*softmax_bwd)(int dt, const void *y, dl_int K, dl_int ldy, const void *g, dl_int ldg, dl_int r0,
+                          dl_int r1, void *out, dl_int ldo, double it, int log);
 } dl_kernels;
 
 extern const dl_kernels dl_kernels_baseline;

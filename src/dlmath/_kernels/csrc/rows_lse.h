@@ -198,3 +198,48 @@ static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_in
         }
     }
 }
+
+/* The backward of softmax (log 0) or log-softmax (log 1) from its output y and the cotangent g,
+ * over rows r0..r1-1, with it = 1/tau:
+ *   softmax:      out = it * y (g - c),        c = sum_k y_k g_k,
+ *   log-softmax:  out = it * (g - e^y s),      s = sum_k g_k,
+ * every sum and product in binary64 (binary32 rows are widened lane by lane), one rounding at the
+ * store. The formula is taken literally, so NaN and inf in y or g spread as they would by hand. */
+static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g, dl_int ldg, dl_int r0, dl_int r1,
+                                 sc *out, dl_int ldo, double it, int log)
+{
+    for (dl_int j = r0; j < r1; j++) {
+        const sc *yr = y + j * ldy, *gr = g + j * ldg;
+        sc *o = out + j * ldo;
+        vd acc0 = vd_zero(), acc1 = vd_zero();
+        dl_int i = 0;
+        if (log) {
+            for (; i + 2 * VD_N <= K; i += 2 * VD_N) {
+                acc0 = vd_add(acc0, vd_load_s(gr + i));
+                acc1 = vd_add(acc1, vd_load_s(gr + i + VD_N));
+            }
+        } else {
+            for (; i + 2 * VD_N <= K; i += 2 * VD_N) {
+                acc0 = vd_fma(vd_load_s(yr + i), vd_load_s(gr + i), acc0);
+                acc1 = vd_fma(vd_load_s(yr + i + VD_N), vd_load_s(gr + i + VD_N), acc1);
+            }
+        }
+        double c = vd_hsum(vd_add(acc0, acc1));
+        for (; i < K; i++) c += log ? (double)gr[i] : (double)yr[i] * (double)gr[i];
+        const vd vcst = vd_set(c), vit = vd_set(it);
+        for (i = 0; i + VD_N <= K; i += VD_N) {
+            vd yv = vd_load_s(yr + i), gv = vd_load_s(gr + i);
+            vd h = log ? vd_sub(gv, vd_mul(vd_exp_s(yv), vcst)) : vd_mul(yv, vd_sub(gv, vcst));
+            h = vd_mul(h, vit);
+#if DL_C == 64
+            vd_store(o + i, h);
+#else
+            vd_store_f(o + i, h);
+#endif
+        }
+        for (; i < K; i++) {
+            double yv = (double)yr[i], gv = (double)gr[i];
+            o[i] = (sc)((log ? gv - exp(yv) * c : yv * (gv - c)) * it);
+        }
+    }
+}
