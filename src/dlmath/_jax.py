@@ -32,22 +32,84 @@ def _wide(x):
     return x.astype(jnp.float32) if x.dtype in (jnp.float16, jnp.bfloat16) else x
 
 
+# XLA on the CPU vectorises a reduction of plain arithmetic but not one that holds a comparison
+# or a select (nor jnp.sign, which it lowers to selects): written with _lse_core's masks,
+# LogSumExp runs 5-10x slower than jax.nn's. So where every maximum is finite (one scalar test, a
+# lax.cond; otherwise _lse_core's formulas run) the same state is computed by arithmetic alone,
+# with d = (x - m)/tau <= 0 and the weight w = min(ceil(-d), 1), which is 0 at the maximum's
+# entries and 1 everywhere else (-inf entries and denormal differences included):
+#     small = sum_k w_k e^{d_k},    count = n - sum_k w_k,    r = small + (count - 1),
+# the sum of the terms below 1 kept apart from the exact ones, and LSE = m + log1p(r) as in
+# _lse_core. Under vmap the cond becomes a select and both branches run.
+
+
+def _state(x, m, axes, tau=1.0):
+    """``(d, r)`` for rows whose maximum ``m`` is finite: ``d = (x - m)/tau`` and
+    :math:`r = \\sum_{k \\ne k^*} e^{d_k}`, one occurrence of the maximum left out."""
+    d = x - m
+    if tau != 1.0:
+        d = d / tau
+    w = jnp.minimum(jnp.ceil(-d), 1.0)
+    small = jnp.sum(jnp.exp(d) * w, axis=axes, keepdims=True)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    count = n - jnp.sum(w, axis=axes, keepdims=True)
+    return d, small + (count - 1)
+
+
+def _all_finite_max(x, axes):
+    m = jnp.max(x, axis=axes, keepdims=True)
+    return m, jnp.all(jnp.isfinite(m))
+
+
+def _lse_value(x, keep, axes):
+    if keep is not None:
+        return core.lse(jnp, x, axes, keep)
+    m, good = _all_finite_max(x, axes)
+    return jax.lax.cond(good, lambda: m + jnp.log1p(_state(x, m, axes)[1]), lambda: core.lse(jnp, x, axes))
+
+
+def _normalise_value(x, keep, axes, tau=1.0, log=False):
+    if keep is not None:
+        return core.normalise(jnp, x, axes, tau, keep, log)
+    m, good = _all_finite_max(x, axes)
+
+    def plain():
+        if log:
+            d, r = _state(x, m, axes, tau)
+            return d - jnp.log1p(r)
+        e = jnp.exp((x - m) / tau if tau != 1.0 else x - m)
+        return e / jnp.sum(e, axis=axes, keepdims=True)
+
+    return jax.lax.cond(good, plain, lambda: core.normalise(jnp, x, axes, tau, log=log))
+
+
 @partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _lse(x, keep, axes):
-    return core.lse(jnp, x, axes, keep)
+    return _lse_value(x, keep, axes)
 
 
 @_lse.defjvp
 def _lse_jvp(axes, primals, tangents):
     x, keep = primals
     xd = tangents[0]
-    p = core.normalise(jnp, x, axes, keep=keep)
-    return _lse(x, keep, axes), jnp.sum(p * xd, axis=axes, keepdims=True)
+    if keep is None:  # the value and p = e^d / (1 + r) from one maximum and one state
+        m, good = _all_finite_max(x, axes)
+
+        def plain():
+            d, r = _state(x, m, axes)
+            return m + jnp.log1p(r), jnp.exp(d) / (1 + r)
+
+        out, p = jax.lax.cond(good, plain, lambda: (core.lse(jnp, x, axes), core.normalise(jnp, x, axes)))
+    else:
+        out, p = _lse(x, keep, axes), _normalise_value(x, keep, axes)
+    return out, jnp.sum(p * xd, axis=axes, keepdims=True)
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4))
 def _normalise(x, keep, axes, tau, log):
-    return core.normalise(jnp, x, axes, tau, keep, log)
+    return _normalise_value(x, keep, axes, tau, log)
 
 
 @_normalise.defjvp
@@ -55,7 +117,7 @@ def _normalise_jvp(axes, tau, log, primals, tangents):
     x, keep = primals
     xd = tangents[0]
     y = _normalise(x, keep, axes, tau, log)
-    p = core.normalise(jnp, x, axes, tau, keep) if log else y
+    p = jnp.exp(y) if log else y  # e^{log p}: also the limits (1/n at n infinite entries, 0 masked)
     centred = (xd - jnp.sum(p * xd, axis=axes, keepdims=True)) / tau
     if not log:
         return y, p * centred
@@ -126,7 +188,31 @@ def smooth_max(x, axes, keepdims, tau):
     return _squeeze(out, axes, keepdims).astype(x.dtype)
 
 
-ROWS = _xent_core.Rows(
+class _Rows(_xent_core.Rows):
+    """The row primitives on JAX arrays, with cross-entropy against class indices rewritten for XLA.
+
+    A row holding ``+inf`` (and no NaN) has the limit :math:`\\log n` as its loss where the target
+    is one of its :math:`n` infinite entries, ``+inf`` otherwise. Counting the infinite entries is
+    a comparison in a reduction (a slow pass), so it runs only when some row's maximum is ``+inf``
+    (a lax.cond). The rows are told apart by that maximum, not by the LogSumExp: a select on the
+    loss's own value keeps XLA from fusing the gradient with the forward (twice the time)."""
+
+    def ce_index(self, z, t, keep=None):
+        if keep is not None:
+            return super().ce_index(z, t, keep)
+        zt = jnp.take_along_axis(z, jnp.expand_dims(t, axis=-1), axis=-1)
+        lse = self.lse(z, None)
+        zs, ts = jax.lax.stop_gradient(z), jax.lax.stop_gradient(zt)
+        inf_row = jnp.max(zs, axis=-1, keepdims=True) == jnp.inf
+        n = jax.lax.cond(
+            jnp.any(inf_row),
+            lambda: jnp.sum((zs == jnp.inf).astype(z.dtype), axis=-1, keepdims=True),
+            lambda: jnp.ones(inf_row.shape, z.dtype),
+        )
+        return jnp.where(inf_row & (ts == jnp.inf), jnp.log(n), lse - zt)[..., 0]
+
+
+ROWS = _Rows(
     jnp,
     lse=lambda z, keep: _lse(z, keep, (z.ndim - 1,)),
     log_softmax=lambda z, keep: _normalise(z, keep, (z.ndim - 1,), 1.0, True),
