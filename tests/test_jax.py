@@ -179,3 +179,61 @@ def test_half_precision_is_computed_in_float32_and_rounded_once():
     assert np.mean(np.asarray(got == ref)) > 0.99
     assert dlmath.logsumexp(x, axis=-1).dtype == jnp.bfloat16
     assert dlmath.cross_entropy(x, jnp.zeros(8, jnp.int32)).dtype == jnp.bfloat16
+
+
+# ----------------------------------------------------------------------------- accuracy of both paths
+
+_ROWS32 = [
+    [0.0, -20.0, -30.0],  # LSE 2e-9: the small terms must not be rounded against the maximum's 1
+    [0.0, -1e-7, -30.0],  # two entries a hair apart
+    [3.0, 3.0, 3.0],  # ties: three exact ones
+    [88.0, 87.5, -1e30],  # near float32's exp overflow, and a hugely negative entry
+    [1e-40, 0.0, -1e-40],  # denormal differences from the maximum
+    [-5.0, -np.inf, 2.0],  # -inf takes no part
+    [12.0, 11.0, 10.0],
+]
+
+
+def _mp_lse(row):
+    import mpmath
+
+    mpmath.mp.dps = 50
+    terms = [mpmath.e ** mpmath.mpf(float(v)) for v in row if v != -np.inf]
+    return mpmath.log(mpmath.fsum(terms))
+
+
+@pytest.mark.parametrize("special", [None, [np.inf, 1.0, 0.0]], ids=["finite", "a +inf row beside"])
+def test_float32_logsumexp_and_log_softmax_are_accurate_on_either_path(special):
+    # where every maximum is finite the state is computed by arithmetic alone (_jax._state); a row
+    # with +inf sends the whole call to _lse_core's formulas: both must give the same accurate rows
+    import mpmath
+
+    rows = [*_ROWS32, special] if special else _ROWS32
+    x = jnp.asarray(np.array(rows, dtype=np.float32))
+    for f in (lambda a: dlmath.logsumexp(a, axis=-1), jax.jit(lambda a: dlmath.logsumexp(a, axis=-1))):
+        got = np.asarray(f(x), dtype=np.float64)
+        for i, row in enumerate(_ROWS32):
+            ref = float(_mp_lse(row))
+            assert abs(got[i] - ref) <= 2 * np.spacing(np.float32(abs(ref))), (row, got[i], ref)
+    ls = np.asarray(jax.jit(dlmath.log_softmax)(x), dtype=np.float64)
+    for i, row in enumerate(_ROWS32):
+        lse = _mp_lse(row)
+        for j, v in enumerate(row):
+            if v == -np.inf:
+                assert ls[i, j] == -np.inf
+                continue
+            ref = float(mpmath.mpf(float(v)) - lse)
+            # v - LSE carries the rounding of v and LSE themselves (float32 inputs are exact)
+            tol = 2 * np.spacing(np.float32(max(abs(ref), abs(float(lse)))))
+            assert abs(ls[i, j] - ref) <= tol, (row, j, ls[i, j], ref)
+    if special:
+        assert float(f(x)[-1]) == np.inf
+
+
+def test_gradients_on_either_path_are_the_softmax():
+    x = np.array(_ROWS32[:5], dtype=np.float64)
+    for extra in (None, [np.inf, 0.0, 0.0]):
+        xs = np.vstack([x, extra]) if extra else x
+        g = np.asarray(jax.grad(lambda a: dlmath.logsumexp(a, axis=-1)[:5].sum())(jnp.asarray(xs)))[:5]
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        np.testing.assert_allclose(g, e / e.sum(axis=-1, keepdims=True), rtol=1e-14, atol=1e-300)
