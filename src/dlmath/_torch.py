@@ -119,8 +119,16 @@ def _lse_setup(ctx, inputs, output):
     ctx.save_for_backward(inputs[0])
 
 
+def _first_order(*tensors):
+    """True in a backward that records no graph (no ``create_graph``) on ordinary tensors: the
+    bodies can then be called directly, since nothing will differentiate them again."""
+    return not torch.is_grad_enabled() and _plain(tensors)
+
+
 def _lse_backward(ctx, g):
     (x,) = ctx.saved_tensors
+    if _first_order(x, g):
+        return rows.normalise(x, 1.0, False).mul_(g.unsqueeze(-1))
     return g.unsqueeze(-1) * softmax(x, 1.0, False)
 
 
@@ -154,7 +162,7 @@ def _softmax_setup(ctx, inputs, output):
 
 def _softmax_backward(ctx, g):
     (out,) = ctx.saved_tensors
-    if not torch.is_grad_enabled() and _plain((out, g)):  # a first-order backward: no graph to record
+    if _first_order(out, g):
         return rows.normalise_backward(out, g, ctx.temperature, ctx.log), None, None
     return softmax_backward(out, g, ctx.temperature, ctx.log), None, None
 
@@ -250,7 +258,8 @@ def _mean_factor(ctx, logits):
 def _xent_backward(ctx, g):
     logits, target = ctx.saved_tensors
     f = _mean_factor(ctx, logits)
-    gz = xent_grad(logits, target, g, f, False) if ctx.needs_input_grad[0] else None
+    grad = rows.xent_grad if _first_order(logits, target, g) else xent_grad
+    gz = grad(logits, target, g, f, False) if ctx.needs_input_grad[0] else None
     gt = None
     if ctx.needs_input_grad[1]:
         gt = -(g.unsqueeze(-1) if g.dim() else g) * f * softmax(logits, 1.0, True)

@@ -227,7 +227,21 @@ static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g,
         double c = vd_hsum(vd_add(acc0, acc1));
         for (; i < K; i++) c += log ? (double)gr[i] : (double)yr[i] * (double)gr[i];
         const vd vcst = vd_set(c), vit = vd_set(it);
-        for (i = 0; i + VD_N <= K; i += VD_N) {
+        i = 0;
+        if (log) /* e^y in the rows' own arithmetic (binary32 lanes for binary32 rows), the rest wide */
+            for (; i + VC_N <= K; i += VC_N) {
+                vc ev = vc_exp(vc_load(yr + i));
+                for (int h = 0; h < VC_HALVES; h++) {
+                    vd gv = vd_load_s(gr + i + h * VD_N);
+                    vd hv = vd_mul(vd_sub(gv, vd_mul(vc_half(ev, h), vcst)), vit);
+#if DL_C == 64
+                    vd_store(o + i + h * VD_N, hv);
+#else
+                    vd_store_f(o + i + h * VD_N, hv);
+#endif
+                }
+            }
+        for (; i + VD_N <= K; i += VD_N) {
             vd yv = vd_load_s(yr + i), gv = vd_load_s(gr + i);
             vd h = log ? vd_sub(gv, vd_mul(vd_exp_s(yv), vcst)) : vd_mul(yv, vd_sub(gv, vcst));
             h = vd_mul(h, vit);
