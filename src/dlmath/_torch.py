@@ -22,10 +22,12 @@ a forward and backward run on the same compiled kernels and thread pool. The bod
 :mod:`dlmath._torch_rows`: the compiled kernels on CPU tensors, torch operations elsewhere.
 
 Each op has a callable of the same name without ``_op`` (``logsumexp``, ``softmax``, ...), which
-the public functions use: the op itself, or, while a ``torch.func`` transform is active, an
-``autograd.Function`` twin with the same setup and backward and a generated vmap rule, since
-``register_autograd`` does not reach ``torch.func.grad``/``jacrev`` yet (PyTorch issues #168393,
-#170834).
+the public functions use (see :func:`_dispatch`): the op itself under ``torch.compile``, on fake
+and meta tensors, tensor subclasses and dispatch modes; while a ``torch.func`` transform is
+active, an ``autograd.Function`` twin with the same setup and backward and a generated vmap rule,
+since ``register_autograd`` does not reach ``torch.func.grad``/``jacrev`` yet (PyTorch issues
+#168393, #170834); and for plain eager calls an ``autograd.Function`` around the op's body, which
+spares the custom-op dispatch (tens of microseconds of Python per call).
 """
 
 from __future__ import annotations
