@@ -52,7 +52,7 @@ def _plain(args):
     the op's body can then run without the dispatcher (the results are the same)."""
     for a in args:
         if isinstance(a, Tensor) and (
-            type(a) is not Tensor or _wrapped(a) or _legacy_batched(a) or _functional(a)
+            type(a) is not Tensor or a.is_meta or _wrapped(a) or _legacy_batched(a) or _functional(a)
         ):
             return False
     return not (torch._C._len_torch_dispatch_stack() or torch._C._is_torch_function_mode_enabled())
