@@ -237,3 +237,18 @@ def test_gradients_on_either_path_are_the_softmax():
         g = np.asarray(jax.grad(lambda a: dlmath.logsumexp(a, axis=-1)[:5].sum())(jnp.asarray(xs)))[:5]
         e = np.exp(x - x.max(axis=-1, keepdims=True))
         np.testing.assert_allclose(g, e / e.sum(axis=-1, keepdims=True), rtol=1e-14, atol=1e-300)
+
+
+def test_a_confident_right_prediction_keeps_its_tiny_loss():
+    # -log softmax(z)_0 = log1p(e^-50); LSE(z) - z_0 rounds it to 0 (optax gives 0)
+    import mpmath
+
+    z = jnp.asarray([[50.0, 0.0]])
+    t = jnp.asarray([0])
+    with mpmath.workdps(50):
+        ref = float(mpmath.log1p(mpmath.exp(-50)))
+    for f in (dlmath.cross_entropy, jax.jit(dlmath.cross_entropy)):
+        assert float(f(z, t)) == pytest.approx(ref, rel=1e-14)
+    # the gradient p - e_t: its target entry p_t - 1 comes from the rounded p_t on this path
+    g = jax.grad(lambda a: dlmath.cross_entropy(a, t))(z)
+    np.testing.assert_allclose(np.asarray(g), [[-ref, ref]], rtol=1e-13, atol=1e-16)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["lse", "lse_signed", "normalise", "fill_nan", "fill_neg_inf", "lowest"]
+__all__ = ["lse", "state", "lse_signed", "normalise", "fill_nan", "fill_neg_inf", "lowest"]
 
 
 def lowest(xp, dtype):
@@ -81,13 +81,23 @@ def lse(xp, x, axes, keep=None):
     """:math:`m + \\operatorname{log1p}(r)` over ``axes`` (kept), entries where ``keep`` is False
     left out; ``-inf`` for an empty or all ``-inf`` slice, ``+inf`` with an ``inf`` and no NaN, NaN
     with a NaN."""
+    m, m0, r, fin, has = state(xp, x, axes, keep)
+    out = xp.where(fin, m0 + xp.log1p(r), m)
+    return fill_neg_inf(xp, fin & ~has, out)
+
+
+def state(xp, x, axes, keep=None):
+    """``(m, m0, r, fin, has)`` over ``axes`` (kept): the maximum, the maximum where it is finite
+    (0 elsewhere), :math:`r = \\sum_{i \\ne i^\\ast} e^{x_i - m}`, where the maximum is finite,
+    and where any entry is kept. :math:`\\mathrm{LSE} = m + \\operatorname{log1p}(r)` where
+    ``fin & has``; a cross-entropy is :math:`(m - x_t) + \\operatorname{log1p}(r)`, which keeps
+    the tiny loss of a confident right prediction that :math:`\\mathrm{LSE} - x_t` rounds to 0."""
     m = _masked_max(xp, x, axes, keep)
     d, fin, m0 = _shifted(xp, x, m, axes, keep)
     small, count = _rest(xp, xp.exp(d), axes)
     has = count > 0
     r = xp.where(has, small + (count - 1), xp.zeros_like(small))
-    out = xp.where(fin, m0 + xp.log1p(r), m)
-    return fill_neg_inf(xp, fin & ~has, out)
+    return m, m0, r, fin, has
 
 
 def lse_signed(xp, x, axes, b, keep=None):

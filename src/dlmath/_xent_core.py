@@ -47,17 +47,22 @@ class Rows:
         self.softmax = softmax or (lambda z, keep: core.normalise(xp, z, last, keep=keep))
 
     def ce_index(self, z, t, keep=None):
-        """:math:`\\mathrm{LSE}(z) - z_t` per row, for valid indices ``t``; where the row holds
+        """:math:`\\mathrm{LSE}(z) - z_t` per row, computed as :math:`(m - z_t) +
+        \\operatorname{log1p}(r)`, for valid indices ``t``; where the row holds
         ``+inf``, the limit: :math:`\\log n` if :math:`z_t` is one of the :math:`n` infinite
         entries, else ``+inf``."""
         xp = self.xp
         zt = xp.take_along_axis(z, xp.expand_dims(t, axis=-1), axis=-1)
         top = z == math.inf if keep is None else (z == math.inf) & keep
         n = xp.sum(xp.astype(top, z.dtype), axis=-1, keepdims=True)
+        _, m0, r, finite_max, has = core.state(xp, z, (z.ndim - 1,), keep)
         lse = self.lse(z, keep)
         fin = xp.isfinite(lse)
         at_inf = xp.where(zt == lse, xp.log(xp.where(fin, xp.ones_like(n), n)), lse)
-        return xp.where(lse == math.inf, at_inf, lse - zt)[..., 0]
+        limits = xp.where(lse == math.inf, at_inf, lse - zt)
+        # (m - z_t) + log1p(r), not LSE - z_t, which rounds a confident right prediction's tiny
+        # loss to 0
+        return xp.where(finite_max & has, (m0 - zt) + xp.log1p(r), limits)[..., 0]
 
     def ce_prob(self, z, q, keep=None):
         """:math:`-\\sum_k q_k \\log p_k` per row; a term with :math:`q_k = 0` is 0 (also where

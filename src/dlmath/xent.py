@@ -81,7 +81,10 @@ def _xent(fname, logits, target, axis, reduction, weight, ignore_index, label_sm
     xp, z, ax, logits_shape = logits_last(fname, logits, axis)
     K = z.shape[-1]
     fast = xp is None or kernel_ok(xp, z)
-    kind, t = target_of(fname, xp, z, target, ax, logits_shape, check_values=not fast)
+    # with ignore_index or where, plan() checks the values: an ignored or masked-out example may
+    # hold any index
+    early = not fast and ignore_index is None and where is None
+    kind, t = target_of(fname, xp, z, target, ax, logits_shape, check_values=early)
     if K == 0:
         raise ValueError(f"{fname}: logits have no classes (axis {ax} has length 0)")
     opts = options(fname, xp, z, ax, logits_shape, kind, weight, ignore_index, label_smoothing, where)
