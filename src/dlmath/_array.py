@@ -159,20 +159,28 @@ def torch_broadcast_ndim(fname: str, named: dict) -> int:
         raise ValueError(f"{fname}: {desc} do not broadcast together") from None
 
 
-def option_array(fname: str, xp, x, a, argname: str, kind: str):
-    """The option ``a`` (``b``, ``where``, ``weight``) as an array of ``x``'s namespace ``xp``:
-    ``kind`` ``"bool"`` (a mask) or ``"real"`` (bools and integers become ``x``'s dtype)."""
+def same_kind(fname: str, xp, x, a, argname: str, xname: str):
+    """``a`` as an array of ``x``'s namespace ``xp`` (array-likes are converted): a ragged ``a`` is
+    a ``ValueError``, another kind of array (a torch ``a`` beside NumPy ``x``) a ``TypeError``
+    naming both; ``xname`` is how messages name ``x``."""
     try:
         xo, (_, arr) = get_namespace(x, a)
     except RaggedError as exc:
         raise ValueError(f"{fname}: argument '{argname}' must be a rectangular array; got {exc}") from None
     except TypeError as exc:
-        raise TypeError(f"{fname}: argument '{argname}' must be an array like 'x' ({exc})") from None
+        raise TypeError(f"{fname}: argument '{argname}' must be an array like {xname} ({exc})") from None
     if xo is not xp:
         raise TypeError(
-            f"{fname}: '{argname}' must be the same kind of array as the input; got "
-            f"{type(a).__module__}.{type(a).__name__} beside {type(x).__module__}.{type(x).__name__}"
+            f"{fname}: {xname} and '{argname}' must be the same kind of array; got "
+            f"{type(x).__module__}.{type(x).__name__} and {type(a).__module__}.{type(a).__name__}"
         )
+    return arr
+
+
+def option_array(fname: str, xp, x, a, argname: str, kind: str):
+    """The option ``a`` (``b``, ``where``, ``weight``) as an array of ``x``'s namespace ``xp``:
+    ``kind`` ``"bool"`` (a mask) or ``"real"`` (bools and integers become ``x``'s dtype)."""
+    arr = same_kind(fname, xp, x, a, argname, "'x'")
     k = dtype_kind(xp, arr.dtype)
     if kind == "bool":
         if k != "bool":

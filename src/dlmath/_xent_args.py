@@ -16,6 +16,7 @@ from ._array import (
     framework,
     get_namespace,
     is_concrete,
+    same_kind,
     single_axis,
     torch_float,
 )
@@ -93,18 +94,7 @@ def like_logits(fname, xp, z, other, argname):
             raise ValueError(
                 f"{fname}: argument '{argname}' must be a rectangular array; got {exc}"
             ) from None
-    try:
-        xo, (_, arr) = get_namespace(z, other)
-    except RaggedError as exc:
-        raise ValueError(f"{fname}: argument '{argname}' must be a rectangular array; got {exc}") from None
-    except TypeError as exc:
-        raise TypeError(f"{fname}: argument '{argname}' must be an array like the logits ({exc})") from None
-    if xo is not xp:
-        raise TypeError(
-            f"{fname}: 'logits' and '{argname}' must be the same kind of array; got "
-            f"{type(z).__module__}.{type(z).__name__} and {type(other).__module__}.{type(other).__name__}"
-        )
-    return arr
+    return same_kind(fname, xp, z, other, argname, "'logits'")
 
 
 def kind_of(xp, t):
