@@ -63,11 +63,23 @@ def _all_finite_max(x, axes):
     return m, jnp.all(jnp.isfinite(m))
 
 
-def _lse_value(x, keep, axes):
+def _lse_parts(x, keep, axes, with_p):
+    """LogSumExp (and, ``with_p``, the softmax ``e^d / (1 + r)``) from one maximum and one state."""
     if keep is not None:
-        return core.lse(jnp, x, axes, keep)
+        out = core.lse(jnp, x, axes, keep)
+        return (out, _normalise_value(x, keep, axes)) if with_p else out
     m, good = _all_finite_max(x, axes)
-    return jax.lax.cond(good, lambda: m + jnp.log1p(_state(x, m, axes)[1]), lambda: core.lse(jnp, x, axes))
+
+    def plain():
+        d, r = _state(x, m, axes)
+        out = m + jnp.log1p(r)
+        return (out, jnp.exp(d) / (1 + r)) if with_p else out
+
+    def careful():
+        out = core.lse(jnp, x, axes)
+        return (out, core.normalise(jnp, x, axes)) if with_p else out
+
+    return jax.lax.cond(good, plain, careful)
 
 
 def _normalise_value(x, keep, axes, tau=1.0, log=False):
@@ -87,23 +99,14 @@ def _normalise_value(x, keep, axes, tau=1.0, log=False):
 
 @partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _lse(x, keep, axes):
-    return _lse_value(x, keep, axes)
+    return _lse_parts(x, keep, axes, False)
 
 
 @_lse.defjvp
 def _lse_jvp(axes, primals, tangents):
     x, keep = primals
     xd = tangents[0]
-    if keep is None:  # the value and p = e^d / (1 + r) from one maximum and one state
-        m, good = _all_finite_max(x, axes)
-
-        def plain():
-            d, r = _state(x, m, axes)
-            return m + jnp.log1p(r), jnp.exp(d) / (1 + r)
-
-        out, p = jax.lax.cond(good, plain, lambda: (core.lse(jnp, x, axes), core.normalise(jnp, x, axes)))
-    else:
-        out, p = _lse(x, keep, axes), _normalise_value(x, keep, axes)
+    out, p = _lse_parts(x, keep, axes, True)
     return out, jnp.sum(p * xd, axis=axes, keepdims=True)
 
 
