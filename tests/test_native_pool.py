@@ -48,11 +48,18 @@ def test_softmax_backward_is_the_vector_jacobian_product(shape, dtype, log, tau)
     eps = np.finfo(dtype).eps
     G, Y = np.abs(g.astype(np.float64)), np.abs(y.astype(np.float64))
     scale = G.max(axis=-1, keepdims=True)
+    # the row's sum (of g, or of y g) is taken in binary64 in an order the instruction set sets
+    # (lanes, then a tree): within K u sum|terms| of the exact sum, u = 2^-53, whatever the order
+    K = shape[-1]
     if log:
         p = np.exp(-Y)
         X = np.abs(x.astype(np.float64)).max(axis=-1, keepdims=True) / tau
         scale = scale + np.abs(g.astype(np.float64).sum(-1, keepdims=True)) * p * (1 + X + Y)
-    assert np.all(np.abs(got - ref) <= 8 * eps * scale / tau + 1e-300)
+        summed = p * G.sum(-1, keepdims=True)
+    else:
+        summed = Y * (Y * G).sum(-1, keepdims=True)
+    bound = (8 * eps * scale + K * 2.0**-53 * summed) / tau
+    assert np.all(np.abs(got - ref) <= bound + 1e-300)
 
 
 def test_softmax_backward_takes_the_formula_literally_for_non_finite_entries():
@@ -67,6 +74,18 @@ def test_softmax_backward_takes_the_formula_literally_for_non_finite_entries():
         ly = np.log(np.array([[0.5, 0.5, 0.0]]))
         got = _kernels.softmax_backward_rows(ly, np.array([[1.0, 2.0, 3.0]]), log=True)
     np.testing.assert_allclose(got, [[1.0 - 3.0, 2.0 - 3.0, 3.0]], rtol=1e-15)
+
+
+def test_softmax_backward_of_binary32_rows_whose_sum_leaves_binary32s_range():
+    # sum(g) = 1.2e40 is beyond binary32, though each g_k - e^{y_k} sum(g) is 0 up to rounding:
+    # such a row must take the wide lanes, not turn the sum into inf
+    K = 40
+    y = np.full((1, K), np.log(np.float32(1) / K), np.float32)
+    g = np.full((1, K), 3e38, np.float32)
+    got = _kernels.softmax_backward_rows(y, g, log=True).astype(np.float64)
+    ref = g.astype(np.float64) - np.exp(y.astype(np.float64)) * g.astype(np.float64).sum()
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-7 * 3e38)
 
 
 def test_softmax_backward_checks_its_arguments():

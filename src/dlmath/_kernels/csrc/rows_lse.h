@@ -203,8 +203,9 @@ static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_in
  * over rows r0..r1-1, with it = 1/tau:
  *   softmax:      out = it * y (g - c),        c = sum_k y_k g_k,
  *   log-softmax:  out = it * (g - e^y s),      s = sum_k g_k,
- * every sum and product in binary64 (binary32 rows are widened lane by lane), one rounding at the
- * store. The formula is taken literally, so NaN and inf in y or g spread as they would by hand. */
+ * the sum in binary64 (binary32 rows widened lane by lane). Binary64 rows: one rounding at the store;
+ * binary32 rows: binary32 lanes for the rest, with c kept to twice binary32's precision, so the
+ * output is within about one ulp (plus e^y's own error for the log-softmax). The formula is taken literally, so NaN and inf in y or g spread as they would by hand. */
 static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g, dl_int ldg, dl_int r0, dl_int r1,
                                  sc *out, dl_int ldo, double it, int log)
 {
@@ -226,21 +227,30 @@ static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g,
         }
         double c = vd_hsum(vd_add(acc0, acc1));
         for (; i < K; i++) c += log ? (double)gr[i] : (double)yr[i] * (double)gr[i];
-        const vd vcst = vd_set(c), vit = vd_set(it);
         i = 0;
-        if (log) /* e^y in the rows' own arithmetic (binary32 lanes for binary32 rows), the rest wide */
-            for (; i + VC_N <= K; i += VC_N) {
-                vc ev = vc_exp(vc_load(yr + i));
-                for (int h = 0; h < VC_HALVES; h++) {
-                    vd gv = vd_load_s(gr + i + h * VD_N);
-                    vd hv = vd_mul(vd_sub(gv, vd_mul(vc_half(ev, h), vcst)), vit);
-#if DL_C == 64
-                    vd_store(o + i + h * VD_N, hv);
-#else
-                    vd_store_f(o + i + h * VD_N, hv);
-#endif
+#if DL_C == 32
+        /* binary32 lanes, with c carried as the unevaluated sum ch + cl of two binary32 numbers
+         * (|cl| <= ulp(ch)/2), so the wide sum's accuracy reaches g - c: softmax
+         * ((g - ch) - cl) y, log-softmax g - e^y ch - e^y cl by two fused multiply-adds. A c
+         * beyond binary32's range takes the binary64 lanes below. */
+        const float ch = (float)c, cl = (float)(c - (double)ch);
+        if (isfinite(ch) && isfinite(cl)) {
+            const vf vch = vf_set(ch), vcl = vf_set(cl), vit = vf_set((float)it), zero = vf_set(0.0f);
+            const int scaled = it != 1.0;
+            if (log)
+                for (; i + VF_N <= K; i += VF_N) {
+                    vf ne = vf_sub(zero, vf_exp(vf_load(yr + i)));
+                    vf h = vf_fma(ne, vcl, vf_fma(ne, vch, vf_load(gr + i)));
+                    vf_store(o + i, scaled ? vf_mul(h, vit) : h);
                 }
-            }
+            else
+                for (; i + VF_N <= K; i += VF_N) {
+                    vf h = vf_mul(vf_load(yr + i), vf_sub(vf_sub(vf_load(gr + i), vch), vcl));
+                    vf_store(o + i, scaled ? vf_mul(h, vit) : h);
+                }
+        }
+#endif
+        const vd vcst = vd_set(c), vit = vd_set(it);
         for (; i + VD_N <= K; i += VD_N) {
             vd yv = vd_load_s(yr + i), gv = vd_load_s(gr + i);
             vd h = log ? vd_sub(gv, vd_mul(vd_exp_s(yv), vcst)) : vd_mul(yv, vd_sub(gv, vcst));
