@@ -17,7 +17,17 @@ from setuptools.command.build_ext import build_ext
 CSRC = "src/dlmath/_kernels/csrc"
 HEADERS = [
     f"{CSRC}/{h}"
-    for h in ("pool.h", "rows.h", "rows_impl.h", "rows_lse.h", "rows_xent.h", "scalar.h", "simd.h", "vmath.h")
+    for h in (
+        "pool.h",
+        "rows.h",
+        "rows_impl.h",
+        "rows_lse.h",
+        "rows_xent.h",
+        "scalar.h",
+        "simd.h",
+        "vmath.h",
+        "xla_ffi.h",
+    )
 ]
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 COMMON = ["-O3", "-ffp-contract=off", "-fvisibility=hidden"]

@@ -1,6 +1,10 @@
 """dlmath inside JAX programs (src/dlmath/_jax.py): custom_jvp derivatives against the formulas,
 jit, vmap and grad, quiet under jax.debug_nans/debug_infs on finite input, NaN for a bad label
-under jit, and the peers jax.nn and optax on the same inputs."""
+under jit, and the peers jax.nn and optax on the same inputs.
+
+On the CPU the primal values come from the compiled kernels as XLA custom calls
+(src/dlmath/_jax_xla.py); elsewhere, and without the kernels, from JAX composites. Tests marked
+with the ``path`` fixture run on both (the composite forced by turning the custom calls off)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,19 @@ def x64():
     jax.config.update("jax_enable_x64", True)
     yield
     jax.config.update("jax_enable_x64", prev)
+
+
+@pytest.fixture(params=["kernels", "composite"])
+def path(request, monkeypatch):
+    """Run a test on the kernels' custom calls (where the kernels are in use) and on the JAX
+    composites that other devices run."""
+    from dlmath import _jax_xla
+
+    if request.param == "kernels" and not _jax_xla._ready():
+        pytest.skip("the compiled kernels are off (DLMATH_KERNELS=numpy) or not built")
+    if request.param == "composite":
+        monkeypatch.setattr(_jax_xla, "usable", lambda x, axes: False)
+    return request.param
 
 
 def data(seed=0, shape=(4, 6)):
@@ -50,13 +67,14 @@ def _calls():
         "grad of logsumexp": lambda: jax.grad(lambda a: dlmath.logsumexp(a))(z),
         "grad of cross_entropy": lambda: jax.grad(lambda a: dlmath.cross_entropy(a, t))(z),
         "grad in the target": lambda: jax.grad(lambda b: dlmath.cross_entropy(z, b))(y),
-        "jit cross_entropy": lambda: jax.jit(dlmath.cross_entropy)(z, t),
+        "jit cross_entropy": lambda: jax.jit(lambda a, b: dlmath.cross_entropy(a, b))(z, t),
+        "jit grad of log_softmax": lambda: jax.jit(jax.grad(lambda a: dlmath.log_softmax(a).sum()))(z),
     }
 
 
 @pytest.mark.parametrize("flag", ["jax_debug_nans", "jax_debug_infs"])
 @pytest.mark.parametrize("name", list(_calls()))
-def test_finite_input_trips_neither_debug_nans_nor_debug_infs(flag, name):
+def test_finite_input_trips_neither_debug_nans_nor_debug_infs(flag, name, path):
     # JAX's own regression tests (#7390, #7634) catch a logsumexp whose untaken branch builds inf/NaN
     f = _calls()[name]
     jax.config.update(flag, True)
@@ -67,14 +85,14 @@ def test_finite_input_trips_neither_debug_nans_nor_debug_infs(flag, name):
     assert all(np.isfinite(np.asarray(a)).all() for a in jax.tree_util.tree_leaves(out))
 
 
-def test_a_bad_label_under_jit_is_nan_never_a_number():
+def test_a_bad_label_under_jit_is_nan_never_a_number(path):
     z, t, y = data(1)
     bad = t.at[2].set(6)
-    loss = jax.jit(dlmath.cross_entropy)(z, bad)
+    loss = jax.jit(lambda a, b: dlmath.cross_entropy(a, b))(z, bad)
     assert np.isnan(float(loss))
     per = jax.jit(lambda a, b: dlmath.cross_entropy(a, b, reduction="none"))(z, bad)
     assert np.isnan(per[2]) and np.isfinite(np.delete(np.asarray(per), 2)).all()
-    g = jax.jit(dlmath.cross_entropy_grad)(z, bad)
+    g = jax.jit(lambda a, b: dlmath.cross_entropy_grad(a, b))(z, bad)
     assert np.isnan(g[2]).all() and np.isfinite(np.delete(np.asarray(g), 2, axis=0)).all()
     negative = jax.jit(lambda a, b: dlmath.cross_entropy(a, b, reduction="none"))(z, y.at[1, 3].set(-0.5))
     assert np.isnan(negative[1]) and np.isfinite(negative[0])
@@ -82,7 +100,7 @@ def test_a_bad_label_under_jit_is_nan_never_a_number():
         dlmath.cross_entropy(z, bad)
 
 
-def test_custom_jvp_rules_are_the_derivations():
+def test_custom_jvp_rules_are_the_derivations(path):
     z, t, y = data(2)
     xd = jnp.asarray(np.random.default_rng(3).standard_normal(z.shape))
     p = np.asarray(dlmath.softmax(np.asarray(z)))
@@ -112,7 +130,7 @@ def test_grad_of_lse_with_weights_and_sign():
     np.testing.assert_allclose(gb, np.exp(np.asarray(x)) / s, rtol=1e-13)
 
 
-def test_vmap_equals_a_loop():
+def test_vmap_equals_a_loop(path):
     z, t, _ = data(4, (3, 5, 7))
     for f in (
         dlmath.cross_entropy,
@@ -203,7 +221,7 @@ def _mp_lse(row):
 
 
 @pytest.mark.parametrize("special", [None, [np.inf, 1.0, 0.0]], ids=["finite", "a +inf row beside"])
-def test_float32_logsumexp_and_log_softmax_are_accurate_on_either_path(special):
+def test_float32_logsumexp_and_log_softmax_are_accurate_on_either_path(special, path):
     # where every maximum is finite the state is computed by arithmetic alone (_jax._state); a row
     # with +inf sends the whole call to _lse_core's formulas: both must give the same accurate rows
     import mpmath
@@ -230,7 +248,7 @@ def test_float32_logsumexp_and_log_softmax_are_accurate_on_either_path(special):
         assert float(f(x)[-1]) == np.inf
 
 
-def test_gradients_on_either_path_are_the_softmax():
+def test_gradients_on_either_path_are_the_softmax(path):
     x = np.array(_ROWS32[:5], dtype=np.float64)
     for extra in (None, [np.inf, 0.0, 0.0]):
         xs = np.vstack([x, extra]) if extra else x
@@ -239,7 +257,7 @@ def test_gradients_on_either_path_are_the_softmax():
         np.testing.assert_allclose(g, e / e.sum(axis=-1, keepdims=True), rtol=1e-14, atol=1e-300)
 
 
-def test_a_confident_right_prediction_keeps_its_tiny_loss():
+def test_a_confident_right_prediction_keeps_its_tiny_loss(path):
     # -log softmax(z)_0 = log1p(e^-50); LSE(z) - z_0 rounds it to 0 (optax gives 0)
     import mpmath
 
@@ -247,8 +265,104 @@ def test_a_confident_right_prediction_keeps_its_tiny_loss():
     t = jnp.asarray([0])
     with mpmath.workdps(50):
         ref = float(mpmath.log1p(mpmath.exp(-50)))
-    for f in (dlmath.cross_entropy, jax.jit(dlmath.cross_entropy)):
+    for f in (dlmath.cross_entropy, jax.jit(lambda a, b: dlmath.cross_entropy(a, b))):
         assert float(f(z, t)) == pytest.approx(ref, rel=1e-14)
     # the gradient p - e_t: its target entry p_t - 1 comes from the rounded p_t on this path
     g = jax.grad(lambda a: dlmath.cross_entropy(a, t))(z)
     np.testing.assert_allclose(np.asarray(g), [[-ref, ref]], rtol=1e-13, atol=1e-16)
+
+
+# ----------------------------------------------------------------------------- the kernels in XLA
+
+
+def test_jitted_programs_call_the_kernels_on_the_cpu():
+    from dlmath import _jax_xla
+
+    if not _jax_xla._ready():
+        pytest.skip("the compiled kernels are off (DLMATH_KERNELS=numpy) or not built")
+    z, t, _ = data(7, (6, 9))
+    cases = {
+        "dlmath_lse": lambda a: dlmath.logsumexp(a, axis=-1),
+        "dlmath_softmax": lambda a: dlmath.softmax(a, temperature=0.5),
+        "dlmath_log_softmax": dlmath.log_softmax,
+        "dlmath_xent_index": lambda a: dlmath.cross_entropy(a, t),
+        "dlmath_xent_grad_index": jax.grad(lambda a: dlmath.cross_entropy(a, t)),
+    }
+    for target, f in cases.items():
+        hlo = jax.jit(f).lower(z).compile().as_text()
+        assert f'custom_call_target="{target}"' in hlo, target
+    # a reduction over another axis, or a mask, is not the kernels' rows: XLA's own loops
+    other = jax.jit(lambda a: dlmath.logsumexp(a, axis=0)).lower(z).compile().as_text()
+    assert "dlmath_" not in other
+    masked = jax.jit(lambda a: dlmath.softmax(a, where=a > 0)).lower(z).compile().as_text()
+    assert "dlmath_" not in masked
+
+
+def test_the_composite_path_is_jax_alone(monkeypatch):
+    from dlmath import _jax_xla
+
+    monkeypatch.setattr(_jax_xla, "usable", lambda x, axes: False)
+    z, t, _ = data(7, (6, 9))
+    hlo = jax.jit(jax.grad(lambda a: dlmath.cross_entropy(a, t) + dlmath.logsumexp(a))).lower(z).as_text()
+    assert "dlmath_" not in hlo
+
+
+def test_the_kernels_give_a_row_with_a_bad_index_nan():
+    # dlmath's own callers pass valid indices only; the custom call still must not read out of
+    # bounds or give a number for an index it cannot use
+    from dlmath import _jax_xla
+
+    if not _jax_xla._ready():
+        pytest.skip("the compiled kernels are off (DLMATH_KERNELS=numpy) or not built")
+    z, t, _ = data(8, (5, 7))
+    for bad_t in (t.at[1].set(7), t.at[1].set(-1), t.astype(jnp.int32).at[3].set(2**31 - 1)):
+        i = int(np.flatnonzero(np.asarray(bad_t) != np.asarray(t))[0])
+        loss = jax.jit(lambda a, b: _jax_xla.xent_index(a, b, None))(z, bad_t)
+        grad = jax.jit(lambda a, b: _jax_xla.xent_grad_index(a, b, None))(z, bad_t)
+        ref = np.asarray(dlmath.cross_entropy(np.asarray(z), np.asarray(t), reduction="none"))
+        gref = np.asarray(dlmath.cross_entropy_grad(np.asarray(z), np.asarray(t), reduction="sum"))
+        assert np.isnan(loss[i]) and np.isnan(grad[i]).all()
+        ok = np.arange(5) != i
+        np.testing.assert_allclose(np.asarray(loss)[ok], ref[ok], rtol=1e-14)
+        np.testing.assert_allclose(np.asarray(grad)[ok], gref[ok], rtol=1e-13, atol=1e-16)
+
+
+def test_second_derivatives_through_the_kernels_are_the_hvp(path):
+    z, t, _ = data(9, (3, 5))
+    v = jnp.asarray(np.random.default_rng(10).standard_normal(z.shape))
+    hv = jax.jvp(jax.grad(lambda a: dlmath.cross_entropy(a, t, reduction="sum")), (z,), (v,))[1]
+    np.testing.assert_allclose(hv, dlmath.softmax_hvp(np.asarray(z), np.asarray(v)), rtol=1e-12, atol=1e-15)
+    h = jax.hessian(lambda a: dlmath.logsumexp(a))(z[0])
+    p = np.asarray(dlmath.softmax(np.asarray(z[0])))
+    np.testing.assert_allclose(h, np.diag(p) - np.outer(p, p), rtol=1e-12, atol=1e-15)
+    h3 = jax.jacfwd(jax.hessian(lambda a: dlmath.log_softmax(a)[0]))(z[0])
+    # log p_0 = x_0 - LSE: its third derivatives are minus LSE's,
+    # T_ijk = p_i d_ijk - p_i p_j d_jk - p_i p_k d_ij - p_i p_j d_ik + 2 p_i p_j p_k
+    eye = np.eye(5)
+    third = (
+        np.einsum("i,ij,ik->ijk", p, eye, eye)
+        - np.einsum("i,j,jk->ijk", p, p, eye)
+        - np.einsum("i,k,ij->ijk", p, p, eye)
+        - np.einsum("i,j,ik->ijk", p, p, eye)
+        + 2 * np.einsum("i,j,k->ijk", p, p, p)
+    )
+    np.testing.assert_allclose(h3, -third, rtol=1e-10, atol=1e-13)
+
+
+def test_a_first_call_from_inside_jit_registers_the_kernels():
+    # the handlers' one-time check runs a call of its own: asked first from inside a trace it must
+    # still run (not be staged into the caller's program and fail there, leaving the kernels off)
+    import subprocess
+    import sys
+
+    from dlmath import _jax_xla
+
+    if not _jax_xla._ready():
+        pytest.skip("the compiled kernels are off (DLMATH_KERNELS=numpy) or not built")
+    code = (
+        "import jax, jax.numpy as jnp, dlmath\n"
+        "hlo = jax.jit(lambda a: dlmath.logsumexp(a, axis=-1)).lower(jnp.ones((4, 5))).as_text()\n"
+        "print('dlmath_lse' in hlo)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "True", out.stderr

@@ -13,6 +13,11 @@ Cross-entropy, its gradient and the HVP are built on these three, so ``jax.grad`
 ``vmap``- and ``grad``-friendly; no branch builds ``inf`` or NaN from finite input, so
 ``jax.debug_nans`` and ``jax.debug_infs`` stay quiet on it. float16 and bfloat16 are computed in
 float32 and rounded once.
+
+On the CPU, for rows over the last axis with no mask, the primal values (LogSumExp, softmax,
+log-softmax, the cross-entropy against class indices and its gradient :math:`p - e_t`) are
+dlmath's compiled kernels, called from inside the XLA program (:mod:`dlmath._jax_xla`); the JAX
+composites below serve other devices, other axes and masks, and the NumPy-only install.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+from . import _jax_xla as xla
 from . import _lse_core as core
 from . import _xent_core
 
@@ -97,8 +103,19 @@ def _normalise_value(x, keep, axes, tau=1.0, log=False):
     return jax.lax.cond(good, plain, lambda: core.normalise(jnp, x, axes, tau, log=log))
 
 
+# On the CPU, with the compiled kernels in use, the primal values come from them (custom calls, see
+# _jax_xla); each rule then takes its residuals (p, the loss's gradient) from these same
+# custom_jvp functions, so derivatives of every order stay defined.
+
+
+def _kernel_rows(x, keep, axes):
+    return keep is None and xla.usable(x, axes)
+
+
 @partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _lse(x, keep, axes):
+    if _kernel_rows(x, keep, axes):
+        return xla.lse(x, lambda x: _lse_parts(x, None, axes, False))
     return _lse_parts(x, keep, axes, False)
 
 
@@ -106,12 +123,17 @@ def _lse(x, keep, axes):
 def _lse_jvp(axes, primals, tangents):
     x, keep = primals
     xd = tangents[0]
-    out, p = _lse_parts(x, keep, axes, True)
+    if _kernel_rows(x, keep, axes):
+        out, p = _lse(x, None, axes), _normalise(x, None, axes, 1.0, False)
+    else:
+        out, p = _lse_parts(x, keep, axes, True)
     return out, jnp.sum(p * xd, axis=axes, keepdims=True)
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4))
 def _normalise(x, keep, axes, tau, log):
+    if _kernel_rows(x, keep, axes):
+        return xla.normalise(x, tau, log, lambda x: _normalise_value(x, None, axes, tau, log))
     return _normalise_value(x, keep, axes, tau, log)
 
 
@@ -120,7 +142,10 @@ def _normalise_jvp(axes, tau, log, primals, tangents):
     x, keep = primals
     xd = tangents[0]
     y = _normalise(x, keep, axes, tau, log)
-    p = jnp.exp(y) if log else y  # e^{log p}: also the limits (1/n at n infinite entries, 0 masked)
+    if log and _kernel_rows(x, keep, axes):
+        p = _normalise(x, None, axes, tau, False)  # a kernel's pass; XLA drops y where it is unused
+    else:
+        p = jnp.exp(y) if log else y  # e^{log p}: also the limits (1/n at n infinite entries, 0 masked)
     centred = (xd - jnp.sum(p * xd, axis=axes, keepdims=True)) / tau
     if not log:
         return y, p * centred
@@ -216,13 +241,38 @@ def _ce_index_parts(z, t, with_p):
 
 @jax.custom_jvp
 def _ce_index(z, t):
+    if _kernel_rows(z, None, (z.ndim - 1,)):
+        return xla.xent_index(z, t, lambda z, t: _ce_index_parts(z, t, False))
     return _ce_index_parts(z, t, False)
+
+
+@jax.custom_jvp
+def _ce_index_grad(z, t):
+    """:math:`p - e_t` per row, from the kernels (only called where they apply)."""
+
+    def composite(z, t):
+        p = _ce_index_parts(z, t, True)[1]
+        return p - jax.nn.one_hot(t, z.shape[-1], dtype=z.dtype)
+
+    return xla.xent_grad_index(z, t, composite)
+
+
+@_ce_index_grad.defjvp
+def _ce_index_grad_jvp(primals, tangents):
+    z, t = primals
+    zd = tangents[0]
+    axes = (z.ndim - 1,)
+    p = _normalise(z, None, axes, 1.0, False)
+    return _ce_index_grad(z, t), p * (zd - jnp.sum(p * zd, axis=axes, keepdims=True))
 
 
 @_ce_index.defjvp
 def _ce_index_jvp(primals, tangents):
     z, t = primals
     zd = tangents[0]
+    if _kernel_rows(z, None, (z.ndim - 1,)):
+        # the gradient p - e_t in one pass of the kernels; the tangent is its product with zd
+        return _ce_index(z, t), jnp.sum(_ce_index_grad(z, t) * zd, axis=-1)
     loss, p = _ce_index_parts(z, t, True)
     # p - e_t; its target entry p_t - 1 is formed from the rounded p_t (writing it as
     # -r/(1 + r) takes a select over the classes, which doubles XLA's time for the gradient)

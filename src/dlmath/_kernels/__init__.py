@@ -119,6 +119,12 @@ def isa() -> str:
     return _lib.isa() if available() else "numpy"
 
 
+def xla_handlers(threads: int) -> dict:
+    """The kernels as XLA custom-call handlers (``csrc/xla_ffi.h``): name -> PyCapsule, for
+    ``jax.ffi.register_ffi_target``; a call may use up to ``threads`` threads."""
+    return _lib_or_raise().xla_handlers(threads)
+
+
 def isas() -> tuple[str, ...]:
     """The instruction sets this CPU can run, best first (empty without the kernels)."""
     return tuple(_lib.isas()) if available() else ()

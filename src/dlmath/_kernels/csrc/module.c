@@ -214,6 +214,37 @@ DL_ROW_KERNEL(softmax_bwd, "rnpnnpnnnwndn", 6, 7,
               dl_k->softmax_bwd((int)J(0), DL_P(J(1)), J(2), J(3), DL_P(J(4)), J(5), lo, hi, DL_P(J(8)), J(9), D(0),
                                 (int)J(10)))
 
+#include "xla_ffi.h"
+
+/* xla_handlers(threads): the XLA custom-call handlers (xla_ffi.h) as a dict of name -> PyCapsule,
+ * for jax.ffi.register_ffi_target; threads: how many threads a call may use. */
+static PyObject *py_xla_handlers(PyObject *self, PyObject *threads)
+{
+    long n = PyLong_AsLong(threads);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    dl_xla_threads = n < 1 ? 1 : (int)n;
+    struct {
+        const char *name;
+        dl_xla_error *(*fn)(dl_xla_frame *);
+    } hs[] = {{"dlmath_lse", dl_xla_lse},
+              {"dlmath_softmax", dl_xla_softmax},
+              {"dlmath_log_softmax", dl_xla_log_softmax},
+              {"dlmath_xent_index", dl_xla_xent_index},
+              {"dlmath_xent_grad_index", dl_xla_xent_grad_index}};
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
+        PyObject *c = PyCapsule_New((void *)hs[i].fn, NULL, NULL);
+        if (!c || PyDict_SetItemString(d, hs[i].name, c) < 0) {
+            Py_XDECREF(c);
+            Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(c);
+    }
+    return d;
+}
+
 static PyObject *py_merge(PyObject *self, PyObject *const *a, Py_ssize_t na)
 {
     Py_ssize_t m, r, rows, n, mo, ro;
@@ -292,6 +323,7 @@ static PyMethodDef dl_methods[] = {
     DL_FAST(softmax),    DL_FAST(xent_index), DL_FAST(xent_prob),     DL_FAST(xent_grad_index),
     DL_FAST(xent_grad_prob), DL_FAST(hvp),   DL_FAST(softmax_bwd), DL_FAST(merge),      DL_FAST(spin_while),
     {"isa", py_isa, METH_NOARGS, "the instruction set in use"},
+    {"xla_handlers", py_xla_handlers, METH_O, "the XLA custom-call handlers, name -> PyCapsule"},
     {"set_linger", py_set_linger, METH_O, "microseconds a pool thread spins for the next call; returns the old"},
     {"pool_threads", py_pool_threads, METH_NOARGS, "the native pool's threads started so far"},
     {"isas", py_isas, METH_NOARGS, "the instruction sets this CPU runs, best first"},

@@ -1,0 +1,297 @@
+/* The row kernels as XLA custom calls (jax.ffi), for JAX arrays on the CPU: included by module.c
+ * once, after the kernels' job bodies.
+ *
+ * XLA calls a handler with one argument, a call frame, under its C ABI (the "XLA FFI" API, major
+ * version 0), which is stable by design: every struct starts with its size, fields are only ever
+ * appended. The declarations below are the part of that layout these handlers read, written from
+ * its documentation, with the project's names: a call frame holds the API table, the stage, the
+ * argument buffers, the result buffers and the attributes; a buffer its dtype, data, rank and
+ * dimensions. Nothing
+ * here needs JAX's headers, so the extension builds the same with or without JAX installed.
+ *
+ * Before running a handler XLA may call it once with a metadata extension in the call frame, to
+ * learn the API version it was written for; the handler answers and returns.
+ *
+ * Handlers (each over the last dimension; leading dimensions are rows):
+ *   dlmath_lse(x) -> lse                          LogSumExp of each row, in x's dtype
+ *   dlmath_softmax(x; tau) -> y                   softmax of x / tau (tau a float64 attribute)
+ *   dlmath_log_softmax(x; tau) -> y               log-softmax of x / tau
+ *   dlmath_xent_index(z, t) -> loss               cross-entropy against class indices (int32/int64)
+ *   dlmath_xent_grad_index(z, t) -> g             its gradient p - e_t
+ * A row whose class index is out of range gets NaN (its loss, or every entry of its gradient).
+ * float32 and float64 only: the Python side widens the half-precision types first.
+ */
+#ifndef DL_XLA_FFI_H
+#define DL_XLA_FFI_H
+
+#include <stdint.h>
+#include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
+/* ------------------------------------------------------------------ the ABI, as far as it is read */
+
+typedef struct dl_xla_ext {
+    size_t struct_size;
+    int type; /* 1: metadata */
+    struct dl_xla_ext *next;
+} dl_xla_ext;
+
+typedef struct dl_xla_version {
+    size_t struct_size;
+    dl_xla_ext *extension_start;
+    int major_version;
+    int minor_version;
+} dl_xla_version;
+
+typedef struct dl_xla_metadata {
+    size_t struct_size;
+    dl_xla_version api_version;
+    uint32_t traits;
+} dl_xla_metadata;
+
+typedef struct dl_xla_metadata_ext {
+    dl_xla_ext base;
+    dl_xla_metadata *metadata;
+} dl_xla_metadata_ext;
+
+typedef struct dl_xla_error dl_xla_error; /* opaque, owned by XLA once returned */
+
+typedef struct dl_xla_error_args {
+    size_t struct_size;
+    dl_xla_ext *extension_start;
+    const char *message;
+    int code; /* 3: invalid argument */
+} dl_xla_error_args;
+
+typedef struct dl_xla_api {
+    size_t struct_size;
+    dl_xla_ext *extension_start;
+    dl_xla_version api_version;
+    const void *internal_api;
+    dl_xla_error *(*error_create)(dl_xla_error_args *args);
+    /* further entries are not used */
+} dl_xla_api;
+
+typedef struct dl_xla_buffer {
+    size_t struct_size;
+    dl_xla_ext *extension_start;
+    int dtype; /* XLA's primitive type: 4 s32, 5 s64, 11 f32, 12 f64 */
+    void *data;
+    int64_t rank;
+    int64_t *dims;
+} dl_xla_buffer;
+
+typedef struct dl_xla_list { /* the arguments, or the results: all buffers here */
+    size_t struct_size;
+    dl_xla_ext *extension_start;
+    int64_t size;
+    int *types;
+    void **items;
+} dl_xla_list;
+
+typedef struct dl_xla_span {
+    const char *ptr;
+    size_t len;
+} dl_xla_span;
+
+typedef struct dl_xla_scalar {
+    int dtype;
+    void *value;
+} dl_xla_scalar;
+
+typedef struct dl_xla_attrs { /* sorted by name */
+    size_t struct_size;
+    dl_xla_ext *extension_start;
+    int64_t size;
+    int *types; /* 3: scalar */
+    dl_xla_span **names;
+    void **attrs;
+} dl_xla_attrs;
+
+typedef struct dl_xla_frame {
+    size_t struct_size;
+    dl_xla_ext *extension_start;
+    const dl_xla_api *api;
+    void *ctx;
+    int stage; /* 3: execute */
+    dl_xla_list args;
+    dl_xla_list rets;
+    dl_xla_attrs attrs;
+    /* a future follows, not used */
+} dl_xla_frame;
+
+enum { DL_XLA_S32 = 4, DL_XLA_S64 = 5, DL_XLA_F32 = 11, DL_XLA_F64 = 12 };
+
+/* ------------------------------------------------------------------ plumbing */
+
+static int dl_xla_threads = 1; /* set from Python (dlmath's thread count) */
+
+static dl_xla_error *dl_xla_fail(const dl_xla_frame *f, const char *msg)
+{
+    dl_xla_error_args a = {sizeof a, NULL, msg, 3};
+    return f->api->error_create(&a);
+}
+
+/* The metadata query: answer the API version these declarations follow (0.1). */
+static int dl_xla_metadata_call(dl_xla_frame *f)
+{
+    for (dl_xla_ext *e = f->extension_start; e; e = e->next)
+        if (e->type == 1) {
+            dl_xla_metadata *m = ((dl_xla_metadata_ext *)e)->metadata;
+            m->api_version.major_version = 0;
+            m->api_version.minor_version = 1;
+            m->traits = 0;
+            return 1;
+        }
+    return 0;
+}
+
+static dl_xla_buffer *dl_xla_arg(const dl_xla_frame *f, int i) { return (dl_xla_buffer *)f->args.items[i]; }
+static dl_xla_buffer *dl_xla_ret(const dl_xla_frame *f, int i) { return (dl_xla_buffer *)f->rets.items[i]; }
+
+/* rows and row length of a buffer of rank >= 1; its dtype code, or -1 */
+static int dl_xla_matrix(const dl_xla_buffer *b, dl_int *R, dl_int *K)
+{
+    if (b->rank < 1) return -1;
+    dl_int r = 1;
+    for (int64_t i = 0; i + 1 < b->rank; i++) r *= (dl_int)b->dims[i];
+    *R = r;
+    *K = (dl_int)b->dims[b->rank - 1];
+    return b->dtype == DL_XLA_F32 ? DL_F32 : b->dtype == DL_XLA_F64 ? DL_F64 : -1;
+}
+
+/* the float64 scalar attribute of that name, or NaN */
+static double dl_xla_f64_attr(const dl_xla_frame *f, const char *name)
+{
+    size_t n = strlen(name);
+    for (int64_t i = 0; i < f->attrs.size; i++) {
+        const dl_xla_span *s = f->attrs.names[i];
+        if (f->attrs.types[i] == 3 && s->len == n && !memcmp(s->ptr, name, n)) {
+            const dl_xla_scalar *v = (const dl_xla_scalar *)f->attrs.attrs[i];
+            if (v->dtype == DL_XLA_F64) return *(const double *)v->value;
+        }
+    }
+    return NAN;
+}
+
+static int dl_xla_index_code(const dl_xla_buffer *t)
+{
+    return t->dtype == DL_XLA_S32 ? DL_I32 : t->dtype == DL_XLA_S64 ? DL_I64 : -1;
+}
+
+/* the job over all rows, on the pool as the Python wrappers split it (kernels/__init__.py _run) */
+static dl_int dl_xla_run(dl_job *job, dl_int R, dl_int K)
+{
+    int n = dl_xla_threads < R ? dl_xla_threads : (int)R;
+    if (R * K < ((dl_int)1 << 17) || n <= 1) return job->body(job, 0, R);
+    dl_int per = (R + (dl_int)n * 8 - 1) / ((dl_int)n * 8), cap = ((dl_int)1 << 14) / (K > 0 ? K : 1);
+    dl_int chunk = per < cap ? per : cap;
+    return dl_pool_run(job, 0, R, chunk < 1 ? 1 : chunk, n);
+}
+
+/* A large result buffer that XLA has just allocated is untouched memory: writing it faults in one
+ * 4 KiB page at a time, which costs as much as the kernel itself for a result of hundreds of MB.
+ * Asking for transparent huge pages (advice only; the kernel may decline) makes that 512 times
+ * fewer faults. */
+static void dl_xla_advise(const dl_xla_buffer *b, size_t itemsize)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    size_t n = itemsize;
+    for (int64_t i = 0; i < b->rank; i++) n *= (size_t)b->dims[i];
+    const size_t huge = (size_t)2 << 20;
+    if (n < 4 * huge) return;
+    uintptr_t lo = ((uintptr_t)b->data + huge - 1) & ~(uintptr_t)(huge - 1);
+    uintptr_t hi = ((uintptr_t)b->data + n) & ~(uintptr_t)(huge - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)b;
+    (void)itemsize;
+#endif
+}
+
+/* Prologue of a handler: the metadata query, other stages, and the buffers' shapes. */
+#define DL_XLA_BEGIN(f, nargs)                                                                               \
+    if (dl_xla_metadata_call(f)) return NULL;                                                               \
+    if ((f)->stage != 3) return NULL;                                                                        \
+    if ((f)->args.size != (nargs) || (f)->rets.size != 1) return dl_xla_fail(f, "dlmath: wrong number of buffers");
+
+/* ------------------------------------------------------------------ handlers */
+
+static dl_xla_error *dl_xla_lse(dl_xla_frame *f)
+{
+    DL_XLA_BEGIN(f, 1)
+    const dl_xla_buffer *x = dl_xla_arg(f, 0), *out = dl_xla_ret(f, 0);
+    dl_int R, K;
+    int dt = dl_xla_matrix(x, &R, &K);
+    if (dt < 0 || out->dtype != x->dtype) return dl_xla_fail(f, "dlmath_lse: float32 or float64 rows");
+    dl_job job = {body_lse, {dt, (Py_ssize_t)x->data, K, K, 0, R, (Py_ssize_t)out->data, dt}, {0}};
+    return dl_xla_run(&job, R, K) == -2 ? dl_xla_fail(f, "dlmath_lse: out of memory") : NULL;
+}
+
+static dl_xla_error *dl_xla_normalise(dl_xla_frame *f, int log)
+{
+    DL_XLA_BEGIN(f, 1)
+    const dl_xla_buffer *x = dl_xla_arg(f, 0), *out = dl_xla_ret(f, 0);
+    dl_int R, K;
+    int dt = dl_xla_matrix(x, &R, &K);
+    double tau = dl_xla_f64_attr(f, "tau");
+    if (dt < 0 || out->dtype != x->dtype || !(tau > 0 && tau < INFINITY))
+        return dl_xla_fail(f, "dlmath_softmax: float32 or float64 rows and a float64 attribute tau > 0");
+    double it = 1.0 / tau;
+    dl_xla_advise(out, dt == DL_F64 ? 8 : 4);
+    dl_job job = {body_softmax, {dt, (Py_ssize_t)x->data, K, K, 0, R, (Py_ssize_t)out->data, K, log}, {it}};
+    return dl_xla_run(&job, R, K) == -2 ? dl_xla_fail(f, "dlmath_softmax: out of memory") : NULL;
+}
+
+static dl_xla_error *dl_xla_softmax(dl_xla_frame *f) { return dl_xla_normalise(f, 0); }
+static dl_xla_error *dl_xla_log_softmax(dl_xla_frame *f) { return dl_xla_normalise(f, 1); }
+
+/* Cross-entropy against class indices, its loss (grad 0) or its gradient (grad 1). The kernels stop
+ * at a row whose index is out of range (nothing is read out of bounds); then the rows are done
+ * one by one, the bad ones NaN. */
+static dl_xla_error *dl_xla_xent(dl_xla_frame *f, int grad)
+{
+    DL_XLA_BEGIN(f, 2)
+    const dl_xla_buffer *z = dl_xla_arg(f, 0), *t = dl_xla_arg(f, 1), *out = dl_xla_ret(f, 0);
+    dl_int R, K;
+    int dt = dl_xla_matrix(z, &R, &K), tc = dl_xla_index_code(t);
+    if (dt < 0 || tc < 0 || out->dtype != z->dtype)
+        return dl_xla_fail(f, "dlmath_xent: float32 or float64 rows and int32 or int64 class indices");
+    if (grad) dl_xla_advise(out, dt == DL_F64 ? 8 : 4);
+    dl_job job = {grad ? body_xent_grad_index : body_xent_index, {0}, {1.0}};
+    Py_ssize_t z0 = (Py_ssize_t)z->data, t0 = (Py_ssize_t)t->data, o0 = (Py_ssize_t)out->data;
+    if (t->rank + 1 != z->rank) return dl_xla_fail(f, "dlmath_xent: one class index per row");
+    if (grad) {
+        Py_ssize_t a[] = {dt, z0, K, K, t0, tc, 0, R, o0, K, 0, 0, dt};
+        memcpy(job.a, a, sizeof a);
+    } else {
+        Py_ssize_t a[] = {dt, z0, K, K, t0, tc, 0, R, o0, 0, dt};
+        memcpy(job.a, a, sizeof a);
+    }
+    dl_int rc = dl_xla_run(&job, R, K);
+    if (rc == -2) return dl_xla_fail(f, "dlmath_xent: out of memory");
+    if (rc < 0) return NULL;
+    size_t size = dt == DL_F64 ? 8 : 4;
+    for (dl_int i = 0; i < R; i++) {
+        long long k = tc == DL_I64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
+        if (k >= 0 && k < (long long)K) {
+            if (job.body(&job, i, i + 1) == -2) return dl_xla_fail(f, "dlmath_xent: out of memory");
+            continue;
+        }
+        dl_int n = grad ? K : 1;
+        char *o = (char *)out->data + (size_t)(grad ? i * K : i) * size;
+        for (dl_int j = 0; j < n; j++) {
+            if (dt == DL_F64) ((double *)o)[j] = NAN;
+            else ((float *)o)[j] = NAN;
+        }
+    }
+    return NULL;
+}
+
+static dl_xla_error *dl_xla_xent_index(dl_xla_frame *f) { return dl_xla_xent(f, 0); }
+static dl_xla_error *dl_xla_xent_grad_index(dl_xla_frame *f) { return dl_xla_xent(f, 1); }
+
+#endif
