@@ -181,3 +181,15 @@ def test_linger_is_set_in_microseconds_and_not_below_zero():
             _kernels._lib.set_linger(-1)
     finally:
         _kernels._lib.set_linger(old)
+
+
+def test_a_large_fresh_output_advised_onto_huge_pages_holds_the_same_bits():
+    # outputs of 8 MiB and more are advised onto transparent huge pages before the kernel writes
+    # them (advice only): the result must not depend on it, nor may a buffer's contents change
+    x = (_rng(11).standard_normal((600, 4000)) * 3).astype(np.float32)  # 9.6 MB
+    assert x.nbytes >= _kernels._HUGE
+    into = np.full_like(x, np.nan)
+    np.testing.assert_array_equal(_kernels.softmax_rows(x), _kernels.softmax_rows(x, into))
+    kept = x.copy()
+    _kernels._lib.advise_huge(kept.ctypes.data, kept.nbytes)
+    np.testing.assert_array_equal(kept, x)

@@ -36,6 +36,13 @@ class BadRow(ValueError):
         self.row = row
 
 
+def _fresh_rows(R, K, dtype):
+    """An (R, K) tensor for a kernel to fill, advised onto huge pages where it is large."""
+    out = torch.empty((R, K), dtype=dtype)
+    _kernels.fresh(out.data_ptr(), out.numel() * out.element_size())
+    return out
+
+
 def _native(x):
     return x.is_cpu and x.dtype in CODES and x.numel() > 0 and _kernels.available()
 
@@ -86,7 +93,7 @@ def normalise(x, temperature, log):
         xc = _wide(x)
         return core.normalise(xpt, xc, (xc.ndim - 1,), temperature, log=log).to(x.dtype)
     X, R, K, ld = _matrix(x)
-    out = torch.empty((R, K), dtype=x.dtype)
+    out = _fresh_rows(R, K, x.dtype)
     _kernels.call(
         "softmax",
         R,
@@ -108,7 +115,7 @@ def normalise_backward(y, g, temperature, log):
         return gx if temperature == 1.0 else gx / temperature
     Y, R, K, ld = _matrix(y)
     G, _, _, ldg = _matrix(g)
-    out = torch.empty((R, K), dtype=y.dtype)
+    out = _fresh_rows(R, K, y.dtype)
     _kernels.call(
         "softmax_bwd",
         R,
@@ -206,7 +213,7 @@ def xent_grad(z, t, scale, factor=1.0, check=False):
     Z, R, K, ld = _matrix(z)
     T, tc = _target(t, R)
     s = _uniform(scale)
-    out = torch.empty((R, K), dtype=z.dtype)
+    out = _fresh_rows(R, K, z.dtype)
     code = CODES[z.dtype]
     name = "xent_grad_prob" if t.dtype.is_floating_point else "xent_grad_index"
     pre = (code, Z.data_ptr(), K, ld, T.data_ptr(), tc)
@@ -244,6 +251,6 @@ def hvp(z, v):
         return _xent_core.hvp(xpt, p, v.to(zc.dtype)).to(z.dtype)
     Z, R, K, ld = _matrix(z)
     V, _, _, ldv = _matrix(v)
-    out = torch.empty((R, K), dtype=z.dtype)
+    out = _fresh_rows(R, K, z.dtype)
     _kernels.call("hvp", R, K, (CODES[z.dtype], Z.data_ptr(), K, ld, V.data_ptr(), ldv), (out.data_ptr(), K))
     return out.reshape(z.shape)

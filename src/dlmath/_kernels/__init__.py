@@ -183,9 +183,22 @@ def _matrix(a, name="x"):
     return R, K, (s0 // item if R > 1 else K)
 
 
+_HUGE = 8 << 20  # bytes: a fresh output this large is advised onto huge pages (csrc/module.c)
+
+
+def fresh(addr: int, nbytes: int) -> None:
+    """Before a kernel first writes a just-allocated buffer of ``nbytes`` at ``addr``: for a large
+    one, ask the OS for transparent huge pages, which spares most of the page faults (advice
+    only; the contents and the result do not change)."""
+    if nbytes >= _HUGE and available():
+        _lib.advise_huge(addr, nbytes)
+
+
 def _out(out, shape, dtype, name="out"):
     if out is None:
-        return np.empty(shape, dtype)
+        out = np.empty(shape, dtype)
+        fresh(out.ctypes.data, out.nbytes)
+        return out
     if type(out) is not np.ndarray or out.shape != shape or out.dtype != dtype:
         raise ValueError(f"{name} must have shape {shape} and dtype {dtype}; got {out.shape} {out.dtype}")
     return out  # a read-only out is refused by the buffer protocol in the call

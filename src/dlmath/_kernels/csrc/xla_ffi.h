@@ -26,10 +26,6 @@
 
 #include <stdint.h>
 #include <string.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#include <unistd.h>
-#endif
 
 /* ------------------------------------------------------------------ the ABI, as far as it is read */
 
@@ -192,24 +188,12 @@ static dl_int dl_xla_run(dl_job *job, dl_int R, dl_int K)
     return dl_pool_run(job, 0, R, chunk < 1 ? 1 : chunk, n);
 }
 
-/* A large result buffer that XLA has just allocated is untouched memory: writing it faults in one
- * 4 KiB page at a time, which costs as much as the kernel itself for a result of hundreds of MB.
- * Asking for transparent huge pages (advice only; the kernel may decline) makes that 512 times
- * fewer faults. */
+/* A large result buffer that XLA has just allocated is untouched memory: see dl_advise_huge. */
 static void dl_xla_advise(const dl_xla_buffer *b, size_t itemsize)
 {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
     size_t n = itemsize;
     for (int64_t i = 0; i < b->rank; i++) n *= (size_t)b->dims[i];
-    const size_t huge = (size_t)2 << 20;
-    if (n < 4 * huge) return;
-    uintptr_t lo = ((uintptr_t)b->data + huge - 1) & ~(uintptr_t)(huge - 1);
-    uintptr_t hi = ((uintptr_t)b->data + n) & ~(uintptr_t)(huge - 1);
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-#else
-    (void)b;
-    (void)itemsize;
-#endif
+    dl_advise_huge(b->data, n);
 }
 
 /* Prologue of a handler: the metadata query, other stages, and the buffers' shapes. */
