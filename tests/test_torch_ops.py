@@ -393,7 +393,7 @@ def test_mean_over_an_empty_batch_is_nan_attached_to_autograd():
     assert math.isnan(float(out.detach())) and out.requires_grad
     out.backward()
     assert z.grad.shape == (0, 3)
-    assert math.isnan(float(F.cross_entropy(z, t)))
+    assert math.isnan(float(F.cross_entropy(z, t).detach()))
 
 
 def test_softmax_dtype_is_torch_dtype():
@@ -414,3 +414,33 @@ def test_inference_mode_and_no_grad():
         b = dlmath.cross_entropy(x.requires_grad_(), labels(4, 6))
     assert not b.requires_grad
     torch.testing.assert_close(a, b)
+
+
+def test_calls_autograd_does_not_track_equal_the_op_and_carry_no_graph():
+    # with no input requiring grad (or grad off) a plain eager call runs the op's body alone
+    x, t = randn(5, 7, dtype=torch.float32), labels(5, 7)
+    for f, op, args in [
+        (ops.softmax, ops.softmax_op, (x, 0.5, False)),
+        (ops.softmax, ops.softmax_op, (x, 1.0, True)),
+        (ops.logsumexp, ops.logsumexp_op, (x,)),
+        (ops.xent, ops.xent_op, (x, t, 2, False)),
+    ]:
+        out = f(*args)
+        assert torch.equal(out, op(*args)) and out.grad_fn is None and not out.requires_grad
+        with torch.no_grad():
+            assert torch.equal(f(x.clone().requires_grad_(), *args[1:]), out)
+    tracked = ops.softmax(x.clone().requires_grad_(), 1.0, False)
+    assert tracked.grad_fn is not None
+
+
+@pytest.mark.filterwarnings(
+    "ignore:`torch.jit.script` is deprecated:DeprecationWarning"
+)  # torch's own jvp setup
+def test_forward_mode_autodiff_says_it_is_not_supported_never_drops_the_tangent():
+    import torch.autograd.forward_ad as fwad
+
+    x, v = randn(3, 4, dtype=torch.float64), randn(3, 4, dtype=torch.float64)
+    with fwad.dual_level(), torch.no_grad():
+        dual = fwad.make_dual(x, v)
+        with pytest.raises(NotImplementedError, match="jvp"):
+            dlmath.softmax(dual)

@@ -27,12 +27,14 @@ and meta tensors, tensor subclasses and dispatch modes; while a ``torch.func`` t
 active, an ``autograd.Function`` twin with the same setup and backward and a generated vmap rule,
 since ``register_autograd`` does not reach ``torch.func.grad``/``jacrev`` yet (PyTorch issues
 #168393, #170834); and for plain eager calls an ``autograd.Function`` around the op's body, which
-spares the custom-op dispatch (tens of microseconds of Python per call).
+spares the custom-op dispatch (tens of microseconds of Python per call), or the body alone where
+autograd records nothing (no input requires grad, or grad is off).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.autograd.forward_ad as _fwad
 from torch import Tensor
 
 from . import _torch_rows as rows
@@ -56,6 +58,16 @@ def _plain(args):
         ):
             return False
     return not (torch._C._len_torch_dispatch_stack() or torch._C._is_torch_function_mode_enabled())
+
+
+def _untracked(args):
+    """True when autograd records nothing for this call: no input requires grad (or grad is off)
+    and no forward-mode level is open. ``autograd.Function.apply`` then only costs its Python."""
+    if _fwad._current_level >= 0:
+        return False
+    if not torch.is_grad_enabled():
+        return True
+    return not any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
 
 def _dispatch(op, body, setup, backward):
@@ -90,6 +102,8 @@ def _dispatch(op, body, setup, backward):
         if torch._C._are_functorch_transforms_active():
             return twin.apply(*args)
         if not torch.compiler.is_compiling() and _plain(args):  # the compiler stops at the first test
+            if _untracked(args):
+                return body(*args)
             return eager.apply(*args)
         return op(*args)
 
