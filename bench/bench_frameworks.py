@@ -10,7 +10,7 @@ then, for float32 logits of shape (512, 1000) and (4096, 32000):
   a fixed cotangent; the input's ``.grad`` reset to None between calls);
 - JAX (``jax.jit``, CPU): ``jax.nn.logsumexp``, ``softmax``, ``log_softmax`` and optax's
   ``softmax_cross_entropy_with_integer_labels`` (skipped, with a message, without optax), forward
-  and ``jax.grad`` of the summed output;
+  and ``jax.grad`` of ``sum(f(x) * c)`` for a fixed random cotangent ``c``;
 - extra peak memory of one forward + backward, for each library, at (512, 32000) and (4096, 32000):
   the peak resident set size of a fresh process during the call (``VmHWM``, reset just before
   it through ``/proc/self/clear_refs``) minus its resident size just before, with the inputs (and a first call at a tiny shape) already in memory.
@@ -206,11 +206,15 @@ def bench_jax(shapes):
             )
         for func, (peer, pf, df) in cases.items():
             fns, grads = {}, {}
+            # the VJP with a fixed cotangent c, as the PyTorch rows' backward: the gradient of
+            # <f(x), c> (a summed output's cotangent of ones would let XLA fold away a reduction
+            # of the backward, which no training step has)
+            c = jax.random.normal(jax.random.PRNGKey(1), jax.eval_shape(pf, x).shape, jnp.float32)
             for name, f in (("peer", pf), ("dlmath", df)):
                 jf = jax.jit(f)
-                jg = jax.jit(jax.grad(lambda a, f=f: jnp.sum(f(a))))
+                jg = jax.jit(jax.grad(lambda a, c, f=f: jnp.sum(f(a) * c)))
                 fns[name] = lambda jf=jf, x=x: jf(x).block_until_ready()
-                grads[name] = lambda jg=jg, x=x: jg(x).block_until_ready()
+                grads[name] = lambda jg=jg, x=x, c=c: jg(x, c).block_until_ready()
             fw, gw = blocks(fns), blocks(grads)
             print(
                 f"| {func} {shape} | {peer} | {fmt(fw['peer'])} | {fmt(fw['dlmath'])} | {fw['dlmath'] / fw['peer']:.2f} "

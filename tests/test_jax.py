@@ -287,6 +287,8 @@ def test_jitted_programs_call_the_kernels_on_the_cpu():
         "dlmath_log_softmax": dlmath.log_softmax,
         "dlmath_xent_index": lambda a: dlmath.cross_entropy(a, t),
         "dlmath_xent_grad_index": jax.grad(lambda a: dlmath.cross_entropy(a, t)),
+        "dlmath_softmax_bwd": jax.grad(lambda a: jnp.sum(dlmath.softmax(a) * a)),
+        "dlmath_log_softmax_bwd_p": jax.grad(lambda a: jnp.sum(dlmath.log_softmax(a) * a)),
     }
     for target, f in cases.items():
         hlo = jax.jit(f).lower(z).compile().as_text()
@@ -366,3 +368,30 @@ def test_a_first_call_from_inside_jit_registers_the_kernels():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "True", out.stderr
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.5])
+def test_vector_jacobian_products_are_the_transposed_jacobians(tau, path):
+    # reverse mode runs the softmax's Jacobian as a primitive of its own (the backward kernel on
+    # the CPU): J^T g = p (g - p.g)/tau for the softmax, (g - p sum g)/tau for its log, also
+    # batched under vmap and inside jit
+    z, _, _ = data(11, (4, 7))
+    g = jnp.asarray(np.random.default_rng(12).standard_normal(z.shape))
+    p = np.asarray(dlmath.softmax(np.asarray(z), temperature=tau))
+    G = np.asarray(g)
+    want = {
+        False: p * (G - (p * G).sum(-1, keepdims=True)) / tau,
+        True: (G - p * G.sum(-1, keepdims=True)) / tau,
+    }
+    for log, f in ((False, dlmath.softmax), (True, dlmath.log_softmax)):
+        fn = lambda a, f=f: f(a, temperature=tau)  # noqa: E731
+        vjp = jax.vjp(fn, z)[1](g)[0]
+        np.testing.assert_allclose(vjp, want[log], rtol=1e-12, atol=1e-15)
+        jitted = jax.jit(lambda a, c, fn=fn: jax.vjp(fn, a)[1](c)[0])(z, g)
+        np.testing.assert_allclose(jitted, want[log], rtol=1e-12, atol=1e-15)
+        batched = jax.vmap(lambda c, fn=fn: jax.vjp(fn, z)[1](c)[0])(jnp.stack([g, 2 * g]))
+        np.testing.assert_allclose(batched[1], 2 * want[log], rtol=1e-12, atol=1e-15)
+        # and forward mode: J v
+        jv = jax.jvp(fn, (z,), (g,))[1]
+        ref = want[False] if not log else (G - (p * G).sum(-1, keepdims=True)) / tau
+        np.testing.assert_allclose(jv, ref, rtol=1e-12, atol=1e-15)

@@ -142,10 +142,10 @@ def _normalise_jvp(axes, tau, log, primals, tangents):
     x, keep = primals
     xd = tangents[0]
     y = _normalise(x, keep, axes, tau, log)
-    if log and _kernel_rows(x, keep, axes):
-        p = _normalise(x, None, axes, tau, False)  # a kernel's pass; XLA drops y where it is unused
-    else:
-        p = jnp.exp(y) if log else y  # e^{log p}: also the limits (1/n at n infinite entries, 0 masked)
+    if _kernel_rows(x, keep, axes):  # reverse mode then runs the backward kernel
+        p = _normalise(x, None, axes, tau, False) if log else y  # XLA drops y where it is unused
+        return y, xla.jacobian(p, xd, tau, log)
+    p = jnp.exp(y) if log else y  # e^{log p}: also the limits (1/n at n infinite entries, 0 masked)
     centred = (xd - jnp.sum(p * xd, axis=axes, keepdims=True)) / tau
     if not log:
         return y, p * centred
@@ -262,8 +262,7 @@ def _ce_index_grad_jvp(primals, tangents):
     z, t = primals
     zd = tangents[0]
     axes = (z.ndim - 1,)
-    p = _normalise(z, None, axes, 1.0, False)
-    return _ce_index_grad(z, t), p * (zd - jnp.sum(p * zd, axis=axes, keepdims=True))
+    return _ce_index_grad(z, t), xla.jacobian(_normalise(z, None, axes, 1.0, False), zd, 1.0, False)
 
 
 @_ce_index.defjvp

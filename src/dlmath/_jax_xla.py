@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import inspect
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.extend.core import Primitive
+from jax.interpreters import ad, batching, mlir
 
 from . import _kernels, _parallel
 
-__all__ = ["usable", "lse", "normalise", "xent_index", "xent_grad_index"]
+__all__ = ["usable", "lse", "normalise", "jacobian", "xent_index", "xent_grad_index"]
 
 _registered: bool | None = None
 
@@ -49,6 +52,8 @@ def _ready() -> bool:
         except Exception:  # an XLA that refuses the handlers: the composites serve
             return False
         _registered = abs(got - math.log(2.0)) < 1e-6
+        if _registered:
+            mlir.register_lowering(_jacobian_p, _jacobian_cpu, platform="cpu")
     return _registered
 
 
@@ -115,3 +120,83 @@ def xent_grad_index(z, t, fallback):
         cpu=lambda z, t: _call("dlmath_xent_grad_index", z.shape, z.dtype, z, _indices(t)),
         default=fallback,
     )
+
+
+# ----------------------------------------------------------------------------- the softmax's Jacobian
+#
+# The tangent of softmax(x / tau), or of its log, is J v, linear in v; reverse mode runs the
+# transpose J^T g. Written in jnp inside a custom_jvp rule, that is XLA's loops over the saved
+# output; as a primitive of its own with a transpose rule, it is the backward kernel (rows_lse.h),
+# the one the torch ops call. Both take the probabilities p:
+#     softmax:      J v = p (v - p.v) / tau = J^T v        (J is symmetric)
+#     log-softmax:  J v = (v - p.v) / tau,  J^T g = (g - p sum g) / tau
+# The primitive is linear in v, with a derivative in p for higher orders; J v of the log-softmax,
+# which only forward mode runs, stays XLA's.
+
+_jacobian_p = Primitive("dlmath_softmax_jacobian")
+
+
+def jacobian(p, v, tau, log, transposed=False):
+    """:math:`J v` (``transposed``: :math:`J^\top v`) of softmax (``log``: log-softmax) of
+    ``x / tau``, from the softmax ``p`` of ``x / tau``, over the last axis."""
+    return _jacobian_p.bind(p, v, tau=float(tau), log=bool(log), transposed=bool(transposed) and bool(log))
+
+
+def _scaled(a, tau):
+    return a if tau == 1.0 else a / tau
+
+
+def _jacobian_formula(p, v, *, tau, log, transposed):
+    if not log:
+        return _scaled(p * (v - jnp.sum(p * v, axis=-1, keepdims=True)), tau)
+    if transposed:
+        return _scaled(v - p * jnp.sum(v, axis=-1, keepdims=True), tau)
+    return _scaled(v - jnp.sum(p * v, axis=-1, keepdims=True), tau)
+
+
+def _jacobian_cpu(ctx, p, v, *, tau, log, transposed):
+    if log and not transposed:
+        rule = mlir.lower_fun(partial(_jacobian_formula, tau=tau, log=log, transposed=transposed), False)
+        return rule(ctx, p, v)
+    name = "dlmath_log_softmax_bwd_p" if log else "dlmath_softmax_bwd"
+    return jax.ffi.ffi_lowering(name)(ctx, p, v, tau=np.float64(tau))
+
+
+_jacobian_p.def_abstract_eval(lambda p, v, **params: jax.core.ShapedArray(v.shape, v.dtype))
+_jacobian_p.def_impl(lambda p, v, **params: jax.jit(partial(_jacobian_p.bind, **params))(p, v))
+mlir.register_lowering(_jacobian_p, mlir.lower_fun(_jacobian_formula, multiple_results=False))
+
+
+def _jacobian_dp(pdot, p, v, *, tau, log, transposed):
+    """The derivative of :math:`J v` in ``p``, along ``pdot``."""
+    if not log:
+        s = jnp.sum(p * v, axis=-1, keepdims=True)
+        return _scaled(pdot * (v - s) - p * jnp.sum(pdot * v, axis=-1, keepdims=True), tau)
+    if transposed:
+        return _scaled(-pdot * jnp.sum(v, axis=-1, keepdims=True), tau)
+    return _scaled(-jnp.sum(pdot * v, axis=-1, keepdims=True) * jnp.ones_like(v), tau)
+
+
+ad.defjvp(_jacobian_p, _jacobian_dp, lambda vdot, p, v, **params: _jacobian_p.bind(p, vdot, **params))
+
+
+def _jacobian_transpose(ct, p, v, *, tau, log, transposed):
+    assert not ad.is_undefined_primal(p), "the Jacobian is linear in v only"
+    if type(ct) is ad.Zero:
+        return None, ad.Zero(v.aval)
+    return None, _jacobian_p.bind(p, ct, tau=tau, log=log, transposed=log and not transposed)
+
+
+ad.primitive_transposes[_jacobian_p] = _jacobian_transpose
+
+
+def _jacobian_batch(args, dims, **params):
+    size = next(a.shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    p, v = (
+        jnp.broadcast_to(a, (size, *a.shape)) if d is None else jnp.moveaxis(a, d, 0)
+        for a, d in zip(args, dims, strict=True)
+    )
+    return _jacobian_p.bind(p, v, **params), 0
+
+
+batching.primitive_batchers[_jacobian_p] = _jacobian_batch

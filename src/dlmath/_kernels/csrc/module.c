@@ -260,6 +260,8 @@ static PyObject *py_xla_handlers(PyObject *self, PyObject *threads)
     } hs[] = {{"dlmath_lse", dl_xla_lse},
               {"dlmath_softmax", dl_xla_softmax},
               {"dlmath_log_softmax", dl_xla_log_softmax},
+              {"dlmath_softmax_bwd", dl_xla_softmax_bwd},
+              {"dlmath_log_softmax_bwd_p", dl_xla_log_softmax_bwd_p},
               {"dlmath_xent_index", dl_xla_xent_index},
               {"dlmath_xent_grad_index", dl_xla_xent_grad_index}};
     PyObject *d = PyDict_New();

@@ -203,6 +203,7 @@ static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_in
  * over rows r0..r1-1, with it = 1/tau:
  *   softmax:      out = it * y (g - c),        c = sum_k y_k g_k,
  *   log-softmax:  out = it * (g - e^y s),      s = sum_k g_k,
+ * or (log 2) the log-softmax's backward from the probabilities y = p: it * (g - p s),
  * the sum in binary64 (binary32 rows widened lane by lane). Binary64 rows: one rounding at the store;
  * binary32 rows: binary32 lanes for the rest, with c kept to twice binary32's precision, so the
  * output is within about one ulp (plus e^y's own error for the log-softmax). The formula is taken literally, so NaN and inf in y or g spread as they would by hand. */
@@ -239,7 +240,7 @@ static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g,
             const int scaled = it != 1.0;
             if (log)
                 for (; i + VF_N <= K; i += VF_N) {
-                    vf ne = vf_sub(zero, vf_exp(vf_load(yr + i)));
+                    vf ne = vf_sub(zero, log == 2 ? vf_load(yr + i) : vf_exp(vf_load(yr + i)));
                     vf h = vf_fma(ne, vcl, vf_fma(ne, vch, vf_load(gr + i)));
                     vf_store(o + i, scaled ? vf_mul(h, vit) : h);
                 }
@@ -253,7 +254,7 @@ static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g,
         const vd vcst = vd_set(c), vit = vd_set(it);
         for (; i + VD_N <= K; i += VD_N) {
             vd yv = vd_load_s(yr + i), gv = vd_load_s(gr + i);
-            vd h = log ? vd_sub(gv, vd_mul(vd_exp_s(yv), vcst)) : vd_mul(yv, vd_sub(gv, vcst));
+            vd h = log ? vd_sub(gv, vd_mul(log == 2 ? yv : vd_exp_s(yv), vcst)) : vd_mul(yv, vd_sub(gv, vcst));
             h = vd_mul(h, vit);
 #if DL_C == 64
             vd_store(o + i, h);
@@ -263,7 +264,7 @@ static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g,
         }
         for (; i < K; i++) {
             double yv = (double)yr[i], gv = (double)gr[i];
-            o[i] = (sc)((log ? gv - exp(yv) * c : yv * (gv - c)) * it);
+            o[i] = (sc)((log ? gv - (log == 2 ? yv : exp(yv)) * c : yv * (gv - c)) * it);
         }
     }
 }

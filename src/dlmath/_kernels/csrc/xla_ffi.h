@@ -16,6 +16,8 @@
  *   dlmath_lse(x) -> lse                          LogSumExp of each row, in x's dtype
  *   dlmath_softmax(x; tau) -> y                   softmax of x / tau (tau a float64 attribute)
  *   dlmath_log_softmax(x; tau) -> y               log-softmax of x / tau
+ *   dlmath_softmax_bwd(y, g; tau) -> gx           the softmax's backward from its output y
+ *   dlmath_log_softmax_bwd_p(p, g; tau) -> gx     the log-softmax's backward from the softmax p
  *   dlmath_xent_index(z, t) -> loss               cross-entropy against class indices (int32/int64)
  *   dlmath_xent_grad_index(z, t) -> g             its gradient p - e_t
  * A row whose class index is out of range gets NaN (its loss, or every entry of its gradient).
@@ -232,6 +234,30 @@ static dl_xla_error *dl_xla_normalise(dl_xla_frame *f, int log)
 
 static dl_xla_error *dl_xla_softmax(dl_xla_frame *f) { return dl_xla_normalise(f, 0); }
 static dl_xla_error *dl_xla_log_softmax(dl_xla_frame *f) { return dl_xla_normalise(f, 1); }
+
+/* The backward of softmax of x / tau from its output y and a cotangent g of y's shape:
+ * y (g - y.g) / tau (rows_lse.h; also J g, as the softmax's Jacobian J is symmetric), or (mode 2)
+ * the log-softmax's from the probabilities y = p: (g - p sum g) / tau. */
+static dl_xla_error *dl_xla_normalise_bwd(dl_xla_frame *f, int mode)
+{
+    DL_XLA_BEGIN(f, 2)
+    const dl_xla_buffer *y = dl_xla_arg(f, 0), *g = dl_xla_arg(f, 1), *out = dl_xla_ret(f, 0);
+    dl_int R, K, Rg, Kg;
+    int dt = dl_xla_matrix(y, &R, &K);
+    double tau = dl_xla_f64_attr(f, "tau");
+    if (dt < 0 || g->dtype != y->dtype || out->dtype != y->dtype || dl_xla_matrix(g, &Rg, &Kg) < 0 || Rg != R ||
+        Kg != K || !(tau > 0 && tau < INFINITY))
+        return dl_xla_fail(f, "dlmath_softmax_bwd: float32 or float64 rows of one shape and a float64 attribute tau > 0");
+    dl_xla_advise(out, dt == DL_F64 ? 8 : 4);
+    dl_job job = {body_softmax_bwd,
+                  {dt, (Py_ssize_t)y->data, K, K, (Py_ssize_t)g->data, K, 0, R, (Py_ssize_t)out->data, K, mode},
+                  {1.0 / tau}};
+    return dl_xla_run(&job, R, K) == -2 ? dl_xla_fail(f, "dlmath_softmax_bwd: out of memory") : NULL;
+}
+
+static dl_xla_error *dl_xla_softmax_bwd(dl_xla_frame *f) { return dl_xla_normalise_bwd(f, 0); }
+static dl_xla_error *dl_xla_log_softmax_bwd_p(dl_xla_frame *f) { return dl_xla_normalise_bwd(f, 2); }
+
 
 /* Cross-entropy against class indices, its loss (grad 0) or its gradient (grad 1). The kernels stop
  * at a row whose index is out of range (nothing is read out of bounds); then the rows are done
