@@ -213,20 +213,25 @@ static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g,
     for (dl_int j = r0; j < r1; j++) {
         const sc *yr = y + j * ldy, *gr = g + j * ldg;
         sc *o = out + j * ldo;
-        vd acc0 = vd_zero(), acc1 = vd_zero();
+        /* four accumulators: the sum is bound by the adds' latency otherwise */
+        vd acc0 = vd_zero(), acc1 = vd_zero(), acc2 = vd_zero(), acc3 = vd_zero();
         dl_int i = 0;
         if (log) {
-            for (; i + 2 * VD_N <= K; i += 2 * VD_N) {
+            for (; i + 4 * VD_N <= K; i += 4 * VD_N) {
                 acc0 = vd_add(acc0, vd_load_s(gr + i));
                 acc1 = vd_add(acc1, vd_load_s(gr + i + VD_N));
+                acc2 = vd_add(acc2, vd_load_s(gr + i + 2 * VD_N));
+                acc3 = vd_add(acc3, vd_load_s(gr + i + 3 * VD_N));
             }
         } else {
-            for (; i + 2 * VD_N <= K; i += 2 * VD_N) {
+            for (; i + 4 * VD_N <= K; i += 4 * VD_N) {
                 acc0 = vd_fma(vd_load_s(yr + i), vd_load_s(gr + i), acc0);
                 acc1 = vd_fma(vd_load_s(yr + i + VD_N), vd_load_s(gr + i + VD_N), acc1);
+                acc2 = vd_fma(vd_load_s(yr + i + 2 * VD_N), vd_load_s(gr + i + 2 * VD_N), acc2);
+                acc3 = vd_fma(vd_load_s(yr + i + 3 * VD_N), vd_load_s(gr + i + 3 * VD_N), acc3);
             }
         }
-        double c = vd_hsum(vd_add(acc0, acc1));
+        double c = vd_hsum(vd_add(vd_add(acc0, acc1), vd_add(acc2, acc3)));
         for (; i < K; i++) c += log ? (double)gr[i] : (double)yr[i] * (double)gr[i];
         i = 0;
 #if DL_C == 32
