@@ -8,7 +8,9 @@ kernel where it is compiled for the CPU, and the composite on any other device. 
 pure, with rows as the last dimension and leading dimensions batched (``vmap`` adds leading
 dimensions), and float32 or float64 only; :func:`usable` says where they apply. The custom calls
 sit inside the primal functions of ``custom_jvp`` rules (:mod:`dlmath._jax`), which give their
-derivatives, so XLA never differentiates them.
+derivatives, so XLA never differentiates them. The softmax's Jacobian (:func:`jacobian`) is a
+primitive of its own, linear in its second argument, whose transpose on the CPU is the backward
+kernel: reverse mode through softmax and log-softmax runs it.
 """
 
 from __future__ import annotations
