@@ -395,3 +395,20 @@ def test_vector_jacobian_products_are_the_transposed_jacobians(tau, path):
         jv = jax.jvp(fn, (z,), (g,))[1]
         ref = want[False] if not log else (G - (p * G).sum(-1, keepdims=True)) / tau
         np.testing.assert_allclose(jv, ref, rtol=1e-12, atol=1e-15)
+
+
+def test_second_derivatives_of_softmax_and_log_softmax_are_the_closed_forms(path):
+    # the Jacobian primitive's derivative in p: reverse then forward mode (hessian) for softmax,
+    # forward twice for log-softmax, against
+    #   d2 p_i / dx_j dx_k = p_i [(d_ij - p_j)(d_ik - p_k) - p_j (d_jk - p_k)],
+    #   d2 log p_i / dx_j dx_k = -(p_j d_jk - p_j p_k)   (the same for every i)
+    z, _, _ = data(13, (1, 5))
+    x = z[0]
+    p = np.asarray(dlmath.softmax(np.asarray(x)))
+    eye = np.eye(5)
+    a = eye - p[None, :]  # a[i, j] = d_ij - p_j
+    want = p[:, None, None] * (a[:, :, None] * a[:, None, :] - (p[:, None] * a)[None, :, :])
+    np.testing.assert_allclose(jax.hessian(dlmath.softmax)(x), want, rtol=1e-11, atol=1e-14)
+    hess_lse = np.diag(p) - np.outer(p, p)
+    got = jax.jacfwd(jax.jacfwd(dlmath.log_softmax))(x)
+    np.testing.assert_allclose(got, -np.broadcast_to(hess_lse, (5, 5, 5)), rtol=1e-11, atol=1e-14)

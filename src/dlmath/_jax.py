@@ -295,7 +295,6 @@ class _Rows(_xent_core.Rows):
 
 ROWS = _Rows(
     jnp,
-    lse=lambda z, keep: _lse(z, keep, (z.ndim - 1,)),
     log_softmax=lambda z, keep: _normalise(z, keep, (z.ndim - 1,), 1.0, True),
     softmax=lambda z, keep: _normalise(z, keep, (z.ndim - 1,), 1.0, False),
 )

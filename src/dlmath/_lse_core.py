@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["lse", "state", "lse_signed", "normalise", "fill_nan", "fill_neg_inf", "lowest"]
+__all__ = ["lse", "state", "lse_of_state", "lse_signed", "normalise", "fill_nan", "fill_neg_inf", "lowest"]
 
 
 def lowest(xp, dtype):
@@ -81,9 +81,12 @@ def lse(xp, x, axes, keep=None):
     """:math:`m + \\operatorname{log1p}(r)` over ``axes`` (kept), entries where ``keep`` is False
     left out; ``-inf`` for an empty or all ``-inf`` slice, ``+inf`` with an ``inf`` and no NaN, NaN
     with a NaN."""
-    m, m0, r, fin, has = state(xp, x, axes, keep)
-    out = xp.where(fin, m0 + xp.log1p(r), m)
-    return fill_neg_inf(xp, fin & ~has, out)
+    return lse_of_state(xp, *state(xp, x, axes, keep))
+
+
+def lse_of_state(xp, m, m0, r, fin, has):
+    """:func:`lse` from :func:`state`'s ``(m, m0, r, fin, has)``."""
+    return fill_neg_inf(xp, fin & ~has, xp.where(fin, m0 + xp.log1p(r), m))
 
 
 def state(xp, x, axes, keep=None):

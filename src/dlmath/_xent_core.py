@@ -34,15 +34,14 @@ __all__ = ["Rows", "Plan", "plan", "loss", "grad", "hvp"]
 class Rows:
     """The row primitives of one namespace by the formulas of :mod:`dlmath._lse_core`.
 
-    ``lse(z, keep)`` and ``log_softmax(z, keep)`` may be replaced by differentiable versions
+    ``log_softmax(z, keep)`` and ``softmax(z, keep)`` may be replaced by differentiable versions
     (JAX's ``custom_jvp`` functions); masked-out classes of ``log_softmax`` may hold any finite
     value, which :meth:`ce_prob` never reads.
     """
 
-    def __init__(self, xp, lse=None, log_softmax=None, softmax=None):
+    def __init__(self, xp, log_softmax=None, softmax=None):
         self.xp = xp
         last = (-1,)
-        self.lse = lse or (lambda z, keep: core.lse(xp, z, last, keep))
         self.log_softmax = log_softmax or (lambda z, keep: core.normalise(xp, z, last, keep=keep, log=True))
         self.softmax = softmax or (lambda z, keep: core.normalise(xp, z, last, keep=keep))
 
@@ -55,8 +54,9 @@ class Rows:
         zt = xp.take_along_axis(z, xp.expand_dims(t, axis=-1), axis=-1)
         top = z == math.inf if keep is None else (z == math.inf) & keep
         n = xp.sum(xp.astype(top, z.dtype), axis=-1, keepdims=True)
-        _, m0, r, finite_max, has = core.state(xp, z, (z.ndim - 1,), keep)
-        lse = self.lse(z, keep)
+        st = core.state(xp, z, (z.ndim - 1,), keep)
+        _, m0, r, finite_max, has = st
+        lse = core.lse_of_state(xp, *st)
         fin = xp.isfinite(lse)
         at_inf = xp.where(zt == lse, xp.log(xp.where(fin, xp.ones_like(n), n)), lse)
         limits = xp.where(lse == math.inf, at_inf, lse - zt)

@@ -204,9 +204,10 @@ static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_in
  *   softmax:      out = it * y (g - c),        c = sum_k y_k g_k,
  *   log-softmax:  out = it * (g - e^y s),      s = sum_k g_k,
  * or (log 2) the log-softmax's backward from the probabilities y = p: it * (g - p s),
- * the sum in binary64 (binary32 rows widened lane by lane). Binary64 rows: one rounding at the store;
- * binary32 rows: binary32 lanes for the rest, with c kept to twice binary32's precision, so the
- * output is within about one ulp (plus e^y's own error for the log-softmax). The formula is taken literally, so NaN and inf in y or g spread as they would by hand. */
+ * the sum in binary64 (binary32 rows widened lane by lane). Binary64 rows: one rounding at the
+ * store; binary32 rows: binary32 lanes for the rest, with c kept to twice binary32's precision, so
+ * the output is within about one ulp (plus e^y's own error for the log-softmax). The formula is
+ * taken literally, so NaN and inf in y or g spread as they would by hand. */
 static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g, dl_int ldg, dl_int r0, dl_int r1,
                                  sc *out, dl_int ldo, double it, int log)
 {
