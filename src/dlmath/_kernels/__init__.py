@@ -66,9 +66,6 @@ ISAS = ("avx512", "avx2", "baseline")
 DTYPES = {"float64": 0, "float32": 1, "float16": 2, "bfloat16": 3}
 _CODES = {np.dtype(name): code for name, code in DTYPES.items() if name != "bfloat16"}
 _TARGETS = {np.dtype(np.int64): 0, np.dtype(np.int32): 1}
-_PARALLEL_MIN = 1 << 17  # elements: below this a call runs on the calling thread
-_CHUNKS_PER_THREAD = 8  # at least this many chunks of rows per thread
-_CHUNK_ELEMENTS = 1 << 14  # and at most about this many elements in a chunk (one row at least)
 SPAN = 1 << 16  # rows of lse_rows longer than 2 SPAN are reduced in spans of SPAN elements
 
 _lib = None
@@ -226,16 +223,11 @@ def _run(fn, R, K, pre, post):
     the first bad row reported, or -1.
 
     The calling thread and up to ``num_threads() - 1`` pool threads claim chunks of rows from a
-    shared counter until none are left, all in C: no thread comes back for the GIL during a call.
-    Every row is computed whole by one thread: the bits do not depend on the thread count.
+    shared counter until none are left, all in C (which decides the split, ``dl_split`` in
+    ``csrc/module.c``, the same for calls from XLA): no thread comes back for the GIL during a
+    call. Every row is computed whole by one thread: the bits do not depend on the thread count.
     """
-    if R * K < _PARALLEL_MIN:
-        return fn(*pre, 0, R, *post)
-    n = min(_parallel.num_threads(), R)
-    if n <= 1:
-        return fn(*pre, 0, R, *post)
-    chunk = max(1, min(-(-R // (n * _CHUNKS_PER_THREAD)), _CHUNK_ELEMENTS // K))
-    return fn(*pre, 0, R, *post, n, chunk)
+    return fn(*pre, 0, R, *post, _parallel.num_threads())
 
 
 def _lib_or_raise():

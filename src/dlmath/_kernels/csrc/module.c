@@ -85,9 +85,9 @@ static int dl_addr(PyObject *o, int writable, Py_ssize_t *out)
 }
 
 /* fmt: 'n' an int, 'd' a float, 'p' a read address, 'w' a written address */
-/* the optional last two arguments of a row kernel: the number of threads to run on (the calling
- * one included) and the chunk of rows a thread claims at a time */
-static Py_ssize_t dl_threads, dl_chunk;
+/* the optional last argument of a row kernel: the most threads it may run on (the calling one
+ * included); dl_split decides how many it takes */
+static Py_ssize_t dl_threads;
 
 static int dl_args(PyObject *const *args, Py_ssize_t nargs, const char *fmt, void **out)
 {
@@ -95,13 +95,9 @@ static int dl_args(PyObject *const *args, Py_ssize_t nargs, const char *fmt, voi
     if (rows) fmt++;
     Py_ssize_t n = (Py_ssize_t)strlen(fmt);
     dl_threads = 1;
-    dl_chunk = 1;
-    if (rows && nargs == n + 2) {
+    if (rows && nargs == n + 1) {
         dl_threads = PyLong_AsSsize_t(args[n]);
         if (dl_threads == -1 && PyErr_Occurred()) return -1;
-        dl_chunk = PyLong_AsSsize_t(args[n + 1]);
-        if (dl_chunk == -1 && PyErr_Occurred()) return -1;
-        if (dl_chunk < 1) dl_chunk = 1;
         nargs = n;
     }
     if (nargs != n) {
@@ -132,15 +128,29 @@ static PyObject *dl_result(dl_int rc)
 
 #define DL_P(v) ((void *)(v))
 
-/* A row kernel over rows [r0, r1): on the calling thread, or (given a thread count above 1) on the
- * native pool (pool.h), which hands out chunks of rows. Every row is computed whole by one thread,
- * so the bits do not depend on who took it. The first bad row (the smallest) or -2 (no memory)
- * wins. The GIL is released for any work of size. */
+/* How a call over R rows of K elements is split, for every caller (Python and XLA): on the
+ * calling thread alone below 2^17 elements, else on up to `threads` threads (no more than rows),
+ * each claiming chunks of rows: at least 8 chunks per thread, at most about 2^14 elements in a
+ * chunk (one row at least). Returns the thread count and sets *chunk. */
+static int dl_split(dl_int R, dl_int K, int threads, dl_int *chunk)
+{
+    int n = threads < R ? threads : (int)R;
+    *chunk = R > 1 ? R : 1;
+    if (R * K < ((dl_int)1 << 17) || n <= 1) return 1;
+    dl_int per = (R + (dl_int)n * 8 - 1) / ((dl_int)n * 8), cap = ((dl_int)1 << 14) / (K > 0 ? K : 1);
+    *chunk = per < cap ? per : cap;
+    if (*chunk < 1) *chunk = 1;
+    return n;
+}
+
+/* A row kernel over rows [r0, r1): on the calling thread, or (split by dl_split) on the native
+ * pool (pool.h), which hands out chunks of rows. Every row is computed whole by one thread, so the
+ * bits do not depend on who took it. The first bad row (the smallest) or -2 (no memory) wins. The
+ * GIL is released for any work of size. */
 static PyObject *dl_rows(dl_job *job, dl_int r0, dl_int r1, dl_int K)
 {
-    dl_int rc;
-    int threads = (int)dl_threads;
-    dl_int chunk = dl_chunk;
+    dl_int rc, chunk;
+    int threads = dl_split(r1 - r0, K, (int)dl_threads, &chunk);
     if (threads > 1 || (r1 - r0) * K > 16384) {
         Py_BEGIN_ALLOW_THREADS rc = dl_pool_run(job, r0, r1, chunk, threads);
         Py_END_ALLOW_THREADS

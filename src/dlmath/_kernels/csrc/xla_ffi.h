@@ -180,14 +180,12 @@ static int dl_xla_index_code(const dl_xla_buffer *t)
     return t->dtype == DL_XLA_S32 ? DL_I32 : t->dtype == DL_XLA_S64 ? DL_I64 : -1;
 }
 
-/* the job over all rows, on the pool as the Python wrappers split it (kernels/__init__.py _run) */
+/* the job over all rows, split as every call is (module.c dl_split) */
 static dl_int dl_xla_run(dl_job *job, dl_int R, dl_int K)
 {
-    int n = dl_xla_threads < R ? dl_xla_threads : (int)R;
-    if (R * K < ((dl_int)1 << 17) || n <= 1) return job->body(job, 0, R);
-    dl_int per = (R + (dl_int)n * 8 - 1) / ((dl_int)n * 8), cap = ((dl_int)1 << 14) / (K > 0 ? K : 1);
-    dl_int chunk = per < cap ? per : cap;
-    return dl_pool_run(job, 0, R, chunk < 1 ? 1 : chunk, n);
+    dl_int chunk;
+    int n = dl_split(R, K, dl_xla_threads, &chunk);
+    return n > 1 ? dl_pool_run(job, 0, R, chunk, n) : job->body(job, 0, R);
 }
 
 /* A large result buffer that XLA has just allocated is untouched memory: see dl_advise_huge. */
