@@ -168,6 +168,31 @@ def test_exp_lite_of_non_positive_arguments_is_within_2e_14(isa, exp64_reference
 
 
 @pytest.mark.parametrize("isa", ISAS)
+def test_exp_fast_of_non_positive_arguments_is_within_3e_10(isa, exp64_reference):
+    # the binary64 exp that the rounding-checked LogSumExp of binary32 rows sums first (vexp codes
+    # 7 and 8, the second without the clamp): its error bound is the check's (DL_EXP_FAST_EPS in
+    # vmath.h); on AVX-512 and the baseline it is exp_lite itself
+    xs, hi, res = exp64_reference
+    keep = (xs <= 0) & (xs >= -708)
+    a = np.ascontiguousarray(xs[keep])
+    outs = {code: np.empty_like(a) for code in (4, 7, 8)}
+    with _kernels.use_isa(isa):
+        for code, out in outs.items():
+            _kernels._lib.vexp(code, a, out, a.size)
+    rel = _ulps(outs[7], hi[keep], res[keep], np.float64) * np.spacing(hi[keep]) / hi[keep]
+    assert rel.max() <= 3e-10, rel.max()
+    np.testing.assert_array_equal(outs[8], outs[7])
+    if isa == "avx2":
+        assert rel.max() > 1e-11  # the cheaper polynomial is in use here
+    else:
+        np.testing.assert_array_equal(outs[7], outs[4])
+    out = np.empty(4)
+    with _kernels.use_isa(isa):
+        _kernels._lib.vexp(7, np.array([0.0, -np.inf, np.nan, -800.0]), out, 4)
+    assert out[0] == 1 and out[1] <= 2**-1021 and np.isnan(out[2]) and out[3] <= 2**-1021
+
+
+@pytest.mark.parametrize("isa", ISAS)
 def test_exp_without_its_clamp_gives_the_same_bits_on_its_domain(isa):
     # the forms that a chunk whose arguments all lie in [-708, 0] takes (codes 5 and 6 of vexp)
     xs = np.concatenate([_rng(31).uniform(-708, 0, 20000), [0.0, -708.0, -1e-300, np.nan]])

@@ -216,6 +216,45 @@ def test_lse_rows_of_every_kernel_path_are_accurate(shape, dtype):
     assert err.max() <= (1.5 if dtype == np.float64 else 0.5 + 1e-6)
 
 
+def _lse_longdouble(x):
+    xl = x.astype(np.longdouble)
+    m = xl.max(axis=1, keepdims=True)
+    e = np.exp(xl - m)
+    return m[:, 0] + np.log(e.sum(axis=1)), (e * np.abs(xl)).sum(axis=1) / e.sum(axis=1)
+
+
+@pytest.mark.parametrize("isa", _kernels.isas() if _kernels.available() else ())
+def test_float32_lse_rounds_correctly_on_rows_near_a_rounding_boundary(isa):
+    # On AVX2 the kernel first sums with a cheaper exponential (relative error 3e-10) and redoes a
+    # row whose error bound straddles a rounding boundary of float32: among 2e5 random rows some
+    # hundreds lie that close to one. Every row must still round as the 80-bit reference does, on
+    # every ISA, for rows within one chunk and rows of two.
+    rng = _rng(5)
+    x = (rng.standard_normal((200_000, 24)) * rng.choice([0.3, 1.0, 3.0], (200_000, 1))).astype(np.float32)
+    wide = np.ascontiguousarray(np.repeat(x[:2000], 100, axis=1))  # 2400 entries: two chunks
+    with _kernels.use_isa(isa):
+        got, got_wide = _kernels.lse_rows(x), _kernels.lse_rows(wide)
+    np.testing.assert_array_equal(got, _lse_longdouble(x)[0].astype(np.float32))
+    np.testing.assert_array_equal(got_wide, _lse_longdouble(wide)[0].astype(np.float32))
+
+
+@pytest.mark.parametrize("isa", _kernels.isas() if _kernels.available() else ())
+def test_float32_lse_of_log_probabilities_keeps_its_bound(isa):
+    # rows of log-probabilities: an LSE near 0, whose ulp is far below the cheaper sum's error
+    # bound, so on AVX2 every such row is redone (and, after one block, summed carefully at once);
+    # the result is within 0.5 ulp at the condition scale, as every float32 LSE
+    x = (_rng(6).standard_normal((3000, 300)) * 3).astype(np.float32)
+    ref, _ = _lse_longdouble(x)
+    x = (x.astype(np.longdouble) - ref[:, None]).astype(np.float32)
+    ref, cond = _lse_longdouble(x)
+    assert np.all(np.abs(ref) < 1e-5)
+    with _kernels.use_isa(isa):
+        got = _kernels.lse_rows(x)
+    scale = np.maximum(np.abs(ref), cond).astype(np.float32)
+    err = np.abs(got - ref) / np.spacing(scale).astype(np.longdouble)
+    assert err.max() <= 0.5 + 1e-6
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
 def test_lse_mixed_rows_choose_their_own_shift(dtype):
     # one array holding rows that need the max-shift and rows that do not, in both layouts

@@ -4,7 +4,9 @@ Every kernel works on the rows of a 2-D array ``x`` of shape ``(R, K)`` whose ro
 (unit stride along ``K``; any row stride), of dtype float64, float32, float16 or bfloat16 (an
 ``ml_dtypes.bfloat16`` NumPy array, what JAX hands over). float16 and bfloat16 rows are widened
 to float32; float32 rows take float32 exponentials with every sum in float64, except the
-LogSumExp itself, which uses float64 exponentials so that it is rounded once. Work is spread over
+LogSumExp itself, which uses float64 exponentials so that it is rounded once (on AVX2, a cheaper
+float64 exponential first, with a bound on the result's error: a row that the bound leaves between
+two roundings is summed again with the accurate one). Work is spread over
 :mod:`dlmath._parallel`'s threads by whole rows (very long rows of :func:`lse_rows` by fixed
 spans, merged in a fixed order), so results do not depend on ``DLMATH_NUM_THREADS``. The GIL is
 released inside the kernels.

@@ -38,6 +38,22 @@ static void dl_log1p_add(const double *r, const double *add, double *out, dl_int
     }
 }
 
+/* Whether an LSE computed in binary64 as L = m + log1p(r), from a state r whose relative error is at
+ * most eps, rounds to one value of odt (binary32, binary16 or bfloat16) over all it can be: the
+ * interval L -+ D, D = eps r/(1 + r) (r's error carried through log1p) + 2^-50 (2|L| + |m|) (the
+ * roundings of log1p, of the sum and of L -+ D, log1p(r) being at most |L| + |m|) + 2^-1000 (the
+ * terms below 2^-1021 that the clamp at -708 raised). A state of no other term (r = 0: NaN, +-inf,
+ * or ties alone) is exact; NaN in r is redone. */
+static inline int dl_rounds_alike(double L, double m, double r, double eps, int odt)
+{
+    if (r == 0) return 1;
+    double D = eps * (r / (1.0 + r)) + 0x1p-50 * (2.0 * fabs(L) + fabs(m)) + 0x1p-1000;
+    double lo = L - D, hi = L + D;
+    if (odt == DL_F32) return (float)lo == (float)hi;
+    if (odt == DL_F16) return dl_double_to_half(lo) == dl_double_to_half(hi);
+    return dl_double_to_bf16(lo) == dl_double_to_bf16(hi);
+}
+
 #define DL_C 64
 #include "rows_impl.h"
 #undef DL_C
@@ -111,7 +127,11 @@ static dl_int DL_FN(vexp)(int dt, const void *x, void *out, dl_int n)
         double *o = out;
         for (; i < n; i += VD_N) {
             vd v = i + VD_N <= n ? vd_load(a + i) : load_tail_f64(a + i, n - i, 0.0);
-            v = dt == DL_F64_LITE ? vd_exp_lite(v) : dt == DL_F64_NC ? vd_exp_nc(v) : vd_exp_lite_nc(v);
+            v = dt == DL_F64_LITE  ? vd_exp_lite(v)
+                : dt == DL_F64_NC    ? vd_exp_nc(v)
+                : dt == DL_F64_FAST  ? vd_exp_fast(v)
+                : dt == DL_F64_FAST_NC ? vd_exp_fast_nc(v)
+                                     : vd_exp_lite_nc(v);
             store_tail_f64(o + i, v, n - i < VD_N ? n - i : VD_N);
         }
     } else {
@@ -134,13 +154,13 @@ static dl_int DL_FN(vlog1p)(const double *x, double *out, dl_int n)
 static dl_int DL_FN(lse_state)(int dt, const void *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, double *m,
                                double *r)
 {
-    if (dt == DL_F64) state_rows_f64(x, K, ldx, r0, r1, m, r);
-    else if (dt == DL_F32) state_rows_f32(x, K, ldx, r0, r1, m, r);
+    if (dt == DL_F64) state_rows_f64(x, K, ldx, r0, r1, m, r, 0);
+    else if (dt == DL_F32) state_rows_f32(x, K, ldx, r0, r1, m, r, 0);
     else {
         DL_WIDE_BEGIN(K, 1)
         for (dl_int i = r0; i < r1; i++) {
             dl_to_f32(dt, DL_ROW(dt, x, i, ldx), wbuf, K);
-            state_rows_f32(wbuf, K, K, 0, 1, m + i, r + i);
+            state_rows_f32(wbuf, K, K, 0, 1, m + i, r + i, 0);
         }
         free(wbuf);
     }
@@ -151,14 +171,14 @@ static dl_int DL_FN(lse)(int dt, const void *x, dl_int K, dl_int ldx, dl_int r0,
 {
     dl_int n = r1 - r0;
     DL_ROWS_OUT(n)
-    if (dt == DL_F64) lse_rows_f64((const double *)x + r0 * ldx, K, ldx, 0, n, tmp);
-    else if (dt == DL_F32) lse_rows_f32((const float *)x + r0 * ldx, K, ldx, 0, n, tmp);
+    if (dt == DL_F64) lse_rows_f64((const double *)x + r0 * ldx, K, ldx, 0, n, tmp, odt);
+    else if (dt == DL_F32) lse_rows_f32((const float *)x + r0 * ldx, K, ldx, 0, n, tmp, odt);
     else {
         float *wbuf = malloc(((size_t)K + 1) * sizeof(float));
         if (!wbuf) { free(tmp); return -2; }
         for (dl_int i = 0; i < n; i++) {
             dl_to_f32(dt, DL_ROW(dt, x, r0 + i, ldx), wbuf, K);
-            lse_rows_f32(wbuf, K, K, 0, 1, tmp + i);
+            lse_rows_f32(wbuf, K, K, 0, 1, tmp + i, odt);
         }
         free(wbuf);
     }

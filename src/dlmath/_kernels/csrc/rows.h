@@ -15,12 +15,13 @@
 
 typedef ptrdiff_t dl_int;
 
-enum { DL_F64 = 0, DL_F32 = 1, DL_F16 = 2, DL_BF16 = 3, DL_F64_LITE = 4, DL_F64_NC = 5, DL_F64_LITE_NC = 6 };
+enum { DL_F64 = 0, DL_F32 = 1, DL_F16 = 2, DL_BF16 = 3, DL_F64_LITE = 4, DL_F64_NC = 5, DL_F64_LITE_NC = 6,
+       DL_F64_FAST = 7, DL_F64_FAST_NC = 8 };
 enum { DL_I64 = 0, DL_I32 = 1 };
 
 typedef struct dl_kernels {
     const char *isa;
-    dl_int (*vexp)(int dt, const void *x, void *out, dl_int n); /* dt DL_F64, DL_F32, or (for tests) the LITE and no-clamp (NC) forms */
+    dl_int (*vexp)(int dt, const void *x, void *out, dl_int n); /* dt DL_F64, DL_F32, or (for tests) the LITE, FAST and no-clamp (NC) forms */
     dl_int (*vlog1p)(const double *x, double *out, dl_int n);
     dl_int (*lse_state)(int dt, const void *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, double *m, double *r);
     dl_int (*lse)(int dt, const void *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, void *out, int odt);

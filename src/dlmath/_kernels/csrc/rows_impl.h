@@ -1,6 +1,6 @@
 /* Row kernels in one arithmetic, included by rows.c twice: DL_C 64 (binary64 rows, binary64
  * arithmetic) and DL_C 32 (binary32 rows: exponentials in binary32, every sum in binary64, and
- * the LogSumExp itself with binary64 exponentials so that it rounds correctly).
+ * the LogSumExp itself with binary64 exponentials so that it rounds correctly: see lse_rows).
  *
  * A row is x[0:K] (contiguous); rows r0..r1-1 of a matrix start at x + r ldx. For a row with a
  * finite maximum M the kernels keep the LogSumExp state of Blanchard, Higham & Higham
@@ -158,8 +158,18 @@ static void T_(sum_rest)(const sc *x, dl_int n, sc M, sc it, double *s, double *
 }
 
 /* The same sum with binary64 exponentials whatever the row's type (for the LogSumExp itself; binary32
- * rows use exp_lite, accurate to 2e-15, which their rounded result cannot show). */
-static void T_(sum_rest_d)(const sc *x, dl_int n, double M, double *s, double *t)
+ * rows use exp_lite, accurate to 2e-14, which their rounded result cannot show, or with fast set
+ * exp_fast, whose result lse_rows checks). nc: every entry of the chunk is >= M - 708, so the
+ * exponential needs no clamp (the tail, filled with -inf, keeps it). Both flags are constants at
+ * each call, so each form is compiled on its own. */
+#if DL_C == 32
+#define DL_EXP_REST(d, nc, fast) \
+    ((fast) ? ((nc) ? vd_exp_fast_nc(d) : vd_exp_fast(d)) : ((nc) ? vd_exp_s_nc(d) : vd_exp_s(d)))
+#else
+#define DL_EXP_REST(d, nc, fast) ((nc) ? vd_exp_s_nc(d) : vd_exp_s(d))
+#endif
+static inline __attribute__((always_inline)) void T_(sum_rest_d)(const sc *x, dl_int n, double M, double *s,
+                                                                  double *t, int nc, int fast)
 {
     const vd vM = vd_set(M);
     vd a0 = vd_zero(), a1 = vd_zero();
@@ -168,43 +178,20 @@ static void T_(sum_rest_d)(const sc *x, dl_int n, double M, double *s, double *t
         __builtin_prefetch(x + i + DL_CHUNK);
         vd x0 = vd_load_s(x + i), x1 = vd_load_s(x + i + VD_N);
         vdm e0 = vd_eq(x0, vM), e1 = vd_eq(x1, vM);
-        a0 = vd_add_unless(a0, e0, vd_exp_s(vd_sub(x0, vM)));
-        a1 = vd_add_unless(a1, e1, vd_exp_s(vd_sub(x1, vM)));
+        a0 = vd_add_unless(a0, e0, DL_EXP_REST(vd_sub(x0, vM), nc, fast));
+        a1 = vd_add_unless(a1, e1, DL_EXP_REST(vd_sub(x1, vM), nc, fast));
         ties += vd_count(e0) + vd_count(e1);
     }
     for (; i < n; i += VD_N) {
         vd x0 = i + VD_N <= n ? vd_load_s(x + i) : T_(load_tail_d)(x + i, n - i, (sc)-INFINITY);
         vdm e0 = vd_eq(x0, vM);
-        a0 = vd_add_unless(a0, e0, vd_exp_s(vd_sub(x0, vM)));
+        a0 = vd_add_unless(a0, e0, DL_EXP_REST(vd_sub(x0, vM), 0, fast));
         ties += vd_count(e0);
     }
     *s += vd_hsum(vd_add(a0, a1));
     *t += (double)ties;
 }
-
-/* sum_rest_d for a chunk whose entries are all >= M - 708: no clamp in the exponential */
-static void T_(sum_rest_d_nc)(const sc *x, dl_int n, double M, double *s, double *t)
-{
-    const vd vM = vd_set(M);
-    vd a0 = vd_zero(), a1 = vd_zero();
-    dl_int ties = 0, i = 0;
-    for (; i + 2 * VD_N <= n; i += 2 * VD_N) {
-        __builtin_prefetch(x + i + DL_CHUNK);
-        vd x0 = vd_load_s(x + i), x1 = vd_load_s(x + i + VD_N);
-        vdm e0 = vd_eq(x0, vM), e1 = vd_eq(x1, vM);
-        a0 = vd_add_unless(a0, e0, vd_exp_s_nc(vd_sub(x0, vM)));
-        a1 = vd_add_unless(a1, e1, vd_exp_s_nc(vd_sub(x1, vM)));
-        ties += vd_count(e0) + vd_count(e1);
-    }
-    for (; i < n; i += VD_N) {
-        vd x0 = i + VD_N <= n ? vd_load_s(x + i) : T_(load_tail_d)(x + i, n - i, (sc)-INFINITY);
-        vdm e0 = vd_eq(x0, vM);
-        a0 = vd_add_unless(a0, e0, vd_exp_s(vd_sub(x0, vM)));
-        ties += vd_count(e0);
-    }
-    *s += vd_hsum(vd_add(a0, a1));
-    *t += (double)ties;
-}
+#undef DL_EXP_REST
 
 /* the largest and smallest entries of x[0:n] (NaN skipped) */
 static sc T_(row_minmax)(const sc *x, dl_int n, sc *mn)

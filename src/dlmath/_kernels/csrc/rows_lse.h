@@ -5,7 +5,7 @@
  * maximum and then summed while in L1, with a running maximum whose earlier sum is rescaled when it
  * grows (the online softmax of Milakov & Gimelshein, arXiv:1805.02867). The chunk sums are added
  * with Neumaier's compensation, so long rows lose no more than one chunk's rounding. */
-static void T_(row_state)(const sc *x, dl_int K, double *pm, double *pr)
+static void T_(row_state)(const sc *x, dl_int K, double *pm, double *pr, int fast)
 {
     double M = -INFINITY, s = 0.0, comp = 0.0, cnt = 0.0;
     int nan = 0;
@@ -27,10 +27,11 @@ static void T_(row_state)(const sc *x, dl_int K, double *pm, double *pr)
             continue;
         }
         double cs = 0.0;
-        if ((double)lo >= M - 708.0) /* no argument below -708: the clamp can go (NaN: lo skips it) */
-            T_(sum_rest_d_nc)(x + c, n, M, &cs, &cnt);
+        int nc = (double)lo >= M - 708.0; /* no argument below -708: the clamp can go (NaN: lo skips it) */
+        if (fast)
+            nc ? T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 1, 1) : T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 0, 1);
         else
-            T_(sum_rest_d)(x + c, n, M, &cs, &cnt);
+            nc ? T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 1, 0) : T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 0, 0);
         double t = s + cs;
         comp += fabs(s) >= fabs(cs) ? (s - t) + cs : (cs - t) + s;
         s = t;
@@ -80,27 +81,53 @@ static void T_(state_narrow)(const sc *x, dl_int K, dl_int ldx, dl_int b, double
             m[b + l] = mb[l];
             r[b + l] = rb[l];
         } else {
-            T_(row_state)(x + (b + l) * ldx, K, m + b + l, r + b + l);
+            T_(row_state)(x + (b + l) * ldx, K, m + b + l, r + b + l, 0);
         }
     }
 }
 
-static void T_(state_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, double *m, double *r)
+/* The states of rows r0..r1-1; fast: row_state's exponentials are exp_fast (narrow rows keep theirs) */
+static void T_(state_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, double *m, double *r, int fast)
 {
     dl_int i = r0;
     if (K > 0 && K <= DL_NARROW)
         for (; i + VD_N <= r1; i += VD_N) T_(state_narrow)(x, K, ldx, i, m, r);
-    for (; i < r1; i++) T_(row_state)(x + i * ldx, K, m + i, r + i);
+    for (; i < r1; i++) T_(row_state)(x + i * ldx, K, m + i, r + i, fast);
 }
 
-/* LSE = m + log1p(r) of rows r0..r1-1 into out (binary64), log1p vectorised over blocks of rows */
-static void T_(lse_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, double *out)
+/* LSE = m + log1p(r) of rows r0..r1-1 into out (binary64), log1p vectorised over blocks of rows.
+ * The result is stored in odt; where that is narrower than binary64 and the kernels have exp_fast
+ * (binary32 rows on AVX2), the states are summed with it first, Ziv's way: each LSE comes with a
+ * bound on its error, and a row whose result the bound cannot place on one side of a rounding
+ * boundary of odt is summed again with exp_lite (dl_rounds_alike, rows.c). Where more than one row in
+ * eight of a block is redone, the remaining blocks take exp_lite from the start. */
+static void T_(lse_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, double *out, int odt)
 {
     double m[DL_ROWBLOCK], r[DL_ROWBLOCK];
+#if DL_C == 32 && DL_HAVE_EXP_FAST
+    int fast = odt != DL_F64 && K > DL_NARROW;
+    /* the relative error of r: each term's, and the sum's (K + 4 roundings of at most 2^-53) */
+    const double eps = DL_EXP_FAST_EPS + (double)(K + 4) * 0x1p-53;
+#else
+    int fast = 0;
+    const double eps = 0.0;
+    (void)odt;
+#endif
     for (dl_int b = r0; b < r1; b += DL_ROWBLOCK) {
         dl_int nb = r1 - b < DL_ROWBLOCK ? r1 - b : DL_ROWBLOCK;
-        T_(state_rows)(x + b * ldx, K, ldx, 0, nb, m, r);
+        T_(state_rows)(x + b * ldx, K, ldx, 0, nb, m, r, fast);
         dl_log1p_add(r, m, out + b, nb);
+        if (!fast) continue;
+        dl_int redone = 0;
+        for (dl_int j = 0; j < nb; j++)
+            if (!dl_rounds_alike(out[b + j], m[j], r[j], eps, odt)) {
+                T_(row_state)(x + (b + j) * ldx, K, m + j, r + j, 0);
+                dl_log1p_add(r + j, m + j, out + b + j, 1);
+                redone++;
+            }
+        /* rows that the check leaves open (an LSE near 0: log-probabilities) come together; the
+         * rest of the rows are then summed with exp_lite at once */
+        if (8 * redone > nb) fast = 0;
     }
 }
 
@@ -174,7 +201,7 @@ static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_in
     for (dl_int b = r0; b < r1; b += DL_ROWBLOCK) {
         dl_int nb = r1 - b < DL_ROWBLOCK ? r1 - b : DL_ROWBLOCK;
         if (it == 1 && K <= DL_NARROW) {
-            T_(state_rows)(x + b * ldx, K, ldx, 0, nb, m, r);
+            T_(state_rows)(x + b * ldx, K, ldx, 0, nb, m, r, 0);
             for (dl_int j = 0; j < nb; j++) special[j] = !(m[j] > -INFINITY && m[j] < INFINITY);
         } else {
             for (dl_int j = 0; j < nb; j++) {

@@ -21,7 +21,7 @@ static dl_int T_(xent_index_rows)(const sc *x, dl_int K, dl_int ldx, const void 
             if (!T_(target_of)(tg, tcode, b + j, K, &k)) return b + j;
         }
         int narrow = K <= DL_NARROW;
-        if (narrow) T_(state_rows)(x + b * ldx, K, ldx, 0, nb, m, r);
+        if (narrow) T_(state_rows)(x + b * ldx, K, ldx, 0, nb, m, r, 0);
         for (dl_int j = 0; j < nb; j++) {
             const sc *row = x + (b + j) * ldx;
             dl_int k;
