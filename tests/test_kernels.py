@@ -207,6 +207,21 @@ def test_exp_without_its_clamp_gives_the_same_bits_on_its_domain(isa):
 
 
 @pytest.mark.parametrize("isa", ISAS)
+def test_binary32_exp_without_its_clamp_gives_the_same_bits_on_its_domain(isa):
+    # the form that softmax, log-softmax and cross-entropy rows take where every shifted entry
+    # lies in [-87, 0] (vexp code 9): no clamp, and on AVX2 one power of two instead of two
+    xs = np.concatenate([_rng(32).uniform(-87, 0, 40000), [0.0, -87.0, -1e-30, -86.99999, np.nan]]).astype(
+        np.float32
+    )
+    out, nc = np.empty_like(xs), np.empty_like(xs)
+    with _kernels.use_isa(isa):
+        _kernels._lib.vexp(1, xs, out, xs.size)
+        _kernels._lib.vexp(9, xs, nc, xs.size)
+    np.testing.assert_array_equal(nc, out)
+    assert np.isnan(nc[-1])
+
+
+@pytest.mark.parametrize("isa", ISAS)
 def test_exp_special_values_and_the_edges_of_the_range(isa):
     f64 = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 709.782712893384, 709.7827128933841])
     f64_sub = np.array([-745.1332191019411, -745.1332191019412, -1000.0, 5e-324, -5e-324])

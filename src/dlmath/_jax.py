@@ -257,12 +257,34 @@ def _ce_index_grad(z, t):
     return xla.xent_grad_index(z, t, composite)
 
 
+def _ce_grad_tangent(z, zd):
+    """The tangent of :math:`p - e_t` along ``zd``: the softmax's Jacobian applied to ``zd``."""
+    return xla.jacobian(_normalise(z, None, (z.ndim - 1,), 1.0, False), zd, 1.0, False)
+
+
 @_ce_index_grad.defjvp
 def _ce_index_grad_jvp(primals, tangents):
     z, t = primals
+    return _ce_index_grad(z, t), _ce_grad_tangent(z, tangents[0])
+
+
+@jax.custom_jvp
+def _ce_index_loss_grad(z, t):
+    """``(loss, p - e_t)`` per row from one pass of the kernels (only called where they apply)."""
+
+    def composite(z, t):
+        loss, p = _ce_index_parts(z, t, True)
+        return loss, p - jax.nn.one_hot(t, z.shape[-1], dtype=z.dtype)
+
+    return xla.xent_loss_grad_index(z, t, composite)
+
+
+@_ce_index_loss_grad.defjvp
+def _ce_index_loss_grad_jvp(primals, tangents):
+    z, t = primals
     zd = tangents[0]
-    axes = (z.ndim - 1,)
-    return _ce_index_grad(z, t), xla.jacobian(_normalise(z, None, axes, 1.0, False), zd, 1.0, False)
+    loss, g = _ce_index_loss_grad(z, t)
+    return (loss, g), (jnp.sum(g * zd, axis=-1), _ce_grad_tangent(z, zd))
 
 
 @_ce_index.defjvp
@@ -270,7 +292,12 @@ def _ce_index_jvp(primals, tangents):
     z, t = primals
     zd = tangents[0]
     if _kernel_rows(z, None, (z.ndim - 1,)):
-        # the gradient p - e_t in one pass of the kernels; the tangent is its product with zd
+        # the gradient p - e_t from the kernels; the tangent is its product with zd. Rows longer
+        # than 16 take the loss from the same pass (narrower ones sum the loss's state apart, in
+        # binary64, so the loss kernel's bits are kept there)
+        if z.shape[-1] > 16:
+            loss, g = _ce_index_loss_grad(z, t)
+            return loss, jnp.sum(g * zd, axis=-1)
         return _ce_index(z, t), jnp.sum(_ce_index_grad(z, t) * zd, axis=-1)
     loss, p = _ce_index_parts(z, t, True)
     # p - e_t; its target entry p_t - 1 is formed from the rounded p_t (writing it as

@@ -27,7 +27,7 @@ from jax.interpreters import ad, batching, mlir
 
 from . import _kernels, _parallel
 
-__all__ = ["usable", "lse", "normalise", "jacobian", "xent_index", "xent_grad_index"]
+__all__ = ["usable", "lse", "normalise", "jacobian", "xent_index", "xent_grad_index", "xent_loss_grad_index"]
 
 _registered: bool | None = None
 
@@ -72,10 +72,11 @@ def usable(x, axes) -> bool:
     )
 
 
-def _call(name, shape, dtype, *args, **attrs):
-    return jax.ffi.ffi_call(name, jax.ShapeDtypeStruct(shape, dtype), vmap_method="broadcast_all")(
-        *args, **attrs
-    )
+def _call(name, shape, dtype, *args, results=None, **attrs):
+    """The custom call ``name`` with one result of ``shape`` and ``dtype`` (or ``results``, a list
+    of ``(shape, dtype)``)."""
+    out = [jax.ShapeDtypeStruct(*r) for r in results] if results else jax.ShapeDtypeStruct(shape, dtype)
+    return jax.ffi.ffi_call(name, out, vmap_method="broadcast_all")(*args, **attrs)
 
 
 def lse(x, fallback):
@@ -122,6 +123,16 @@ def xent_grad_index(z, t, fallback):
         cpu=lambda z, t: _call("dlmath_xent_grad_index", z.shape, z.dtype, z, _indices(t)),
         default=fallback,
     )
+
+
+def xent_loss_grad_index(z, t, fallback):
+    """``(loss, p - e_t)`` from one pass over the rows of ``z`` (NaN rows where out of range)."""
+
+    def cpu(z, t):
+        results = [(z.shape[:-1], z.dtype), (z.shape, z.dtype)]
+        return tuple(_call("dlmath_xent_loss_grad_index", None, None, z, _indices(t), results=results))
+
+    return jax.lax.platform_dependent(z, t, cpu=cpu, default=fallback)
 
 
 # ----------------------------------------------------------------------------- the softmax's Jacobian

@@ -273,7 +273,8 @@ static PyObject *py_xla_handlers(PyObject *self, PyObject *threads)
               {"dlmath_softmax_bwd", dl_xla_softmax_bwd},
               {"dlmath_log_softmax_bwd_p", dl_xla_log_softmax_bwd_p},
               {"dlmath_xent_index", dl_xla_xent_index},
-              {"dlmath_xent_grad_index", dl_xla_xent_grad_index}};
+              {"dlmath_xent_grad_index", dl_xla_xent_grad_index},
+              {"dlmath_xent_loss_grad_index", dl_xla_xent_loss_grad_index}};
     PyObject *d = PyDict_New();
     if (!d) return NULL;
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {

@@ -122,7 +122,7 @@ static dl_int DL_FN(vexp)(int dt, const void *x, void *out, dl_int n)
         double *o = out;
         for (; i + VD_N <= n; i += VD_N) vd_store(o + i, vd_exp(vd_load(a + i)));
         if (i < n) store_tail_f64(o + i, vd_exp(load_tail_f64(a + i, n - i, 0.0)), n - i);
-    } else if (dt >= DL_F64_LITE) {
+    } else if (dt >= DL_F64_LITE && dt != DL_F32_NC) {
         const double *a = x;
         double *o = out;
         for (; i < n; i += VD_N) {
@@ -134,6 +134,11 @@ static dl_int DL_FN(vexp)(int dt, const void *x, void *out, dl_int n)
                                      : vd_exp_lite_nc(v);
             store_tail_f64(o + i, v, n - i < VD_N ? n - i : VD_N);
         }
+    } else if (dt == DL_F32_NC) {
+        const float *a = x;
+        float *o = out;
+        for (; i + VF_N <= n; i += VF_N) vf_store(o + i, vf_exp_nc(vf_load(a + i)));
+        if (i < n) store_tail_f32(o + i, vf_exp(load_tail_f32(a + i, n - i, 0.0f)), n - i);
     } else {
         const float *a = x;
         float *o = out;

@@ -16,7 +16,7 @@
 typedef ptrdiff_t dl_int;
 
 enum { DL_F64 = 0, DL_F32 = 1, DL_F16 = 2, DL_BF16 = 3, DL_F64_LITE = 4, DL_F64_NC = 5, DL_F64_LITE_NC = 6,
-       DL_F64_FAST = 7, DL_F64_FAST_NC = 8 };
+       DL_F64_FAST = 7, DL_F64_FAST_NC = 8, DL_F32_NC = 9 };
 enum { DL_I64 = 0, DL_I32 = 1 };
 
 typedef struct dl_kernels {

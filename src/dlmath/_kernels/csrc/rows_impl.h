@@ -37,6 +37,8 @@
 #define vc_min vd_min
 #define vc_hmin vd_hmin
 #define vc_exp vd_exp
+#define vc_exp_nc vd_exp_nc
+#define DL_NC_LIMIT 708.0
 #define vd_load_s vd_load
 #define ACC(a) vd a##0 = vd_zero(), a##1 = vd_zero()
 #define ACC_ADD(a, v) (a##0 = vd_add(a##0, (v)))
@@ -66,6 +68,8 @@
 #define vc_min vf_min
 #define vc_hmin vf_hmin
 #define vc_exp vf_exp
+#define vc_exp_nc vf_exp_nc
+#define DL_NC_LIMIT 87.0
 #define vd_load_s vd_load_f
 #define ACC(a) vd a##0 = vd_zero(), a##1 = vd_zero()
 #define ACC_ADD(a, v) (a##0 = vd_add(a##0, vf_lo(v)), a##1 = vd_add(a##1, vf_hi(v)))
@@ -129,9 +133,24 @@ static dl_special T_(special)(const sc *x, dl_int n)
     return s;
 }
 
+/* The row's maximum (as row_max), and in *nc whether every (x_i - M) it is >= -DL_NC_LIMIT (87 for
+ * binary32, 708 for binary64): the exponentials of the row can then go without their clamp (the
+ * _nc forms, the same bits there), which on AVX2 saves a fifth of a binary32 exponential. */
+static sc T_(row_minmax)(const sc *x, dl_int n, sc *mn);
+static sc T_(row_max_nc)(const sc *x, dl_int n, double it, int *nc)
+{
+    sc lo, M = T_(row_minmax)(x, n, &lo);
+    *nc = ((double)lo - (double)M) * it >= -DL_NC_LIMIT;
+    return M;
+}
+
+/* vc_exp, or (nc, a constant at each use) vc_exp_nc */
+#define DL_VC_EXP(d, nc) ((nc) ? vc_exp_nc(d) : vc_exp(d))
+
 /* Over x[0:n] with the row maximum M: s += sum of e^{(x_i - M) it} over x_i != M, t += #(x_i == M).
- * Exponentials in the kernel's arithmetic (binary32 for DL_C 32). */
-static void T_(sum_rest)(const sc *x, dl_int n, sc M, sc it, double *s, double *t, const sc *pf)
+ * Exponentials in the kernel's arithmetic (binary32 for DL_C 32); nc: see row_max_nc. */
+static inline __attribute__((always_inline)) void T_(sum_rest_nc)(const sc *x, dl_int n, sc M, sc it, double *s,
+                                                                   double *t, const sc *pf, int nc)
 {
     const vc vM = vc_set(M), vit = vc_set(it), zero = vc_set(0);
     ACC(a);
@@ -142,7 +161,7 @@ static void T_(sum_rest)(const sc *x, dl_int n, sc M, sc it, double *s, double *
         vcm eq = vc_eq(xi, vM);
         vc d = vc_sub(xi, vM);
         if (it != 1) d = vc_mul(d, vit);
-        ACC_ADD(a, vc_add_unless(zero, eq, vc_exp(d)));
+        ACC_ADD(a, vc_add_unless(zero, eq, DL_VC_EXP(d, nc)));
         ties += vc_count(eq);
     }
     if (i < n) {
@@ -155,6 +174,12 @@ static void T_(sum_rest)(const sc *x, dl_int n, sc M, sc it, double *s, double *
     }
     *s += ACC_SUM(a);
     *t += (double)ties;
+}
+
+static void T_(sum_rest)(const sc *x, dl_int n, sc M, sc it, double *s, double *t, const sc *pf, int nc)
+{
+    if (nc) T_(sum_rest_nc)(x, n, M, it, s, t, pf, 1);
+    else T_(sum_rest_nc)(x, n, M, it, s, t, pf, 0);
 }
 
 /* The same sum with binary64 exponentials whatever the row's type (for the LogSumExp itself; binary32
@@ -254,8 +279,9 @@ static void T_(scale_row)(sc *out, dl_int K, double s, double c)
 }
 
 /* e = exp(x - M) into out; returns the sum of e and, in *rest, the sum less one occurrence of the
- * maximum's exact 1 (ties counted) */
-static double T_(exp_store)(const sc *x, dl_int K, sc M, sc *out, double *rest, const sc *pf)
+ * maximum's exact 1 (ties counted); nc: see row_max_nc */
+static inline __attribute__((always_inline)) double T_(exp_store_nc)(const sc *x, dl_int K, sc M, sc *out,
+                                                                      double *rest, const sc *pf, int nc)
 {
     const vc vM = vc_set(M), zero = vc_set(0);
     ACC(a);
@@ -264,7 +290,7 @@ static double T_(exp_store)(const sc *x, dl_int K, sc M, sc *out, double *rest, 
         if (pf) __builtin_prefetch(pf + i);
         vc xi = vc_load(x + i);
         vcm eq = vc_eq(xi, vM);
-        vc e = vc_exp(vc_sub(xi, vM));
+        vc e = DL_VC_EXP(vc_sub(xi, vM), nc);
         vc_store(out + i, e);
         ACC_ADD(a, vc_add_unless(zero, eq, e));
         ties += vc_count(eq);
@@ -281,8 +307,15 @@ static double T_(exp_store)(const sc *x, dl_int K, sc M, sc *out, double *rest, 
     return 1.0 + *rest;
 }
 
+static double T_(exp_store)(const sc *x, dl_int K, sc M, sc *out, double *rest, const sc *pf, int nc)
+{
+    return nc ? T_(exp_store_nc)(x, K, M, out, rest, pf, 1) : T_(exp_store_nc)(x, K, M, out, rest, pf, 0);
+}
+
 #include "rows_lse.h"
 #include "rows_xent.h"
+
+#undef DL_VC_EXP
 
 #undef T_
 #undef sc
@@ -306,6 +339,8 @@ static double T_(exp_store)(const sc *x, dl_int K, sc M, sc *out, double *rest, 
 #undef vc_hmin
 #undef vc_hmax
 #undef vc_exp
+#undef vc_exp_nc
+#undef DL_NC_LIMIT
 #undef vd_load_s
 #undef ACC
 #undef ACC_ADD

@@ -149,28 +149,17 @@ static void T_(log_out)(const sc *x, dl_int K, sc *out, double M, double it, dou
 }
 
 /* p = e^{(x - M) it} / s written to out, or log p = (x - M) it - log1p(r) */
-static void T_(softmax_row)(const sc *x, dl_int K, sc *out, double it, int log, const sc *pf)
+static inline __attribute__((always_inline)) void T_(softmax_exp_row)(const sc *x, dl_int K, sc *out, sc M,
+                                                                       double it, const sc *pf, int nc)
 {
-    sc M = T_(row_max)(x, K);
-    if (!(M > (sc)-INFINITY && M < (sc)INFINITY)) {
-        dl_special sp = T_(special)(x, K);
-        for (dl_int k = 0; k < K; k++) out[k] = (sc)(log ? dl_sp_logp(sp, x[k]) : dl_sp_p(sp, x[k]));
-        return;
-    }
     const vc vM = vc_set(M), vit = vc_set((sc)it);
     dl_int i;
-    if (log) {
-        double s = 0.0, t = 0.0;
-        T_(sum_rest)(x, K, M, (sc)it, &s, &t, pf);
-        T_(log_out)(x, K, out, (double)M, it, dl_log1p(s + (t - 1.0)));
-        return;
-    }
     ACC(a);
     for (i = 0; i + VC_N <= K; i += VC_N) {
         if (pf) __builtin_prefetch(pf + i);
         vc d = vc_sub(vc_load(x + i), vM);
         if (it != 1) d = vc_mul(d, vit);
-        vc e = vc_exp(d);
+        vc e = DL_VC_EXP(d, nc);
         vc_store(out + i, e);
         ACC_ADD(a, e);
     }
@@ -182,6 +171,25 @@ static void T_(softmax_row)(const sc *x, dl_int K, sc *out, double it, int log, 
         ACC_ADD(a, e);
     }
     T_(scale_row)(out, K, ACC_SUM(a), 1.0);
+}
+
+static void T_(softmax_row)(const sc *x, dl_int K, sc *out, double it, int log, const sc *pf)
+{
+    int nc;
+    sc M = T_(row_max_nc)(x, K, it, &nc);
+    if (!(M > (sc)-INFINITY && M < (sc)INFINITY)) {
+        dl_special sp = T_(special)(x, K);
+        for (dl_int k = 0; k < K; k++) out[k] = (sc)(log ? dl_sp_logp(sp, x[k]) : dl_sp_p(sp, x[k]));
+        return;
+    }
+    if (log) {
+        double s = 0.0, t = 0.0;
+        T_(sum_rest)(x, K, M, (sc)it, &s, &t, pf, nc);
+        T_(log_out)(x, K, out, (double)M, it, dl_log1p(s + (t - 1.0)));
+        return;
+    }
+    if (nc) T_(softmax_exp_row)(x, K, out, M, it, pf, 1);
+    else T_(softmax_exp_row)(x, K, out, M, it, pf, 0);
 }
 
 /* Rows shorter than this take log-softmax in blocks: their states first, then one vector log1p,
@@ -206,10 +214,11 @@ static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_in
         } else {
             for (dl_int j = 0; j < nb; j++) {
                 const sc *row = x + (b + j) * ldx;
-                sc M = T_(row_max)(row, K);
+                int nc;
+                sc M = T_(row_max_nc)(row, K, it, &nc);
                 special[j] = !(M > (sc)-INFINITY && M < (sc)INFINITY);
                 double s = 0.0, t = 0.0;
-                if (!special[j]) T_(sum_rest)(row, K, M, (sc)it, &s, &t, NULL);
+                if (!special[j]) T_(sum_rest)(row, K, M, (sc)it, &s, &t, NULL, nc);
                 m[j] = M;
                 r[j] = special[j] ? 0.0 : s + (t - 1.0);
             }

@@ -26,11 +26,12 @@ static dl_int T_(xent_index_rows)(const sc *x, dl_int K, dl_int ldx, const void 
             const sc *row = x + (b + j) * ldx;
             dl_int k;
             T_(target_of)(tg, tcode, b + j, K, &k);
-            sc M = narrow ? (sc)m[j] : T_(row_max)(row, K);
+            int nc = 0;
+            sc M = narrow ? (sc)m[j] : T_(row_max_nc)(row, K, 1.0, &nc);
             if (M > (sc)-INFINITY && M < (sc)INFINITY) {
                 if (!narrow) {
                     double s = 0.0, t = 0.0;
-                    T_(sum_rest)(row, K, M, 1, &s, &t, T_(next)(x, b + j, r1, ldx, K));
+                    T_(sum_rest)(row, K, M, 1, &s, &t, T_(next)(x, b + j, r1, ldx, K), nc);
                     m[j] = M;
                     r[j] = s + (t - 1.0);
                 }
@@ -110,7 +111,8 @@ static dl_int T_(xent_grad_index_rows)(const sc *x, dl_int K, dl_int ldx, const 
         sc *o = out + j * ldo;
         dl_int k;
         if (!T_(target_of)(tg, tcode, j, K, &k)) return j;
-        sc M = T_(row_max)(row, K);
+        int nc;
+        sc M = T_(row_max_nc)(row, K, 1.0, &nc);
         if (!(M > (sc)-INFINITY && M < (sc)INFINITY)) {
             dl_special sp = T_(special)(row, K);
             for (dl_int i = 0; i < K; i++) o[i] = (sc)(scale * (dl_sp_p(sp, row[i]) - (i == k)));
@@ -118,7 +120,7 @@ static dl_int T_(xent_grad_index_rows)(const sc *x, dl_int K, dl_int ldx, const 
             if (lse) lse[j] = sp.nan ? NAN : (double)M;
             continue;
         }
-        double r, s = T_(exp_store)(row, K, M, o, &r, T_(next)(x, j, r1, ldx, K));
+        double r, s = T_(exp_store)(row, K, M, o, &r, T_(next)(x, j, r1, ldx, K), nc);
         T_(scale_row)(o, K, s, scale);
         o[k] = (sc)(row[k] == M ? -scale * (r / s) : (double)o[k] - scale);
         if (loss || lse) {
@@ -152,7 +154,8 @@ static dl_int T_(xent_grad_prob_rows)(const sc *x, dl_int K, dl_int ldx, const s
             Y += (double)yr[i];
         }
         if (vdm_any(bad)) return j;
-        sc M = T_(row_max)(row, K);
+        int nc;
+        sc M = T_(row_max_nc)(row, K, 1.0, &nc);
         if (!(M > (sc)-INFINITY && M < (sc)INFINITY)) {
             dl_special sp = T_(special)(row, K);
             double acc = 0.0;
@@ -164,7 +167,7 @@ static dl_int T_(xent_grad_prob_rows)(const sc *x, dl_int K, dl_int ldx, const s
             if (lse) lse[j] = sp.nan ? NAN : (double)M;
             continue;
         }
-        double r, s = T_(exp_store)(row, K, M, o, &r, T_(next)(x, j, r1, ldx, K));
+        double r, s = T_(exp_store)(row, K, M, o, &r, T_(next)(x, j, r1, ldx, K), nc);
         double c = scale * Y / s;
         const vd vc1 = vd_set(c), vsc = vd_set(scale), dM = vd_set((double)M);
         vd yd = vd_zero();
@@ -202,9 +205,10 @@ static void T_(hvp_rows)(const sc *z, dl_int K, dl_int ldz, const sc *v, dl_int 
     for (dl_int j = r0; j < r1; j++) {
         const sc *row = z + j * ldz, *vr = v + j * ldv;
         sc *o = out + j * ldo;
-        sc M = T_(row_max)(row, K);
+        int nc;
+        sc M = T_(row_max_nc)(row, K, 1.0, &nc);
         int special = !(M > (sc)-INFINITY && M < (sc)INFINITY);
-        double r, s = special ? 0.0 : T_(exp_store)(row, K, M, o, &r, T_(next)(z, j, r1, ldz, K));
+        double r, s = special ? 0.0 : T_(exp_store)(row, K, M, o, &r, T_(next)(z, j, r1, ldz, K), nc);
         double down = 1.0, evs = NAN;
         if (!special) {
             vd ev = vd_zero(), vmax = vd_zero();

@@ -20,6 +20,8 @@
  * Baseline: N = 1, P of degree 5 on |r| <= 1.01 ln2/2 (approximation error 8e-10), r's rounding
  * error and 1 + r carried as for binary64. x is clamped to [-104, 89]. Bound: normal results within
  * 0.70 ulp [0.528 AVX-512, 0.567 AVX2, 0.644 baseline], subnormal ones within 0.8 of 2^-149 [0.753].
+ * The _nc form skips the clamp (and on AVX2 scales by one power of two), for rows whose arguments
+ * all lie in [-87, 0]: the same bits there.
  *
  * exp_lite, binary64, for the LogSumExp of binary32 rows only: d <= 0 (or NaN), relative error below
  * 2e-14 [1.9e-14 AVX-512, 1.3e-15 AVX2]. AVX-512: the table form with P of degree 3 and no low table
@@ -128,11 +130,11 @@ static inline vd vd_exp_lite_nc(vd d)
 
 static inline vd vd_exp_lite(vd d) { return vd_exp_lite_nc(_mm512_max_pd(_mm512_set1_pd(DL_EXP_MIN), d)); }
 
-static inline vf vf_exp(vf x)
+/* exp, binary32, without the clamp: for arguments in [-87, 0] (or NaN), the same bits as vf_exp */
+static inline vf vf_exp_nc(vf x)
 {
     /* x/ln2 rounded to a multiple of 1/16 (t's last 4 mantissa bits are j); |r| <= ln2/32 */
     const __m512 shift = _mm512_set1_ps(0x1.8p19f);
-    x = _mm512_min_ps(_mm512_set1_ps(DL_EXPF_MAX), _mm512_max_ps(_mm512_set1_ps(DL_EXPF_MIN), x));
     __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(DL_INV_LN2F), shift);
     __m512 k16 = _mm512_sub_ps(t, shift);
     __m512 r = _mm512_fnmadd_ps(k16, _mm512_set1_ps(DL_LN2F_HI12), x);
@@ -144,6 +146,11 @@ static inline vf vf_exp(vf x)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
     __m512 q = _mm512_fmadd_ps(_mm512_mul_ps(r, r), p, r);
     return _mm512_scalef_ps(_mm512_add_ps(th, _mm512_fmadd_ps(th, q, tl)), k16);
+}
+
+static inline vf vf_exp(vf x)
+{
+    return vf_exp_nc(_mm512_min_ps(_mm512_set1_ps(DL_EXPF_MAX), _mm512_max_ps(_mm512_set1_ps(DL_EXPF_MIN), x)));
 }
 
 static inline vd vd_from_i64(__m512i a) { return _mm512_cvtepi64_pd(a); }
@@ -261,11 +268,11 @@ static inline vd vd_exp_fast_nc(vd d)
 static inline vd vd_exp_fast(vd d) { return vd_exp_fast_nc(_mm256_max_pd(_mm256_set1_pd(-708.0), d)); }
 #define DL_HAVE_EXP_FAST 1
 
-static inline vf vf_exp(vf x)
+/* e^x = 2^n y for x = (8n + j) ln2/8 + r: y = 2^(j/8) e^r in [1, 2), n = floor(k/8) in *n_out */
+static inline __m256 dl_expf_core_avx2(__m256 x, __m256 *n_out)
 {
     /* x/ln2 rounded to a multiple of 1/8 (t's last 3 mantissa bits are j); |r| <= ln2/16 */
     const __m256 shift = _mm256_set1_ps(0x1.8p20f);
-    x = _mm256_min_ps(_mm256_set1_ps(DL_EXPF_MAX), _mm256_max_ps(_mm256_set1_ps(DL_EXPF_MIN), x));
     __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(DL_INV_LN2F), shift);
     __m256 k8 = _mm256_sub_ps(t, shift);
     __m256 r = _mm256_fnmadd_ps(k8, _mm256_set1_ps(DL_LN2F_HI12), x);
@@ -280,15 +287,30 @@ static inline vf vf_exp(vf x)
     __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(0x1.555984p-5f), r, _mm256_set1_ps(0x1.555b9cp-3f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
     __m256 q = _mm256_fmadd_ps(_mm256_mul_ps(r, r), p, r);
-    __m256 y = _mm256_add_ps(th, _mm256_fmadd_ps(th, q, tl));
+    *n_out = _mm256_round_ps(k8, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    return _mm256_add_ps(th, _mm256_fmadd_ps(th, q, tl));
+}
+
+static inline vf vf_exp(vf x)
+{
+    x = _mm256_min_ps(_mm256_set1_ps(DL_EXPF_MAX), _mm256_max_ps(_mm256_set1_ps(DL_EXPF_MIN), x));
+    __m256 n, y = dl_expf_core_avx2(x, &n);
     /* 2^floor(k/8) as two normal powers of two, so a subnormal result is rounded once more only */
-    __m256 n = _mm256_round_ps(k8, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     __m256 n1 = _mm256_round_ps(_mm256_mul_ps(n, _mm256_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     __m256 n2 = _mm256_sub_ps(n, n1);
     const __m256 bias = _mm256_set1_ps(DL_SHIFTF + 127.0f);
     __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(_mm256_add_ps(n1, bias)), 23));
     __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(_mm256_add_ps(n2, bias)), 23));
     return _mm256_mul_ps(_mm256_mul_ps(y, s1), s2);
+}
+
+/* exp, binary32, without the clamp and with one power of two: for arguments in [-87, 0] (or NaN),
+ * where 2^n is normal and y 2^n exact, the same bits as vf_exp */
+static inline vf vf_exp_nc(vf x)
+{
+    __m256 n, y = dl_expf_core_avx2(x, &n);
+    __m256 s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(_mm256_add_ps(n, _mm256_set1_ps(DL_SHIFTF + 127.0f))), 23));
+    return _mm256_mul_ps(y, s);
 }
 
 static inline vd vd_from_i64(__m256i a)
@@ -312,6 +334,7 @@ static inline vd vd_exp_nc(vd x) { return vd_exp(x); }
 static inline vd vd_exp_lite(vd x) { return vd_exp(x); }
 static inline vd vd_exp_lite_nc(vd x) { return vd_exp(x); }
 static inline vf vf_exp(vf x) { DL_LANES(8, x.v[i_] = dl_expf(x.v[i_])); return x; }
+static inline vf vf_exp_nc(vf x) { return vf_exp(x); }
 static inline vd vd_log1p(vd x) { DL_LANES(4, x.v[i_] = dl_log1p(x.v[i_])); return x; }
 
 #endif

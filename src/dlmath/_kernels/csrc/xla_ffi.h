@@ -20,6 +20,7 @@
  *   dlmath_log_softmax_bwd_p(p, g; tau) -> gx     the log-softmax's backward from the softmax p
  *   dlmath_xent_index(z, t) -> loss               cross-entropy against class indices (int32/int64)
  *   dlmath_xent_grad_index(z, t) -> g             its gradient p - e_t
+ *   dlmath_xent_loss_grad_index(z, t) -> loss, g  both, from one pass over z
  * A row whose class index is out of range gets NaN (its loss, or every entry of its gradient).
  * float32 and float64 only: the Python side widens the half-precision types first.
  */
@@ -197,10 +198,12 @@ static void dl_xla_advise(const dl_xla_buffer *b, size_t itemsize)
 }
 
 /* Prologue of a handler: the metadata query, other stages, and the buffers' shapes. */
-#define DL_XLA_BEGIN(f, nargs)                                                                               \
+#define DL_XLA_BEGIN_N(f, nargs, nrets)                                                                      \
     if (dl_xla_metadata_call(f)) return NULL;                                                               \
     if ((f)->stage != 3) return NULL;                                                                        \
-    if ((f)->args.size != (nargs) || (f)->rets.size != 1) return dl_xla_fail(f, "dlmath: wrong number of buffers");
+    if ((f)->args.size != (nargs) || (f)->rets.size != (nrets))                                              \
+        return dl_xla_fail(f, "dlmath: wrong number of buffers");
+#define DL_XLA_BEGIN(f, nargs) DL_XLA_BEGIN_N(f, nargs, 1)
 
 /* ------------------------------------------------------------------ handlers */
 
@@ -257,43 +260,47 @@ static dl_xla_error *dl_xla_softmax_bwd(dl_xla_frame *f) { return dl_xla_normali
 static dl_xla_error *dl_xla_log_softmax_bwd_p(dl_xla_frame *f) { return dl_xla_normalise_bwd(f, 2); }
 
 
-/* Cross-entropy against class indices, its loss (grad 0) or its gradient (grad 1). The kernels stop
- * at a row whose index is out of range (nothing is read out of bounds); then the rows are done
- * one by one, the bad ones NaN. */
-static dl_xla_error *dl_xla_xent(dl_xla_frame *f, int grad)
+/* Cross-entropy against class indices: its loss (mode 0), its gradient (mode 1), or both from one
+ * pass over the logits (mode 2: results loss, gradient). The kernels stop at a row whose index is
+ * out of range (nothing is read out of bounds); then the rows are done one by one, the bad ones NaN. */
+static dl_xla_error *dl_xla_xent(dl_xla_frame *f, int mode)
 {
-    DL_XLA_BEGIN(f, 2)
-    const dl_xla_buffer *z = dl_xla_arg(f, 0), *t = dl_xla_arg(f, 1), *out = dl_xla_ret(f, 0);
+    DL_XLA_BEGIN_N(f, 2, mode == 2 ? 2 : 1)
+    const dl_xla_buffer *z = dl_xla_arg(f, 0), *t = dl_xla_arg(f, 1);
+    const dl_xla_buffer *loss = mode != 1 ? dl_xla_ret(f, 0) : NULL, *grad = mode ? dl_xla_ret(f, mode == 2) : NULL;
     dl_int R, K;
     int dt = dl_xla_matrix(z, &R, &K), tc = dl_xla_index_code(t);
-    if (dt < 0 || tc < 0 || out->dtype != z->dtype)
+    if (dt < 0 || tc < 0 || (loss && loss->dtype != z->dtype) || (grad && grad->dtype != z->dtype))
         return dl_xla_fail(f, "dlmath_xent: float32 or float64 rows and int32 or int64 class indices");
-    if (grad) dl_xla_advise(out, dt == DL_F64 ? 8 : 4);
-    dl_job job = {grad ? body_xent_grad_index : body_xent_index, {0}, {1.0}};
-    Py_ssize_t z0 = (Py_ssize_t)z->data, t0 = (Py_ssize_t)t->data, o0 = (Py_ssize_t)out->data;
     if (t->rank + 1 != z->rank) return dl_xla_fail(f, "dlmath_xent: one class index per row");
+    if (grad) dl_xla_advise(grad, dt == DL_F64 ? 8 : 4);
+    dl_job job = {grad ? body_xent_grad_index : body_xent_index, {0}, {1.0}};
+    Py_ssize_t z0 = (Py_ssize_t)z->data, t0 = (Py_ssize_t)t->data;
+    Py_ssize_t l0 = loss ? (Py_ssize_t)loss->data : 0, g0 = grad ? (Py_ssize_t)grad->data : 0;
     if (grad) {
-        Py_ssize_t a[] = {dt, z0, K, K, t0, tc, 0, R, o0, K, 0, 0, dt};
+        Py_ssize_t a[] = {dt, z0, K, K, t0, tc, 0, R, g0, K, l0, 0, dt};
         memcpy(job.a, a, sizeof a);
     } else {
-        Py_ssize_t a[] = {dt, z0, K, K, t0, tc, 0, R, o0, 0, dt};
+        Py_ssize_t a[] = {dt, z0, K, K, t0, tc, 0, R, l0, 0, dt};
         memcpy(job.a, a, sizeof a);
     }
     dl_int rc = dl_xla_run(&job, R, K);
     if (rc == -2) return dl_xla_fail(f, "dlmath_xent: out of memory");
     if (rc < 0) return NULL;
-    size_t size = dt == DL_F64 ? 8 : 4;
     for (dl_int i = 0; i < R; i++) {
         long long k = tc == DL_I64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
         if (k >= 0 && k < (long long)K) {
             if (job.body(&job, i, i + 1) == -2) return dl_xla_fail(f, "dlmath_xent: out of memory");
             continue;
         }
-        dl_int n = grad ? K : 1;
-        char *o = (char *)out->data + (size_t)(grad ? i * K : i) * size;
-        for (dl_int j = 0; j < n; j++) {
-            if (dt == DL_F64) ((double *)o)[j] = NAN;
-            else ((float *)o)[j] = NAN;
+        for (int which = 0; which < 2; which++) {
+            const dl_xla_buffer *b = which ? grad : loss;
+            if (!b) continue;
+            dl_int n = which ? K : 1;
+            for (dl_int j = 0; j < n; j++) {
+                if (dt == DL_F64) ((double *)b->data)[i * n + j] = NAN;
+                else ((float *)b->data)[i * n + j] = NAN;
+            }
         }
     }
     return NULL;
@@ -301,5 +308,6 @@ static dl_xla_error *dl_xla_xent(dl_xla_frame *f, int grad)
 
 static dl_xla_error *dl_xla_xent_index(dl_xla_frame *f) { return dl_xla_xent(f, 0); }
 static dl_xla_error *dl_xla_xent_grad_index(dl_xla_frame *f) { return dl_xla_xent(f, 1); }
+static dl_xla_error *dl_xla_xent_loss_grad_index(dl_xla_frame *f) { return dl_xla_xent(f, 2); }
 
 #endif
