@@ -293,6 +293,20 @@ def test_jitted_programs_call_the_kernels_on_the_cpu():
     for target, f in cases.items():
         hlo = jax.jit(f).lower(z).compile().as_text()
         assert f'custom_call_target="{target}"' in hlo, target
+    # rows of more than 16 entries take the loss and its gradient from one call, whose loss has
+    # the loss call's bits
+    zw, tw, _ = data(7, (6, 40))
+    loss_w = jax.jit(lambda a: dlmath.cross_entropy(a, tw, reduction="none"))
+    both = jax.jit(
+        jax.value_and_grad(lambda a: jnp.sum(dlmath.cross_entropy(a, tw, reduction="none") * a[:, 0]))
+    )
+    hlo = both.lower(zw).compile().as_text()
+    assert 'custom_call_target="dlmath_xent_loss_grad_index"' in hlo
+    assert 'custom_call_target="dlmath_xent_index"' not in hlo
+    for dt in (jnp.float32, jnp.float64):
+        a = zw.astype(dt)
+        value, _ = jax.jit(lambda a: jax.vjp(lambda b: dlmath.cross_entropy(b, tw, reduction="none"), a))(a)
+        np.testing.assert_array_equal(np.asarray(value), np.asarray(loss_w(a)))
     # a reduction over another axis, or a mask, is not the kernels' rows: XLA's own loops
     other = jax.jit(lambda a: dlmath.logsumexp(a, axis=0)).lower(z).compile().as_text()
     assert "dlmath_" not in other
@@ -321,12 +335,14 @@ def test_the_kernels_give_a_row_with_a_bad_index_nan():
         i = int(np.flatnonzero(np.asarray(bad_t) != np.asarray(t))[0])
         loss = jax.jit(lambda a, b: _jax_xla.xent_index(a, b, None))(z, bad_t)
         grad = jax.jit(lambda a, b: _jax_xla.xent_grad_index(a, b, None))(z, bad_t)
+        loss2, grad2 = jax.jit(lambda a, b: _jax_xla.xent_loss_grad_index(a, b, None))(z, bad_t)
         ref = np.asarray(dlmath.cross_entropy(np.asarray(z), np.asarray(t), reduction="none"))
         gref = np.asarray(dlmath.cross_entropy_grad(np.asarray(z), np.asarray(t), reduction="sum"))
-        assert np.isnan(loss[i]) and np.isnan(grad[i]).all()
         ok = np.arange(5) != i
-        np.testing.assert_allclose(np.asarray(loss)[ok], ref[ok], rtol=1e-14)
-        np.testing.assert_allclose(np.asarray(grad)[ok], gref[ok], rtol=1e-13, atol=1e-16)
+        for lo, g in ((loss, grad), (loss2, grad2)):
+            assert np.isnan(lo[i]) and np.isnan(g[i]).all()
+            np.testing.assert_allclose(np.asarray(lo)[ok], ref[ok], rtol=1e-14)
+            np.testing.assert_allclose(np.asarray(g)[ok], gref[ok], rtol=1e-13, atol=1e-16)
 
 
 def test_second_derivatives_through_the_kernels_are_the_hvp(path):
