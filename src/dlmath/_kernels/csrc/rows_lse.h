@@ -193,8 +193,9 @@ static void T_(softmax_row)(const sc *x, dl_int K, sc *out, double it, int log, 
 }
 
 /* Rows shorter than this take log-softmax in blocks: their states first, then one vector log1p,
- * then their outputs, so the log1p of each row costs a vector lane rather than a scalar call. */
-#define DL_SHORT_ROW 512
+ * then their outputs, so the log1p of each row costs a vector lane rather than a scalar call. A
+ * block of DL_ROWBLOCK such rows (up to 512 KiB) is read twice from L2. */
+#define DL_SHORT_ROW ((dl_int)(8192 / sizeof(sc)))
 
 static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, sc *out, dl_int ldo,
                              double it, int log)
