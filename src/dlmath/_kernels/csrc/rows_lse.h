@@ -254,7 +254,22 @@ static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g,
         /* four accumulators: the sum is bound by the adds' latency otherwise */
         vd acc0 = vd_zero(), acc1 = vd_zero(), acc2 = vd_zero(), acc3 = vd_zero();
         dl_int i = 0;
-        if (log) {
+#if DL_C == 32
+        /* the log-softmax's e^y: every y >= -87 (NaN skipped) lets it go without its clamp
+         * (vf_exp_nc, the same bits); y's minimum is taken while g is summed */
+        vf ymin = vf_set(INFINITY);
+#endif
+        if (log == 1) {
+            for (; i + 4 * VD_N <= K; i += 4 * VD_N) {
+                acc0 = vd_add(acc0, vd_load_s(gr + i));
+                acc1 = vd_add(acc1, vd_load_s(gr + i + VD_N));
+                acc2 = vd_add(acc2, vd_load_s(gr + i + 2 * VD_N));
+                acc3 = vd_add(acc3, vd_load_s(gr + i + 3 * VD_N));
+#if DL_C == 32
+                ymin = vf_min(vf_load(yr + i), vf_min(vf_load(yr + i + VF_N), ymin));
+#endif
+            }
+        } else if (log) {
             for (; i + 4 * VD_N <= K; i += 4 * VD_N) {
                 acc0 = vd_add(acc0, vd_load_s(gr + i));
                 acc1 = vd_add(acc1, vd_load_s(gr + i + VD_N));
@@ -270,6 +285,10 @@ static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g,
             }
         }
         double c = vd_hsum(vd_add(vd_add(acc0, acc1), vd_add(acc2, acc3)));
+#if DL_C == 32
+        float ylo = vf_hmin(ymin);
+        for (dl_int k = i; k < K && log == 1; k++) ylo = yr[k] < ylo ? yr[k] : ylo;
+#endif
         for (; i < K; i++) c += log ? (double)gr[i] : (double)yr[i] * (double)gr[i];
         i = 0;
 #if DL_C == 32
@@ -281,7 +300,13 @@ static void T_(softmax_bwd_rows)(const sc *y, dl_int K, dl_int ldy, const sc *g,
         if (isfinite(ch) && isfinite(cl)) {
             const vf vch = vf_set(ch), vcl = vf_set(cl), vit = vf_set((float)it), zero = vf_set(0.0f);
             const int scaled = it != 1.0;
-            if (log)
+            if (log == 1 && ylo >= -87.0f)
+                for (; i + VF_N <= K; i += VF_N) {
+                    vf ne = vf_sub(zero, vf_exp_nc(vf_load(yr + i)));
+                    vf h = vf_fma(ne, vcl, vf_fma(ne, vch, vf_load(gr + i)));
+                    vf_store(o + i, scaled ? vf_mul(h, vit) : h);
+                }
+            else if (log)
                 for (; i + VF_N <= K; i += VF_N) {
                     vf ne = vf_sub(zero, log == 2 ? vf_load(yr + i) : vf_exp(vf_load(yr + i)));
                     vf h = vf_fma(ne, vcl, vf_fma(ne, vch, vf_load(gr + i)));
