@@ -283,6 +283,7 @@ def test_jitted_programs_call_the_kernels_on_the_cpu():
     z, t, _ = data(7, (6, 9))
     cases = {
         "dlmath_lse": lambda a: dlmath.logsumexp(a, axis=-1),
+        "dlmath_lse_softmax": jax.grad(lambda a: jnp.sum(dlmath.logsumexp(a, axis=-1) * a[:, 0])),
         "dlmath_softmax": lambda a: dlmath.softmax(a, temperature=0.5),
         "dlmath_log_softmax": dlmath.log_softmax,
         "dlmath_xent_index": lambda a: dlmath.cross_entropy(a, t),
@@ -307,6 +308,11 @@ def test_jitted_programs_call_the_kernels_on_the_cpu():
         a = zw.astype(dt)
         value, _ = jax.jit(lambda a: jax.vjp(lambda b: dlmath.cross_entropy(b, tw, reduction="none"), a))(a)
         np.testing.assert_array_equal(np.asarray(value), np.asarray(loss_w(a)))
+        # the LogSumExp's reverse mode: one call for the value and p, the value with lse's bits
+        value, _ = jax.jit(lambda a: jax.vjp(lambda b: dlmath.logsumexp(b, axis=-1), a))(a)
+        np.testing.assert_array_equal(
+            np.asarray(value), np.asarray(jax.jit(lambda b: dlmath.logsumexp(b, axis=-1))(a))
+        )
     # a reduction over another axis, or a mask, is not the kernels' rows: XLA's own loops
     other = jax.jit(lambda a: dlmath.logsumexp(a, axis=0)).lower(z).compile().as_text()
     assert "dlmath_" not in other

@@ -499,6 +499,36 @@ def test_every_float16_value_survives_a_one_element_lse(isa):
 
 
 @pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("K", [5, 16, 17, 300, 2048, 2049])
+def test_lse_and_softmax_from_one_pass_are_the_two_kernels(isa, dtype, K):
+    # the LSE has lse_rows' bits (its rounding check included); p is the softmax against an
+    # 80-bit reference: within 2 ulps (the roundings of e and of the scaling) for float32 and
+    # float16 rows of one pass, whose shifts d = x - M and sums are exact or in float64; the
+    # others (softmax_rows, float32 shifts) add the rounding of d (exp's condition number |d|),
+    # and float64 rows that too and the row's sum's (within K/8 of u = 2^-53)
+    x = (_rng(40).standard_normal((150, K)) * 4).astype(dtype)
+    x[0] = -np.inf
+    x[1, 0] = np.inf
+    x[2, 1] = np.nan
+    x[3, : min(K, 3)] = x[3].max()  # ties
+    x[4, 1:] = -np.inf
+    x[5, 1:] = x[5, 0] - 800 if dtype == np.float64 else x[5, 0] - 100  # terms past the clamp
+    with _kernels.use_isa(isa):
+        lse, p = _kernels.lse_softmax_rows(x)
+        np.testing.assert_array_equal(lse, _kernels.lse_rows(x))
+        np.testing.assert_array_equal(p[:3], _kernels.softmax_rows(x[:3]))
+    assert p.dtype == dtype and lse.dtype == dtype
+    xl = x[3:].astype(np.longdouble)
+    d = xl - xl.max(axis=1, keepdims=True)
+    ref = np.exp(d) / np.exp(d).sum(axis=1, keepdims=True)
+    err = np.abs(p[3:] - ref) / np.spacing(np.maximum(ref, np.finfo(dtype).tiny).astype(dtype))
+    one_pass = 16 < K <= 2048
+    bound = 2 + 2 * np.abs(d) + K / 4 if dtype == np.float64 else 2 if one_pass else 2 + 2 * np.abs(d)
+    assert np.all(err <= bound), err.max()
+
+
+@pytest.mark.parametrize("isa", ISAS)
 def test_float16_rows_are_the_float32_rows_rounded_once(isa):
     x = (_rng(14).standard_normal((40, 300)) * 3).astype(np.float16)
     v = _rng(15).standard_normal((40, 300)).astype(np.float16)

@@ -124,10 +124,24 @@ def _lse_jvp(axes, primals, tangents):
     x, keep = primals
     xd = tangents[0]
     if _kernel_rows(x, keep, axes):
-        out, p = _lse(x, None, axes), _normalise(x, None, axes, 1.0, False)
+        out, p = _lse_softmax(x, axes)
     else:
         out, p = _lse_parts(x, keep, axes, True)
     return out, jnp.sum(p * xd, axis=axes, keepdims=True)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _lse_softmax(x, axes):
+    """``(LSE, p)`` from one pass of the kernels (only called where they apply), the LSE with
+    ``_lse``'s bits."""
+    return xla.lse_softmax(x, lambda x: _lse_parts(x, None, axes, True))
+
+
+@_lse_softmax.defjvp
+def _lse_softmax_jvp(axes, primals, tangents):
+    (x,), (xd,) = primals, tangents
+    out, p = _lse_softmax(x, axes)
+    return (out, p), (jnp.sum(p * xd, axis=axes, keepdims=True), xla.jacobian(p, xd, 1.0, False))
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4))

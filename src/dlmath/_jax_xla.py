@@ -27,7 +27,16 @@ from jax.interpreters import ad, batching, mlir
 
 from . import _kernels, _parallel
 
-__all__ = ["usable", "lse", "normalise", "jacobian", "xent_index", "xent_grad_index", "xent_loss_grad_index"]
+__all__ = [
+    "usable",
+    "lse",
+    "lse_softmax",
+    "normalise",
+    "jacobian",
+    "xent_index",
+    "xent_grad_index",
+    "xent_loss_grad_index",
+]
 
 _registered: bool | None = None
 
@@ -84,6 +93,18 @@ def lse(x, fallback):
     return jax.lax.platform_dependent(
         x, cpu=lambda x: _call("dlmath_lse", x.shape[:-1], x.dtype, x)[..., None], default=fallback
     )
+
+
+def lse_softmax(x, fallback):
+    """``(lse, p)``: the LogSumExp of the rows of ``x`` (the last axis kept) and their softmax,
+    from one pass; the LSE has :func:`lse`'s bits."""
+
+    def cpu(x):
+        results = [(x.shape[:-1], x.dtype), (x.shape, x.dtype)]
+        out, p = _call("dlmath_lse_softmax", None, None, x, results=results)
+        return out[..., None], p
+
+    return jax.lax.platform_dependent(x, cpu=cpu, default=fallback)
 
 
 def normalise(x, tau, log, fallback):

@@ -13,6 +13,7 @@ released inside the kernels.
 
 - ``lse_rows(x, out=None)``: :math:`\mathrm{LSE}(x_i) = m_i + \operatorname{log1p}(r_i)` per row, in x's dtype;
 - ``lse_state_rows(x)``: the state ``(m, r)`` per row (float64); ``merge(m, r)`` merges states;
+- ``lse_softmax_rows(x)``: ``(lse, p)``, the LSE and the softmax from one pass over each row;
 - ``softmax_rows(x, out=None, *, log=False, temperature=1.0)``: softmax or log-softmax of each row;
 - ``xent_rows(x, target, *, dtype=None, lse=False)``: per-row cross-entropy (and the LSE);
 - ``xent_grad_rows(x, target, out=None, *, scale=1.0, loss=False, dtype=None)``:
@@ -56,6 +57,7 @@ __all__ = [
     "lse_rows",
     "softmax_backward_rows",
     "lse_state_rows",
+    "lse_softmax_rows",
     "merge",
     "softmax_rows",
     "xent_rows",
@@ -317,6 +319,22 @@ def lse_rows(x, out=None):
         return out
     _run(lib.lse, R, K, (code, x, K, ld), (out, code))
     return out
+
+
+def lse_softmax_rows(x):
+    """``(lse, p)``: :func:`lse_rows` (the same bits) and the softmax of each row, from one pass
+    over a row of 17 to 2048 entries with a finite maximum (its LogSumExp's exponentials, rounded
+    to x's dtype and scaled, are p; within about one ulp, as :func:`softmax_rows`, though not
+    its bits); other rows take the two kernels. For the derivative of the LogSumExp."""
+    lib = _lib_or_raise()
+    code = _code(x, "lse_softmax_rows")
+    R, K, ld = _matrix(x)
+    if K > 2 * SPAN:
+        return lse_rows(x), softmax_rows(x)
+    lse = _out(None, (R,), x.dtype)
+    p = _out(None, x.shape, x.dtype)
+    _run(lib.lse_softmax, R, K, (code, x, K, ld), (lse, code, p, _matrix(p, "out")[2]))
+    return lse, p
 
 
 # ----------------------------------------------------------------------------- softmax and cross-entropy

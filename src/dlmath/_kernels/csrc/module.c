@@ -224,6 +224,8 @@ DL_ROW_KERNEL(xent_grad_prob, "rnpnnpnnndwnwwn", 6, 7,
                                    J(9), DL_P(J(10)), DL_P(J(11)), (int)J(12)))
 DL_ROW_KERNEL(hvp, "rnpnnpnnnwn", 6, 7,
               dl_k->hvp((int)J(0), DL_P(J(1)), J(2), J(3), DL_P(J(4)), J(5), lo, hi, DL_P(J(8)), J(9)))
+DL_ROW_KERNEL(lse_softmax, "rnpnnnnwnwn", 4, 5,
+              dl_k->lse_softmax((int)J(0), DL_P(J(1)), J(2), J(3), lo, hi, DL_P(J(6)), (int)J(7), DL_P(J(8)), J(9)))
 DL_ROW_KERNEL(softmax_bwd, "rnpnnpnnnwndn", 6, 7,
               dl_k->softmax_bwd((int)J(0), DL_P(J(1)), J(2), J(3), DL_P(J(4)), J(5), lo, hi, DL_P(J(8)), J(9), D(0),
                                 (int)J(10)))
@@ -268,6 +270,7 @@ static PyObject *py_xla_handlers(PyObject *self, PyObject *threads)
         const char *name;
         dl_xla_error *(*fn)(dl_xla_frame *);
     } hs[] = {{"dlmath_lse", dl_xla_lse},
+              {"dlmath_lse_softmax", dl_xla_lse_softmax},
               {"dlmath_softmax", dl_xla_softmax},
               {"dlmath_log_softmax", dl_xla_log_softmax},
               {"dlmath_softmax_bwd", dl_xla_softmax_bwd},
@@ -365,7 +368,7 @@ static PyObject *py_set_isa(PyObject *self, PyObject *name)
 static PyMethodDef dl_methods[] = {
     DL_FAST(vexp),       DL_FAST(vlog1p),    DL_FAST(lse_state),      DL_FAST(lse),
     DL_FAST(softmax),    DL_FAST(xent_index), DL_FAST(xent_prob),     DL_FAST(xent_grad_index),
-    DL_FAST(xent_grad_prob), DL_FAST(hvp),   DL_FAST(softmax_bwd), DL_FAST(merge),      DL_FAST(spin_while),
+    DL_FAST(xent_grad_prob), DL_FAST(hvp),   DL_FAST(softmax_bwd), DL_FAST(lse_softmax), DL_FAST(merge),      DL_FAST(spin_while),
     DL_FAST(advise_huge),
     {"isa", py_isa, METH_NOARGS, "the instruction set in use"},
     {"xla_handlers", py_xla_handlers, METH_O, "the XLA custom-call handlers, name -> PyCapsule"},

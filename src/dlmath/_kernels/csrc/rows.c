@@ -374,8 +374,26 @@ static dl_int DL_FN(softmax_bwd)(int dt, const void *y, dl_int K, dl_int ldy, co
     return -1;
 }
 
+static dl_int DL_FN(lse_softmax)(int dt, const void *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, void *lse,
+                                 int odt, void *out, dl_int ldo)
+{
+    if (dt != DL_F64 && dt != DL_F32) { /* half-precision rows: the two kernels, each widening */
+        dl_int rc = DL_FN(lse)(dt, x, K, ldx, r0, r1, lse, odt);
+        return rc != -1 ? rc : DL_FN(softmax)(dt, x, K, ldx, r0, r1, out, ldo, 1.0, 0);
+    }
+    dl_int n = r1 - r0;
+    DL_ROWS_OUT(n)
+    if (dt == DL_F64)
+        lse_softmax_rows_f64((const double *)x + r0 * ldx, K, ldx, 0, n, tmp, (double *)out + r0 * ldo, ldo, odt);
+    else
+        lse_softmax_rows_f32((const float *)x + r0 * ldx, K, ldx, 0, n, tmp, (float *)out + r0 * ldo, ldo, odt);
+    for (dl_int i = 0; i < n; i++) dl_put(odt, lse, r0 + i, tmp[i]);
+    free(tmp);
+    return -1;
+}
+
 const dl_kernels DL_FN(dl_kernels) = {
     DL_ISA_NAME,         DL_FN(vexp),       DL_FN(vlog1p),          DL_FN(lse_state),
     DL_FN(lse),          DL_FN(softmax),    DL_FN(xent_index),      DL_FN(xent_prob),
-    DL_FN(xent_grad_index), DL_FN(xent_grad_prob), DL_FN(hvp), DL_FN(softmax_bwd),
+    DL_FN(xent_grad_index), DL_FN(xent_grad_prob), DL_FN(hvp), DL_FN(softmax_bwd), DL_FN(lse_softmax),
 };

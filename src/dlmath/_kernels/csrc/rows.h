@@ -40,6 +40,9 @@ typedef struct dl_kernels {
     /* the backward of softmax (log 0) or log-softmax (log 1) of x/tau from its output y, it = 1/tau */
     dl_int (*softmax_bwd)(int dt, const void *y, dl_int K, dl_int ldy, const void *g, dl_int ldg, dl_int r0,
                           dl_int r1, void *out, dl_int ldo, double it, int log);
+    /* the LSE of each row (in odt) and its softmax p (in out, dtype dt), from one pass where it can */
+    dl_int (*lse_softmax)(int dt, const void *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, void *lse, int odt,
+                          void *out, dl_int ldo);
 } dl_kernels;
 
 extern const dl_kernels dl_kernels_baseline;

@@ -193,9 +193,16 @@ static void T_(sum_rest)(const sc *x, dl_int n, sc M, sc it, double *s, double *
 #else
 #define DL_EXP_REST(d, nc, fast) ((nc) ? vd_exp_s_nc(d) : vd_exp_s(d))
 #endif
+#if DL_C == 64
+#define DL_VD_STORE_S vd_store
+#else
+#define DL_VD_STORE_S vd_store_f
+#endif
 static inline __attribute__((always_inline)) void T_(sum_rest_d)(const sc *x, dl_int n, double M, double *s,
-                                                                  double *t, int nc, int fast)
+                                                                  double *t, int nc, int fast, sc *out)
 {
+    /* out (NULL at most calls, where the stores compile away): each e^{x_i - M} also stored there,
+     * rounded to the row's type, for the softmax of the same pass */
     const vd vM = vd_set(M);
     vd a0 = vd_zero(), a1 = vd_zero();
     dl_int ties = 0, i = 0;
@@ -203,19 +210,31 @@ static inline __attribute__((always_inline)) void T_(sum_rest_d)(const sc *x, dl
         __builtin_prefetch(x + i + DL_CHUNK);
         vd x0 = vd_load_s(x + i), x1 = vd_load_s(x + i + VD_N);
         vdm e0 = vd_eq(x0, vM), e1 = vd_eq(x1, vM);
-        a0 = vd_add_unless(a0, e0, DL_EXP_REST(vd_sub(x0, vM), nc, fast));
-        a1 = vd_add_unless(a1, e1, DL_EXP_REST(vd_sub(x1, vM), nc, fast));
+        vd y0 = DL_EXP_REST(vd_sub(x0, vM), nc, fast), y1 = DL_EXP_REST(vd_sub(x1, vM), nc, fast);
+        if (out) {
+            DL_VD_STORE_S(out + i, y0);
+            DL_VD_STORE_S(out + i + VD_N, y1);
+        }
+        a0 = vd_add_unless(a0, e0, y0);
+        a1 = vd_add_unless(a1, e1, y1);
         ties += vd_count(e0) + vd_count(e1);
     }
     for (; i < n; i += VD_N) {
         vd x0 = i + VD_N <= n ? vd_load_s(x + i) : T_(load_tail_d)(x + i, n - i, (sc)-INFINITY);
         vdm e0 = vd_eq(x0, vM);
-        a0 = vd_add_unless(a0, e0, DL_EXP_REST(vd_sub(x0, vM), 0, fast));
+        vd y0 = DL_EXP_REST(vd_sub(x0, vM), 0, fast);
+        if (out) {
+            sc b[VD_N];
+            DL_VD_STORE_S(b, y0);
+            memcpy(out + i, b, (size_t)(n - i < VD_N ? n - i : VD_N) * sizeof(sc));
+        }
+        a0 = vd_add_unless(a0, e0, y0);
         ties += vd_count(e0);
     }
     *s += vd_hsum(vd_add(a0, a1));
     *t += (double)ties;
 }
+#undef DL_VD_STORE_S
 #undef DL_EXP_REST
 
 /* the largest and smallest entries of x[0:n] (NaN skipped) */

@@ -29,9 +29,9 @@ static void T_(row_state)(const sc *x, dl_int K, double *pm, double *pr, int fas
         double cs = 0.0;
         int nc = (double)lo >= M - 708.0; /* no argument below -708: the clamp can go (NaN: lo skips it) */
         if (fast)
-            nc ? T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 1, 1) : T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 0, 1);
+            nc ? T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 1, 1, NULL) : T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 0, 1, NULL);
         else
-            nc ? T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 1, 0) : T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 0, 0);
+            nc ? T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 1, 0, NULL) : T_(sum_rest_d)(x + c, n, M, &cs, &cnt, 0, 0, NULL);
         double t = s + cs;
         comp += fabs(s) >= fabs(cs) ? (s - t) + cs : (cs - t) + s;
         s = t;
@@ -234,6 +234,68 @@ static void T_(softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_in
                 T_(log_out)(row, K, out + (b + j) * ldo, m[j], it, l[j]);
         }
     }
+}
+
+/* The LSE of each row and its softmax p, from one read of the row where the row is of one chunk
+ * (16 < K <= DL_CHUNK) and its maximum finite: the LSE's sum (row_state's, in the same order, so
+ * the LSE has lse_rows' bits, the rounding check included) stores its exponentials, rounded to
+ * the row's type, and p is those scaled by 1/(1 + r), within about one ulp. Other rows take
+ * lse_rows and softmax_rows. For the derivative of the LSE, whose tangent needs p. */
+static void T_(lse_softmax_rows)(const sc *x, dl_int K, dl_int ldx, dl_int r0, dl_int r1, double *lse, sc *out,
+                                 dl_int ldo, int odt)
+{
+    if (K <= DL_NARROW || K > DL_CHUNK) {
+        T_(lse_rows)(x, K, ldx, r0, r1, lse, odt);
+        T_(softmax_rows)(x, K, ldx, r0, r1, out, ldo, 1.0, 0);
+        return;
+    }
+    double m[DL_ROWBLOCK], r[DL_ROWBLOCK];
+#if DL_C == 32 && DL_HAVE_EXP_FAST
+    int fast = odt != DL_F64;
+    const double eps = DL_EXP_FAST_EPS + (double)(K + 4) * 0x1p-53;
+#else
+    int fast = 0;
+    const double eps = 0.0;
+#endif
+    for (dl_int b = r0; b < r1; b += DL_ROWBLOCK) {
+        dl_int nb = r1 - b < DL_ROWBLOCK ? r1 - b : DL_ROWBLOCK;
+        int whole[DL_ROWBLOCK];
+        for (dl_int j = 0; j < nb; j++) {
+            const sc *row = x + (b + j) * ldx;
+            sc *o = out + (b + j) * ldo;
+            sc lo;
+            double M = (double)T_(row_minmax)(row, K, &lo), cs = 0.0, cnt = 0.0;
+            whole[j] = M > -INFINITY && M < INFINITY;
+            m[j] = M;
+            r[j] = 0.0;
+            if (!whole[j]) continue;
+            int nc = (double)lo >= M - 708.0;
+            if (fast)
+                nc ? T_(sum_rest_d)(row, K, M, &cs, &cnt, 1, 1, o) : T_(sum_rest_d)(row, K, M, &cs, &cnt, 0, 1, o);
+            else
+                nc ? T_(sum_rest_d)(row, K, M, &cs, &cnt, 1, 0, o) : T_(sum_rest_d)(row, K, M, &cs, &cnt, 0, 0, o);
+            r[j] = (cs + 0.0) + (cnt - 1.0); /* as row_state forms it */
+        }
+        dl_log1p_add(r, m, lse + b, nb);
+        dl_int redone = 0;
+        for (dl_int j = 0; j < nb; j++) {
+            const sc *row = x + (b + j) * ldx;
+            sc *o = out + (b + j) * ldo;
+            if (!whole[j]) {
+                T_(lse_rows)(row, K, ldx, 0, 1, lse + b + j, odt);
+                T_(softmax_rows)(row, K, ldx, 0, 1, o, ldo, 1.0, 0);
+                continue;
+            }
+            if (fast && !dl_rounds_alike(lse[b + j], m[j], r[j], eps, odt)) {
+                T_(row_state)(row, K, m + j, r + j, 0);
+                dl_log1p_add(r + j, m + j, lse + b + j, 1);
+                redone++;
+            }
+            T_(scale_row)(o, K, 1.0 + r[j], 1.0);
+        }
+        if (8 * redone > nb) fast = 0;
+    }
+    (void)eps;
 }
 
 /* The backward of softmax (log 0) or log-softmax (log 1) from its output y and the cotangent g,

@@ -14,6 +14,7 @@
  *
  * Handlers (each over the last dimension; leading dimensions are rows):
  *   dlmath_lse(x) -> lse                          LogSumExp of each row, in x's dtype
+ *   dlmath_lse_softmax(x) -> lse, p               the LogSumExp and the softmax, from one pass
  *   dlmath_softmax(x; tau) -> y                   softmax of x / tau (tau a float64 attribute)
  *   dlmath_log_softmax(x; tau) -> y               log-softmax of x / tau
  *   dlmath_softmax_bwd(y, g; tau) -> gx           the softmax's backward from its output y
@@ -216,6 +217,21 @@ static dl_xla_error *dl_xla_lse(dl_xla_frame *f)
     if (dt < 0 || out->dtype != x->dtype) return dl_xla_fail(f, "dlmath_lse: float32 or float64 rows");
     dl_job job = {body_lse, {dt, (Py_ssize_t)x->data, K, K, 0, R, (Py_ssize_t)out->data, dt}, {0}};
     return dl_xla_run(&job, R, K) == -2 ? dl_xla_fail(f, "dlmath_lse: out of memory") : NULL;
+}
+
+static dl_xla_error *dl_xla_lse_softmax(dl_xla_frame *f)
+{
+    DL_XLA_BEGIN_N(f, 1, 2)
+    const dl_xla_buffer *x = dl_xla_arg(f, 0), *lse = dl_xla_ret(f, 0), *p = dl_xla_ret(f, 1);
+    dl_int R, K;
+    int dt = dl_xla_matrix(x, &R, &K);
+    if (dt < 0 || lse->dtype != x->dtype || p->dtype != x->dtype)
+        return dl_xla_fail(f, "dlmath_lse_softmax: float32 or float64 rows");
+    dl_xla_advise(p, dt == DL_F64 ? 8 : 4);
+    dl_job job = {body_lse_softmax,
+                  {dt, (Py_ssize_t)x->data, K, K, 0, R, (Py_ssize_t)lse->data, dt, (Py_ssize_t)p->data, K},
+                  {0}};
+    return dl_xla_run(&job, R, K) == -2 ? dl_xla_fail(f, "dlmath_lse_softmax: out of memory") : NULL;
 }
 
 static dl_xla_error *dl_xla_normalise(dl_xla_frame *f, int log)
