@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
 import sympy as sp
 
 from dlmath.derive import (
@@ -114,6 +117,21 @@ def test_a_measured_quantity_is_checked_numerically_only():
     assert report.symbolic.status == "n/a" and report.passed and report.verdict == "numeric"
     wrong = t.claim("triples", Eq(m(3), 9), label="wrong")
     assert not check_item(t, wrong).passed
+
+
+def test_no_process_is_forked_where_jax_is_loaded(monkeypatch):
+    # JAX's runtime is multithreaded: a fork after it has started warns, and may deadlock
+    jax = pytest.importorskip("jax", reason="the case of a process that has loaded JAX")
+    jax.numpy.zeros(1).block_until_ready()  # its runtime started
+
+    def no_fork():
+        raise AssertionError("forked a process that has loaded JAX")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    t1 = _inverse_topic(lambda f, g, y: 1, lambda f, g: (InverseOf(g, f),))
+    t2 = _inverse_topic(lambda f, g, y: 1, lambda f, g: ())
+    reports = check_topics([t1, t2], jobs=2)
+    assert [r.topic_id for r in reports] == ["rule", "rule"]
 
 
 def test_reports_do_not_depend_on_the_number_of_processes():

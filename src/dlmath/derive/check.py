@@ -388,10 +388,13 @@ def check_topics(topics, *, seed: int = 0, jobs: int | None = None, progress=Non
 
     The workers are forked, so they start with the topics already built; each topic's checks are
     seeded by its own ids, so the reports do not depend on ``jobs`` or on the order of completion.
+    In a process that has loaded JAX, whose runtime is multithreaded and must not be forked (it
+    warns, and a child may deadlock), the topics are checked here, one after another.
     ``progress(done, total, report)`` is called as each topic finishes.
     """
     import multiprocessing
     import os
+    import sys
 
     topics = list(topics)
     if jobs is None:
@@ -400,6 +403,8 @@ def check_topics(topics, *, seed: int = 0, jobs: int | None = None, progress=Non
         except AttributeError:  # pragma: no cover - macOS, Windows
             jobs = min(4, os.cpu_count() or 1)
     jobs = max(1, min(jobs, len(topics)))
+    if "jax" in sys.modules:
+        jobs = 1
     reports: list = [None] * len(topics)
     if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
         for k, topic in enumerate(topics):
