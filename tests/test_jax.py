@@ -94,6 +94,9 @@ def test_a_bad_label_under_jit_is_nan_never_a_number(path):
     assert np.isnan(per[2]) and np.isfinite(np.delete(np.asarray(per), 2)).all()
     g = jax.jit(lambda a, b: dlmath.cross_entropy_grad(a, b))(z, bad)
     assert np.isnan(g[2]).all() and np.isfinite(np.delete(np.asarray(g), 2, axis=0)).all()
+    # the derivative taken through the loss is NaN for that example too, not a plausible row
+    g = jax.jit(jax.grad(lambda a, b: dlmath.cross_entropy(a, b, reduction="sum")))(z, bad)
+    assert np.isnan(g[2]).all() and np.isfinite(np.delete(np.asarray(g), 2, axis=0)).all()
     negative = jax.jit(lambda a, b: dlmath.cross_entropy(a, b, reduction="none"))(z, y.at[1, 3].set(-0.5))
     assert np.isnan(negative[1]) and np.isfinite(negative[0])
     with pytest.raises(ValueError, match=r"target index 6 at position \(2,\) is out of range for 6 classes"):

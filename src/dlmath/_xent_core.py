@@ -218,7 +218,10 @@ def loss(xp, rows, pl, z, reduction):
         per = per + pl.smooth * _rho(xp, pl, per) * rows.ce_prob(z, _smooth_target(xp, pl, z), pl.keep)
     if pl.rho is not None:
         per = xp.where(pl.rho, per, xp.zeros_like(per))
-    per = core.fill_nan(xp, pl.invalid, per)
+    # NaN where the target is invalid, as a factor (log(-1) = NaN there, 1 + log(1) = 1 elsewhere)
+    # rather than a term, so that derivatives taken through the loss are NaN there too
+    one = xp.ones_like(per)
+    per = per * (one + xp.log(xp.where(pl.invalid, -one, one)))
     if reduction == "none":
         return per
     total = xp.sum(per)
