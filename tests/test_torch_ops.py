@@ -32,6 +32,11 @@ def probs(*shape, seed=2, dtype=torch.float64):
     return torch.rand(shape, generator=rng(seed), dtype=dtype)
 
 
+# torch's forward mode (on the first dual tensor of a process) and torch.compile load parts of
+# themselves through torch.jit.script, which warns: torch's own setup, plain torch.softmax does it too
+torch_jit_setup = pytest.mark.filterwarnings("ignore:`torch.jit.script.*` is deprecated:DeprecationWarning")
+
+
 # ----------------------------------------------------------------------------- the ops themselves
 
 
@@ -149,6 +154,7 @@ def test_values_and_gradients_equal_torch(ours, theirs, dtype):
     torch.testing.assert_close(xa.grad, xb.grad, rtol=tol, atol=tol)
 
 
+@torch_jit_setup
 @pytest.mark.parametrize(
     "f",
     [
@@ -190,10 +196,13 @@ def test_values_and_gradients_equal_torch(ours, theirs, dtype):
 )
 def test_gradcheck_batched_and_second_order(f):
     x = randn(5, 7, seed=11).requires_grad_()
-    assert torch.autograd.gradcheck(f, (x,), check_batched_grad=True)
+    assert torch.autograd.gradcheck(
+        f, (x,), check_batched_grad=True, check_forward_ad=True, check_batched_forward_grad=True
+    )
     assert torch.autograd.gradgradcheck(f, (x,))
 
 
+@torch_jit_setup
 def test_gradient_in_a_probability_target_is_minus_log_softmax_also_where_it_is_zero():
     z = randn(4, 6, seed=12)
     y = probs(4, 6, seed=13)
@@ -205,11 +214,12 @@ def test_gradient_in_a_probability_target_is_minus_log_softmax_also_where_it_is_
     torch.testing.assert_close(ya.grad, -torch.log_softmax(z, -1), rtol=1e-13, atol=0)
     torch.testing.assert_close(ya.grad, yb.grad, rtol=1e-13, atol=0)
     y_pos = (y + 0.1).requires_grad_()  # finite differences step around each entry: keep them >= 0
-    assert torch.autograd.gradcheck(lambda yy: dlmath.cross_entropy(z, yy), (y_pos,), check_batched_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda yy: dlmath.cross_entropy(z, yy), (y_pos,), check_batched_grad=True, check_forward_ad=True
+    )
 
 
 def test_hessian_by_torch_func_jacrev_twice_is_the_softmax_hessian():
-    # reverse over reverse: forward-mode AD (jvp, jacfwd) is not registered for the ops
     z = randn(5, seed=14)
     H = torch.func.jacrev(torch.func.jacrev(lambda a: dlmath.logsumexp(a)))(z)
     torch.testing.assert_close(H, torch.as_tensor(dlmath.softmax_hessian(z.numpy())), rtol=1e-13, atol=1e-15)
@@ -276,6 +286,7 @@ def _breaks(f, *args):
     return torch._dynamo.explain(f)(*args).graph_break_count
 
 
+@torch_jit_setup
 def test_torch_compile_fullgraph_has_no_graph_break_and_matches_eager():
     z = randn(6, 9, seed=19).requires_grad_()
     t = labels(6, 9, seed=20)
@@ -433,14 +444,65 @@ def test_calls_autograd_does_not_track_equal_the_op_and_carry_no_graph():
     assert tracked.grad_fn is not None
 
 
-@pytest.mark.filterwarnings(
-    "ignore:`torch.jit.script` is deprecated:DeprecationWarning"
-)  # torch's own jvp setup
-def test_forward_mode_autodiff_says_it_is_not_supported_never_drops_the_tangent():
+@torch_jit_setup
+@pytest.mark.parametrize("name, op, args", _op_cases(), ids=[c[0] for c in _op_cases()])
+def test_forward_mode_of_every_op_in_every_input_passes_gradcheck(name, op, args):
+    # dual tensors take the eager twin's jvp; the batched check runs it under vmap (the functorch twin)
+    fast = next(f for f, o in _EAGER.values() if o is op)
+    leaves = tuple(
+        a.clone().requires_grad_(a.dtype.is_floating_point) if isinstance(a, torch.Tensor) else a
+        for a in args
+    )
+    assert torch.autograd.gradcheck(
+        fast, leaves, check_forward_ad=True, check_backward_ad=False, check_batched_forward_grad=True
+    )
+
+
+@torch_jit_setup
+def test_dual_tensors_carry_the_tangent_of_torch_own_functions():
     import torch.autograd.forward_ad as fwad
 
-    x, v = randn(3, 4, dtype=torch.float64), randn(3, 4, dtype=torch.float64)
-    with fwad.dual_level(), torch.no_grad():
-        dual = fwad.make_dual(x, v)
-        with pytest.raises(NotImplementedError, match="jvp"):
-            dlmath.softmax(dual)
+    x, v = randn(3, 4, seed=40), randn(3, 4, seed=41)
+    t = labels(3, 4)
+    cases = [
+        (lambda a: dlmath.softmax(a, temperature=0.5), lambda a: torch.softmax(a / 0.5, -1)),
+        (lambda a: dlmath.log_softmax(a, axis=0), lambda a: torch.log_softmax(a, 0)),
+        (lambda a: dlmath.logsumexp(a, axis=-1), lambda a: torch.logsumexp(a, -1)),
+        (lambda a: dlmath.cross_entropy(a, t), lambda a: F.cross_entropy(a, t)),
+    ]
+    for ours, theirs in cases:
+        with fwad.dual_level(), torch.no_grad():
+            a = fwad.unpack_dual(ours(fwad.make_dual(x, v)))
+            b = fwad.unpack_dual(theirs(fwad.make_dual(x, v)))
+        torch.testing.assert_close(a.primal, b.primal, rtol=1e-13, atol=1e-15)
+        torch.testing.assert_close(a.tangent, b.tangent, rtol=1e-12, atol=1e-14)
+
+
+@torch_jit_setup
+def test_torch_func_hessian_forward_over_reverse_equals_torch_own_ops():
+    z = randn(4, 6, seed=42)
+    t = labels(4, 6)
+    y = probs(4, 6, seed=43)
+    for ours, theirs in [
+        (lambda a: dlmath.cross_entropy(a, t), lambda a: F.cross_entropy(a, t)),
+        (
+            lambda a: dlmath.cross_entropy(a, y, reduction="sum"),
+            lambda a: F.cross_entropy(a, y, reduction="sum"),
+        ),
+        (
+            lambda a: dlmath.cross_entropy(a, t, label_smoothing=0.2, ignore_index=1),
+            lambda a: F.cross_entropy(a, t, label_smoothing=0.2, ignore_index=1),
+        ),
+        (
+            lambda a: (dlmath.softmax(a, temperature=0.7) ** 3).sum(),
+            lambda a: (torch.softmax(a / 0.7, -1) ** 3).sum(),
+        ),
+        (lambda a: dlmath.log_softmax(a).square().sum(), lambda a: torch.log_softmax(a, -1).square().sum()),
+    ]:
+        H = torch.func.hessian(ours)(z)
+        torch.testing.assert_close(H, torch.func.hessian(theirs)(z), rtol=1e-11, atol=1e-13)
+    # the third derivative of the LSE, forward over forward over reverse
+    w = randn(5, seed=44)
+    D3 = torch.func.jacfwd(torch.func.jacfwd(torch.func.jacrev(dlmath.logsumexp)))(w)
+    ref = torch.func.jacfwd(torch.func.jacfwd(torch.func.jacrev(lambda a: torch.logsumexp(a, 0))))(w)
+    torch.testing.assert_close(D3, ref, rtol=1e-11, atol=1e-13)

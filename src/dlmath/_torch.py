@@ -16,7 +16,11 @@ already batches) and the derivative from the derivations:
 
 and, for :math:`h = p \odot v - p\,(p^\top v)`, :math:`\nabla_v (u^\top h) = Hu` and
 :math:`\nabla_z (u^\top h) = H\bigl(u \odot (v - p^\top v) - (u^\top p)\,v\bigr)`, so derivatives
-of every order stay inside these ops. The softmax backward is an op of its own
+of every order stay inside these ops. Forward mode takes the same formulas as ``jvp`` rules
+(the softmax's and the HVP's Jacobians are symmetric, so there they are the backward's), on the
+``autograd.Function`` twins below: eager dual tensors and ``torch.func.jvp``/``jacfwd``/``hessian``
+work; the registered op itself has no forward-mode formula (``torch.library`` has no place for
+one). The softmax backward is an op of its own
 (``dlmath::softmax_backward``, the formula above on the saved output, with its own derivative), so
 a forward and backward run on the same compiled kernels and thread pool. The bodies are in
 :mod:`dlmath._torch_rows`: the compiled kernels on CPU tensors, torch operations elsewhere.
@@ -70,9 +74,25 @@ def _untracked(args):
     return not any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
 
-def _dispatch(op, body, setup, backward):
+def _save(ctx, *tensors):
+    """Save ``tensors`` for the backward and, where forward mode may ask (a dual level open or a
+    ``torch.func`` transform active), for the ``jvp`` too."""
+    ctx.save_for_backward(*tensors)
+    if _fwad._current_level >= 0 or torch._C._are_functorch_transforms_active():
+        ctx.save_for_forward(*tensors)
+
+
+def _tangent(t):
+    """The tangent ``t`` contiguous, as the bodies return their outputs: torch requires a tangent
+    in its primal's layout where the output is then viewed (a moved axis)."""
+    return t.contiguous()
+
+
+def _dispatch(op, body, setup, backward, jvp):
     """The op, with an ``autograd.Function`` twin for ``torch.func`` transforms and one for plain
-    eager calls, as one callable.
+    eager calls, as one callable. The twins also carry the forward-mode rule ``jvp``
+    (``torch.func.jvp``, ``jacfwd``, ``hessian``, dual tensors), which ``register_autograd`` has
+    no place for.
 
     ``torch.func`` transforms take the twin whose forward is the op (``register_autograd`` does
     not reach them). Plain eager calls on ordinary tensors take a twin whose forward is the op's
@@ -80,7 +100,11 @@ def _dispatch(op, body, setup, backward):
     of microseconds of Python per call, as much as a (512, 1000) softmax. Compiled code, fake and
     meta tensors, tensor subclasses and dispatch modes always see the registered op.
     """
-    members = {"setup_context": staticmethod(setup), "backward": staticmethod(backward)}
+    members = {
+        "setup_context": staticmethod(setup),
+        "backward": staticmethod(backward),
+        "jvp": staticmethod(jvp),
+    }
     twin = type(
         f"{op._name}_function",
         (torch.autograd.Function,),
@@ -95,7 +119,7 @@ def _dispatch(op, body, setup, backward):
     eager = type(
         f"{op._name}_eager",
         (torch.autograd.Function,),
-        {"forward": staticmethod(forward), "backward": staticmethod(backward)},
+        {"forward": staticmethod(forward), "backward": staticmethod(backward), "jvp": staticmethod(jvp)},
     )
 
     def call(*args):
@@ -132,7 +156,7 @@ def _(x):
 
 
 def _lse_setup(ctx, inputs, output):
-    ctx.save_for_backward(inputs[0])
+    _save(ctx, inputs[0])
 
 
 def _first_order(*tensors):
@@ -148,8 +172,14 @@ def _lse_backward(ctx, g):
     return g.unsqueeze(-1) * softmax(x, 1.0, False)
 
 
+def _lse_jvp(ctx, dx):
+    r""":math:`d\,\mathrm{LSE} = p^\top dx`."""
+    (x,) = ctx.saved_tensors
+    return _tangent((softmax(x, 1.0, False) * dx).sum(-1))
+
+
 logsumexp_op.register_autograd(_lse_backward, setup_context=_lse_setup)
-logsumexp = _dispatch(logsumexp_op, rows.lse, _lse_setup, _lse_backward)
+logsumexp = _dispatch(logsumexp_op, rows.lse, _lse_setup, _lse_backward, _lse_jvp)
 
 
 @logsumexp_op.register_vmap
@@ -173,7 +203,7 @@ def _(x, temperature, log):
 
 def _softmax_setup(ctx, inputs, output):
     ctx.temperature, ctx.log = inputs[1], inputs[2]
-    ctx.save_for_backward(output)
+    _save(ctx, output)
 
 
 def _softmax_backward(ctx, g):
@@ -183,8 +213,17 @@ def _softmax_backward(ctx, g):
     return softmax_backward(out, g, ctx.temperature, ctx.log), None, None
 
 
+def _softmax_jvp(ctx, dx, _t, _l):
+    r"""The softmax's Jacobian is symmetric, so :math:`J\,dx` is the backward's formula;
+    the log-softmax's is :math:`(dx - (p^\top dx)\,\mathbf 1)/\tau`."""
+    (y,) = ctx.saved_tensors
+    if ctx.log:
+        return _tangent((dx - (torch.exp(y) * dx).sum(-1, keepdim=True)) / ctx.temperature)
+    return _tangent(softmax_backward(y, dx, ctx.temperature, False))
+
+
 softmax_op.register_autograd(_softmax_backward, setup_context=_softmax_setup)
-softmax = _dispatch(softmax_op, rows.normalise, _softmax_setup, _softmax_backward)
+softmax = _dispatch(softmax_op, rows.normalise, _softmax_setup, _softmax_backward, _softmax_jvp)
 
 
 @softmax_op.register_vmap
@@ -206,7 +245,7 @@ def _(y, g, temperature, log):
 
 def _softmax_backward_setup(ctx, inputs, output):
     y, g, ctx.temperature, ctx.log = inputs
-    ctx.save_for_backward(y, g)
+    _save(ctx, y, g)
 
 
 def _softmax_backward_backward(ctx, u):
@@ -231,9 +270,37 @@ def _softmax_backward_backward(ctx, u):
     return gy, gg, None, None
 
 
+def _softmax_backward_jvp(ctx, dy, dg, _t, _l):
+    r"""For :math:`h = y \odot (g - y^\top g)/\tau`: :math:`dh = y \odot (dg - y^\top dg)/\tau +
+    (dy \odot (g - y^\top g) - y\,(dy^\top g))/\tau`; for :math:`h = (g - e^y \sum_k g_k)/\tau`:
+    :math:`dh = (dg - e^y \sum_k dg_k - e^y \odot dy \sum_k g_k)/\tau`."""
+    y, g = ctx.saved_tensors
+    tau = ctx.temperature
+    out = None
+    if ctx.log:
+        e = torch.exp(y)
+        if dg is not None:
+            out = (dg - e * dg.sum(-1, keepdim=True)) / tau
+        if dy is not None:
+            part = -(e * dy) * (g.sum(-1, keepdim=True) / tau)
+            out = part if out is None else out + part
+    else:
+        if dg is not None:
+            out = softmax_backward(y, dg, tau, False)
+        if dy is not None:
+            c = (y * g).sum(-1, keepdim=True)
+            part = (dy * (g - c) - y * (dy * g).sum(-1, keepdim=True)) / tau
+            out = part if out is None else out + part
+    return _tangent(out)
+
+
 softmax_backward_op.register_autograd(_softmax_backward_backward, setup_context=_softmax_backward_setup)
 softmax_backward = _dispatch(
-    softmax_backward_op, rows.normalise_backward, _softmax_backward_setup, _softmax_backward_backward
+    softmax_backward_op,
+    rows.normalise_backward,
+    _softmax_backward_setup,
+    _softmax_backward_backward,
+    _softmax_backward_jvp,
 )
 
 
@@ -261,7 +328,7 @@ def _(logits, target, reduction, check):
 def _xent_setup(ctx, inputs, output):
     logits, target, reduction, _ = inputs
     ctx.reduction = reduction
-    ctx.save_for_backward(logits, target)
+    _save(ctx, logits, target)
 
 
 def _mean_factor(ctx, logits):
@@ -282,9 +349,30 @@ def _xent_backward(ctx, g):
     return gz, gt, None, None
 
 
+def _xent_jvp(ctx, dz, dt, _r, _c):
+    r"""Per row :math:`d\,\mathrm{CE} = ((\sum_k y_k) p - y)^\top dz - \log \mathrm{softmax}(z)^\top dy`,
+    then reduced as the loss is."""
+    logits, target = ctx.saved_tensors
+    per = None
+    if dz is not None:
+        unit = torch.ones((), dtype=logits.dtype, device=logits.device)
+        per = (xent_grad(logits, target, unit, 1.0, False) * dz).sum(-1)
+    if dt is not None and target.dtype.is_floating_point:
+        # torch passes zeros for a target without a tangent: a masked class (log p = -inf) adds 0
+        part = -torch.where(dt == 0, 0.0, softmax(logits, 1.0, True) * dt).sum(-1)
+        per = part if per is None else per + part
+    if per is None:
+        per = logits.new_zeros(logits.shape[:-1])
+    return _tangent(per if ctx.reduction == 0 else per.sum() * _mean_factor(ctx, logits))
+
+
 xent_op.register_autograd(_xent_backward, setup_context=_xent_setup)
 xent = _dispatch(
-    xent_op, lambda z, t, red, check: rows.xent(z, t, _RED[red], check), _xent_setup, _xent_backward
+    xent_op,
+    lambda z, t, red, check: rows.xent(z, t, _RED[red], check),
+    _xent_setup,
+    _xent_backward,
+    _xent_jvp,
 )
 
 
@@ -318,7 +406,7 @@ def _(logits, target, scale, factor, check):
 def _xent_grad_setup(ctx, inputs, output):
     logits, target, scale, factor, _ = inputs
     ctx.factor = factor
-    ctx.save_for_backward(logits, target, scale)
+    _save(ctx, logits, target, scale)
 
 
 def _xent_grad_backward(ctx, u):
@@ -339,8 +427,27 @@ def _xent_grad_backward(ctx, u):
     return gz, gt, gs, None, None
 
 
+def _xent_grad_jvp(ctx, dz, dt, ds, _f, _c):
+    r"""For :math:`G = f s ((\sum_k y_k) p - y)`: :math:`dG = f s (\sum_k y_k)\, H dz +
+    f s ((\sum_k dy_k) p - dy) + f\,ds\,((\sum_k y_k) p - y)`, with :math:`H dz` the HVP."""
+    logits, target, scale = ctx.saved_tensors
+    prob = target.dtype.is_floating_point
+    s = (scale.unsqueeze(-1) if scale.dim() else scale) * ctx.factor
+    out = None
+    if dz is not None:
+        mass = target.sum(-1, keepdim=True) if prob else 1.0
+        out = hvp(logits, dz) * (s * mass)
+    if prob and dt is not None:
+        part = s * (softmax(logits, 1.0, False) * dt.sum(-1, keepdim=True) - dt)
+        out = part if out is None else out + part
+    if ds is not None:
+        part = xent_grad(logits, target, ds, ctx.factor, False)
+        out = part if out is None else out + part
+    return torch.zeros_like(logits) if out is None else _tangent(out)
+
+
 xent_grad_op.register_autograd(_xent_grad_backward, setup_context=_xent_grad_setup)
-xent_grad = _dispatch(xent_grad_op, rows.xent_grad, _xent_grad_setup, _xent_grad_backward)
+xent_grad = _dispatch(xent_grad_op, rows.xent_grad, _xent_grad_setup, _xent_grad_backward, _xent_grad_jvp)
 
 
 @xent_grad_op.register_vmap
@@ -368,7 +475,7 @@ def _(z, v):
 
 
 def _hvp_setup(ctx, inputs, output):
-    ctx.save_for_backward(*inputs)
+    _save(ctx, *inputs)
 
 
 def _hvp_backward(ctx, u):
@@ -384,8 +491,23 @@ def _hvp_backward(ctx, u):
     return gz, gv
 
 
+def _hvp_jvp(ctx, dz, dv):
+    r""":math:`h = \nabla_z (p^\top v)`, so its Jacobian in :math:`z` is a Hessian, symmetric,
+    and :math:`dh` is the backward's formula applied to the tangents."""
+    z, v = ctx.saved_tensors
+    out = None
+    if dv is not None:
+        out = hvp(z, dv)
+    if dz is not None:
+        p = softmax(z, 1.0, False)
+        c = (p * v).sum(-1, keepdim=True)
+        part = hvp(z, dz * (v - c) - (dz * p).sum(-1, keepdim=True) * v)
+        out = part if out is None else out + part
+    return _tangent(out)
+
+
 hvp_op.register_autograd(_hvp_backward, setup_context=_hvp_setup)
-hvp = _dispatch(hvp_op, rows.hvp, _hvp_setup, _hvp_backward)
+hvp = _dispatch(hvp_op, rows.hvp, _hvp_setup, _hvp_backward, _hvp_jvp)
 
 
 @hvp_op.register_vmap
